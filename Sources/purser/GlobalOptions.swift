@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+
+/// Flags every command shares.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Data directory (default: $PURSER_DATA, else ./purser-data).", valueName: "DIR"))
+    var data: String?
+
+    var dataDirectory: String {
+        if let data { return data }
+        if let env = ProcessInfo.processInfo.environment["PURSER_DATA"], !env.isEmpty { return env }
+        return "./purser-data"
+    }
+
+    var eventLogDirectory: String { dataDirectory + "/eventlog" }
+}
+
+/// Output for programs goes to stdout as JSON Lines; messages for people go to stderr.
+enum Output {
+    static func line(_ s: String) {
+        FileHandle.standardOutput.write(Data((s + "\n").utf8))
+    }
+
+    static func note(_ s: String) {
+        FileHandle.standardError.write(Data((s + "\n").utf8))
+    }
+
+    static func json(_ object: [String: Any]) {
+        if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
+            FileHandle.standardOutput.write(data + Data([10]))
+        }
+    }
+}
+
+/// Exit statuses of DESIGN.md.
+enum Exit {
+    static let failure = ExitCode(1)
+    static let invalidInput = ExitCode(2)
+}

@@ -1,0 +1,27 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct Purser: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "purser",
+        abstract: "An event-sourced engine that gives every organization an AI agent of its own.",
+        subcommands: [LogCommand.self]
+    )
+
+    /// Exit status per DESIGN.md: 0 success, 1 failure, 2 invalid input (argument-parser's
+    /// usage errors become 2 instead of 64).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+
+/// The one error type of the event log. Each case has a stable `code` for programs and a
+/// message that tells a person what happened and what to do about it.
+public struct LogError: Error, CustomStringConvertible, Sendable {
+    public enum Code: String, Sendable {
+        /// Another process holds the data directory's writer lock.
+        case locked
+        /// An append named a stream version that is no longer current.
+        case versionConflict
+        /// An event could not be appended as given (empty org, oversized, bad JSON, ...).
+        case invalidEvent
+        /// A read or write of the underlying files failed.
+        case io
+        /// The log is no longer accepting appends after a failed write or sync; reopen it.
+        case poisoned
+        /// Bytes inside the log (not at its tail) are damaged.
+        case corruptMiddle
+        /// A segment, batch or index could not be decoded.
+        case corrupt
+        /// The log was closed.
+        case closed
+        /// The directory is not an event log or was written by an unknown format version.
+        case format
+    }
+
+    public var code: Code
+    public var message: String
+    public var cause: (any Error)?
+
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
+
+    public var description: String {
+        if let cause { return "\(message) (\(cause))" }
+        return message
+    }
+}
+
+/// An `errno` from a system call, with the call and the path it concerned.
+public struct SystemCallError: Error, CustomStringConvertible, Sendable {
+    public var call: String
+    public var path: String
+    public var errno: Int32
+
+    public init(call: String, path: String, errno: Int32) {
+        self.call = call
+        self.path = path
+        self.errno = errno
+    }
+
+    public var description: String {
+        "\(call) \(path): \(String(cString: strerror(errno))) (errno \(errno))"
+    }
+}
