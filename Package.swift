@@ -76,7 +76,7 @@ let package = Package(
 
         .testTarget(
             name: "EventLogTests",
-            dependencies: ["EventLog"],
+            dependencies: ["EventLog", .product(name: "Logging", package: "swift-log")],
             path: "Tests/EventLogTests",
             swiftSettings: swiftSettings
         ),

@@ -1,0 +1,136 @@
+import Foundation
+import Testing
+
+@Suite struct LogCommandTests {
+    @Test func appendReportsBadLinesByNumberAndAppendsTheRest() throws {
+        let dir = TempDir()
+        let input = """
+        {"org":"haff","stream":"session:a","type":"message.received","data":{"text":"Wann ist der nächste SBF-Kurs?"}}
+        {"org":"haff","stream":"session:a","type":"message.received","seq":5,"data":{}}
+        this is not json
+        {"org":"haff","stream":"session:a","type":"message.sent","data":{"text":"Samstag"}}
+        """
+        let r = try purser(["log", "append", "-"], data: dir.path, stdin: input)
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("line 2:") && r.stderr.contains("seq"))
+        #expect(r.stderr.contains("line 3:"))
+        let lines = r.lines
+        #expect(lines.filter { $0["seq"] != nil }.map { $0["line"] as? Int } == [1, 4])
+        #expect(lines.first { $0["line"] as? Int == 3 }?["raw"] as? String == "this is not json")
+        let cat = try purser(["log", "cat"], data: dir.path)
+        #expect(cat.lines.map { $0["seq"] as? Int } == [1, 2])
+        let verify = try purser(["log", "verify"], data: dir.path)
+        #expect(verify.status == 0)
+        let stats = try purser(["log", "stats"], data: dir.path)
+        #expect(stats.lines.first?["events"] as? Int == 2)
+    }
+
+    @Test func verifyExitsNonZeroAndNamesTheFault() throws {
+        let dir = TempDir()
+        var input = ""
+        for i in 0..<20 { input += #"{"org":"haff","stream":"s","type":"message.received","data":{"n":\#(i)}}"# + "\n" }
+        for _ in 0..<3 { _ = try purser(["log", "append", "-"], data: dir.path, stdin: input) }
+        let seg = dir.path + "/eventlog/segments/00000000000000000001.lz4"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: seg))
+        bytes[bytes.count / 2] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: seg))
+        let r = try purser(["log", "verify"], data: dir.path)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("FAULT 00000000000000000001.lz4 @"))
+        #expect(r.lines.contains { $0["fault"] != nil && $0["offset"] != nil })
+    }
+
+    /// A child process appends in a loop and reports each acknowledged seq; it is killed with
+    /// SIGKILL at random moments, 20 times; every acknowledged seq survives with its event.
+    @Test func sigkillNeverLosesAnAcknowledgedEvent() throws {
+        signal(SIGPIPE, SIG_IGN) // the feeder writes into a pipe whose reader gets killed
+        let dir = TempDir()
+        var acked: [String: Int] = [:] // event id -> seq
+        var rng = SystemRandomNumberGenerator()
+        for round in 0..<20 {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: purserBinary())
+            p.arguments = ["log", "append", "-", "--data", dir.path]
+            let inp = Pipe(), out = Pipe()
+            p.standardInput = inp
+            p.standardOutput = out
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            let stop = StopFlag()
+            let feeder = Thread {
+                var n = 0
+                while !stop.value {
+                    var chunk = ""
+                    for _ in 0..<Int.random(in: 1...50) {
+                        n += 1
+                        chunk += #"{"id":"r\#(round)-\#(n)","org":"org\#(n % 7)","stream":"session:\#(n % 13)","type":"message.received","data":{"text":"Nachricht \#(n) von Runde \#(round)"}}"# + "\n"
+                    }
+                    do { try inp.fileHandleForWriting.write(contentsOf: Data(chunk.utf8)) } catch { break }
+                    usleep(UInt32.random(in: 0...2000))
+                }
+            }
+            feeder.start()
+            let lines = LineCollector()
+            let reader = Thread {
+                var buffer = Data()
+                var chunk = [UInt8](repeating: 0, count: 65536)
+                let fd = out.fileHandleForReading.fileDescriptor
+                while true {
+                    let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { break }
+                    buffer.append(contentsOf: chunk[0..<n])
+                    while let nl = buffer.firstIndex(of: 10) {
+                        lines.append(Data(buffer[buffer.startIndex..<nl]))
+                        buffer.removeSubrange(buffer.startIndex...nl)
+                    }
+                }
+                lines.done()
+            }
+            reader.start()
+            usleep(UInt32.random(in: 20_000...300_000, using: &rng))
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            stop.value = true
+            try? inp.fileHandleForWriting.close()
+            lines.wait()
+            // Map acknowledged lines back to ids: line N of this round is id r<round>-<N>.
+            for obj in lines.objects {
+                if let line = obj["line"] as? Int, let seq = obj["seq"] as? Int { acked["r\(round)-\(line)"] = seq }
+            }
+        }
+        #expect(acked.count > 100, "the child acknowledged too little to prove anything")
+        let cat = try purser(["log", "cat"], data: dir.path)
+        var stored: [String: Int] = [:]
+        var seqs: [Int] = []
+        for obj in cat.lines {
+            stored[obj["id"] as! String] = obj["seq"] as? Int
+            seqs.append(obj["seq"] as! Int)
+        }
+        #expect(seqs == Array(1...seqs.count))
+        for (id, seq) in acked { #expect(stored[id] == seq, "acknowledged \(id) at seq \(seq) is \(stored[id].map(String.init) ?? "missing")") }
+        let verify = try purser(["log", "verify"], data: dir.path)
+        #expect(verify.status == 0, "\(verify.stderr)")
+    }
+}
+
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var v = false
+    var value: Bool {
+        get { lock.withLock { v } }
+        set { lock.withLock { v = newValue } }
+    }
+}
+
+final class LineCollector: @unchecked Sendable {
+    private let cond = NSCondition()
+    private var items: [Data] = []
+    private var finished = false
+    func append(_ d: Data) { cond.withLock { items.append(d) } }
+    func done() { cond.withLock { finished = true; cond.broadcast() } }
+    func wait() { cond.lock(); while !finished { cond.wait() }; cond.unlock() }
+    var objects: [[String: Any]] {
+        cond.withLock { items.compactMap { (try? JSONSerialization.jsonObject(with: $0)) as? [String: Any] } }
+    }
+}

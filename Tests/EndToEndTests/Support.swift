@@ -1,0 +1,68 @@
+import Foundation
+
+/// The `purser` binary built next to the test bundle (or $PURSER_BIN).
+func purserBinary() -> String {
+    if let p = ProcessInfo.processInfo.environment["PURSER_BIN"] { return p }
+    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for _ in 0..<4 {
+        let candidate = dir.appendingPathComponent("purser").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        dir = dir.deletingLastPathComponent()
+    }
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    return root.appendingPathComponent(".build/debug/purser").path
+}
+
+/// `../shared/samples` beside the repository.
+func samplesDirectory() -> String {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("shared/samples").path
+}
+
+final class TempDir {
+    let path: String
+    init() {
+        path = NSTemporaryDirectory() + "purser-e2e-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+struct RunResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+    var lines: [[String: Any]] {
+        stdout.split(separator: "\n").compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+    }
+}
+
+/// Runs `purser` with arguments and optional stdin.
+@discardableResult
+func purser(_ args: [String], data: String, stdin: String? = nil, env: [String: String] = [:]) throws -> RunResult {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: purserBinary())
+    p.arguments = args + ["--data", data]
+    var environment = ProcessInfo.processInfo.environment
+    for (k, v) in env { environment[k] = v }
+    p.environment = environment
+    let out = Pipe(), err = Pipe(), inp = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = inp
+    try p.run()
+    let writer = Thread {
+        if let stdin { inp.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try? inp.fileHandleForWriting.close()
+    }
+    writer.start()
+    let errData = ErrBox()
+    let errThread = Thread { errData.data = err.fileHandleForReading.readDataToEndOfFile() }
+    errThread.start()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    while errData.data == nil { usleep(1000) }
+    return RunResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: errData.data!, as: UTF8.self))
+}
+
+final class ErrBox: @unchecked Sendable { var data: Data? }
