@@ -25,6 +25,12 @@ let package = Package(
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"])]
         ),
+        .systemLibrary(
+            name: "CSQLite",
+            path: "Sources/CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
         .target(
             name: "CPurserSupport",
             path: "Sources/CPurserSupport",
@@ -71,6 +77,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/purser",
+            swiftSettings: swiftSettings
+        ),
+
+        // Benchmarks: each figure beside a baseline measured in the same run (scripts/bench.sh).
+        .executableTarget(
+            name: "purser-bench",
+            dependencies: ["EventLog", "CSQLite", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/PurserBench",
             swiftSettings: swiftSettings
         ),
 

@@ -174,6 +174,24 @@ import Testing
         #expect(one.bytesDecompressed * 9 < all.bytesDecompressed)
     }
 
+    @Test func sameStreamNameInTwoOrgsOfOneBatchIsIndexedPerOrg() throws {
+        let dir = TempDir()
+        let log = try openLog(directory: dir.path)
+        _ = try log.appendSync([draft(org: "a", stream: "shared", id: "1"), draft(org: "b", stream: "shared", id: "2"),
+                                draft(org: "b", stream: "only-b", id: "3"), draft(org: "a", stream: "shared", id: "4")])
+        log.close() // writes the index
+        let reader = LogReader(directory: dir.path)
+        var seen: [String: [(String, UInt32)]] = [:]
+        for org in ["a", "b"] {
+            try reader.scan(.init(org: org)) { r in
+                seen[org, default: []].append((r.stream, r.streamVersion))
+                return true
+            }
+        }
+        #expect(seen["a"]!.map(\.0) == ["shared", "shared"] && seen["a"]!.map(\.1) == [1, 2])
+        #expect(seen["b"]!.map(\.0) == ["shared", "only-b"] && seen["b"]!.map(\.1) == [1, 1])
+    }
+
     @Test func aFollowerSeesNewEvents() async throws {
         let dir = TempDir()
         let log = try openLog(directory: dir.path)

@@ -56,22 +56,45 @@ public enum EventLimits {
     public static let actorIdBytesMax = 512
 }
 
-/// A draft that passed validation, with its envelope encoded (all but the leading `{"seq":N,`).
+/// A draft that passed validation, with its envelope encoded (all but the leading `{"seq":N,`)
+/// and the hashes the writer needs computed here, on the producer's thread.
 struct PreparedEvent: Sendable {
-    var id: String
-    var idHash: UInt64
-    var org: String
-    var stream: String
-    var type: String
+    var id: HashedKey
+    var org: HashedKey
+    var stream: HashedKey
+    var type: HashedKey
+    /// The stream within its org (streams are per org).
+    var streamKey: HashedKey
     var timestampMs: Int64
     var body: [UInt8]
 
-    var streamKey: String { StreamKey.make(org: org, stream: stream) }
+    var idHash: UInt64 { id.hash }
+}
+
+/// A string with its hash computed once. Dictionaries keyed by it hash only the 64-bit value
+/// and compare text only on a hash match, which keeps the writer's per-event bookkeeping cheap.
+struct HashedKey: Hashable, Sendable {
+    let hash: UInt64
+    let text: String
+
+    init(_ text: String) {
+        self.text = text
+        self.hash = fnv1a64(text)
+    }
+
+    init(hash: UInt64, text: String) {
+        self.hash = hash
+        self.text = text
+    }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+    static func == (a: HashedKey, b: HashedKey) -> Bool { a.hash == b.hash && a.text == b.text }
 }
 
 /// Streams are per org: the same stream name in two orgs names two streams.
 enum StreamKey {
     static func make(org: String, stream: String) -> String { org + "\u{1}" + stream }
+    static func hashed(org: String, stream: String) -> HashedKey { HashedKey(make(org: org, stream: stream)) }
 }
 
 @inline(__always)
@@ -160,8 +183,8 @@ extension EventDraft {
         for i in start..<out.count where out[i] == 10 || out[i] == 13 { out[i] = 32 }
         out.append(125)
         if out.count > EventLimits.eventBytesMax { throw bad("the encoded event is \(out.count) bytes; at most \(EventLimits.eventBytesMax) are allowed") }
-        return PreparedEvent(id: id, idHash: fnv1a64(id), org: org, stream: stream, type: type,
-                             timestampMs: timestampMs, body: out)
+        return PreparedEvent(id: HashedKey(id), org: HashedKey(org), stream: HashedKey(stream), type: HashedKey(type),
+                             streamKey: StreamKey.hashed(org: org, stream: stream), timestampMs: timestampMs, body: out)
     }
 }
 

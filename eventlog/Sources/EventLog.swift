@@ -94,10 +94,12 @@ public final class EventLog: @unchecked Sendable {
     private var builder: SegmentIndexBuilder
     private var nextSeq: UInt64
     private var lastHash: [UInt8]
-    private var streamVersions: [String: UInt32]
+    private var streamVersions: [HashedKey: UInt32]
     private var sealedIDHashes: [UInt64]
     private var sealedIDSeqs: [UInt64]
     private var activeIDs: [UInt64: UInt64]
+    /// Per-batch scratch: the version each stream has reached while numbering a batch.
+    private var batchNumbering: [HashedKey: UInt32] = [:]
 
     // Shared between appenders and the writer thread.
     private let cond = NSCondition()
@@ -162,7 +164,7 @@ public final class EventLog: @unchecked Sendable {
             // Sealed segments: trust their index (rebuild it if missing); they are not rescanned.
             var expectSeq: UInt64 = 1
             var hash = Format.zeroHash
-            var versions: [String: UInt32] = [:]
+            var versions: [HashedKey: UInt32] = [:]
             var idPairs: [(hash: UInt64, seq: UInt64)] = []
             var decoder = BatchDecoder(dictionary: dict?.bytes ?? [])
             for first in segments.dropLast() {
@@ -181,7 +183,7 @@ public final class EventLog: @unchecked Sendable {
                     index = try SegmentIndexFile(handle: fs.open(paths.indexFile(first), mode: .readOnly))
                 }
                 let idx = index!
-                for (k, v) in try idx.streams() { versions[k] = v }
+                for (k, v) in try idx.streams() { versions[HashedKey(k)] = v }
                 idPairs.append(contentsOf: try idx.ids())
                 expectSeq = idx.nextSeq
                 hash = idx.lastHash
@@ -263,7 +265,7 @@ public final class EventLog: @unchecked Sendable {
     public func streamVersion(org: String, stream: String) -> UInt32 {
         cond.lock()
         defer { cond.unlock() }
-        return streamVersions[StreamKey.make(org: org, stream: stream)] ?? 0
+        return streamVersions[StreamKey.hashed(org: org, stream: stream)] ?? 0
     }
 
     // MARK: Appending
@@ -406,7 +408,7 @@ public final class EventLog: @unchecked Sendable {
             lo += 1
         }
         // A 64-bit hash can collide; confirm against the stored event.
-        for seq in candidates where (try? storedID(at: seq)) == e.id { return seq }
+        for seq in candidates where (try? storedID(at: seq)) == e.id.text { return seq }
         return nil
     }
 
@@ -423,21 +425,25 @@ public final class EventLog: @unchecked Sendable {
     private func commit(_ requests: [Request]) {
         // 1. De-duplicate and check expected versions, in arrival order.
         var accepted: [Accepted] = []
-        var overlay: [String: UInt32] = [:]
-        var batchIDs: [String: (Int, Int)] = [:] // id -> (accepted index, event index)
+        accepted.reserveCapacity(requests.count)
+        var totalEvents = 0
+        for r in requests { totalEvents += r.events.count }
+        var overlay: [HashedKey: UInt32] = Dictionary(minimumCapacity: totalEvents)
+        var batchIDs: [HashedKey: (Int, Int)] = Dictionary(minimumCapacity: totalEvents) // id -> (accepted index, event index)
         var completions: [(Request, Result<AppendResult, LogError>)] = []
         for r in requests {
             var existing = [Earlier?](repeating: nil, count: r.events.count)
-            var local: [String: Int] = [:]
-            for (i, e) in r.events.enumerated() {
-                if let (a, ei) = batchIDs[e.id] {
+            var local: [HashedKey: Int] = [:]
+            for i in r.events.indices {
+                let id = r.events[i].id
+                if let (a, ei) = batchIDs[id] {
                     existing[i] = .inBatch(a, ei)
-                } else if let ei = local[e.id] {
+                } else if let ei = local[id] {
                     existing[i] = .inBatch(accepted.count, ei)
-                } else if let s = lookupID(e) {
+                } else if let s = lookupID(r.events[i]) {
                     existing[i] = .stored(s)
-                } else {
-                    local[e.id] = i
+                } else if r.events.count > 1 {
+                    local[id] = i
                 }
             }
             if existing.allSatisfy({ if case .stored = $0 { return true } else { return false } }) {
@@ -447,7 +453,7 @@ public final class EventLog: @unchecked Sendable {
             }
             var conflict: LogError?
             for x in r.expectations {
-                let key = StreamKey.make(org: x.org, stream: x.stream)
+                let key = StreamKey.hashed(org: x.org, stream: x.stream)
                 let current = overlay[key] ?? streamVersions[key] ?? 0
                 if current != x.version {
                     conflict = LogError(.versionConflict, "stream \(x.stream) of org \(x.org) is at version \(current), not \(x.version); reload it and retry")
@@ -458,10 +464,10 @@ public final class EventLog: @unchecked Sendable {
                 completions.append((r, .failure(conflict)))
                 continue
             }
-            for (i, e) in r.events.enumerated() where existing[i] == nil {
-                let key = e.streamKey
+            for i in r.events.indices where existing[i] == nil {
+                let key = r.events[i].streamKey
                 overlay[key] = (overlay[key] ?? streamVersions[key] ?? 0) + 1
-                batchIDs[e.id] = (accepted.count, i)
+                batchIDs[r.events[i].id] = (accepted.count, i)
             }
             accepted.append(Accepted(request: r, existing: existing))
         }
@@ -471,22 +477,24 @@ public final class EventLog: @unchecked Sendable {
         }
 
         // 2. Group the new events by org (first appearance order) and assign seqs.
-        var orgOrder: [String] = []
-        var byOrg: [String: [(Int, Int)]] = [:]
+        var orgOrder: [HashedKey] = []
+        var byOrg: [HashedKey: [(Int, Int)]] = [:]
         for (ai, a) in accepted.enumerated() {
-            for (i, e) in a.request.events.enumerated() where a.existing[i] == nil {
-                if byOrg[e.org] == nil { orgOrder.append(e.org); byOrg[e.org] = [] }
-                byOrg[e.org]!.append((ai, i))
+            let events = a.request.events
+            for i in events.indices where a.existing[i] == nil {
+                let org = events[i].org
+                if byOrg[org] == nil { orgOrder.append(org); byOrg[org] = [] }
+                byOrg[org]!.append((ai, i))
             }
         }
         for ai in accepted.indices { accepted[ai].seqs = [UInt64](repeating: 0, count: accepted[ai].request.events.count) }
 
         var strings: [String] = []
-        var stringIDs: [String: UInt16] = [:]
-        func sid(_ s: String) -> UInt16 {
+        var stringIDs: [HashedKey: UInt16] = Dictionary(minimumCapacity: totalEvents + 16)
+        func sid(_ s: HashedKey) -> UInt16 {
             if let id = stringIDs[s] { return id }
             let id = UInt16(strings.count)
-            strings.append(s)
+            strings.append(s.text)
             stringIDs[s] = id
             return id
         }
@@ -494,31 +502,35 @@ public final class EventLog: @unchecked Sendable {
         var seq = firstSeq
         var frames: [FrameMeta] = []
         var metas: [EventMeta] = []
+        metas.reserveCapacity(totalEvents)
         var idHashes: [UInt64] = []
+        idHashes.reserveCapacity(totalEvents)
+        var streamKeys: [HashedKey] = []
+        streamKeys.reserveCapacity(totalEvents)
         var data: [UInt8] = []
         var raw: [UInt8] = []
         var minTs = Int64.max, maxTs = Int64.min
-        var versions = [String: UInt32]()
         do {
             for org in orgOrder {
                 raw.removeAll(keepingCapacity: true)
                 let members = byOrg[org]!
                 for (ai, i) in members {
-                    let e = accepted[ai].request.events[i]
-                    let start = raw.count
-                    raw.append(contentsOf: #"{"seq":"#.utf8)
-                    appendDecimal(seq, to: &raw)
-                    raw.append(44)
-                    raw.append(contentsOf: e.body)
-                    let len = raw.count - start
-                    raw.append(10)
-                    let key = e.streamKey
-                    let v = (versions[key] ?? streamVersions[key] ?? 0) + 1
-                    versions[key] = v
-                    metas.append(EventMeta(rawBytes: UInt32(len), type: sid(e.type), stream: sid(e.stream), streamVersion: v))
-                    idHashes.append(e.idHash)
-                    minTs = min(minTs, e.timestampMs)
-                    maxTs = max(maxTs, e.timestampMs)
+                    accepted[ai].request.events.withUnsafeBufferPointer { events in
+                        let e = events[i]
+                        let start = raw.count
+                        raw.append(contentsOf: #"{"seq":"#.utf8)
+                        appendDecimal(seq, to: &raw)
+                        raw.append(44)
+                        raw.append(contentsOf: e.body)
+                        let len = raw.count - start
+                        raw.append(10)
+                        let v = nextVersion(e.streamKey)
+                        metas.append(EventMeta(rawBytes: UInt32(len), type: sid(e.type), stream: sid(e.stream), streamVersion: v))
+                        idHashes.append(e.id.hash)
+                        streamKeys.append(e.streamKey)
+                        minTs = min(minTs, e.timestampMs)
+                        maxTs = max(maxTs, e.timestampMs)
+                    }
                     accepted[ai].seqs[i] = seq
                     seq += 1
                 }
@@ -527,11 +539,14 @@ public final class EventLog: @unchecked Sendable {
                                         compressedBytes: UInt32(clen), rawBytes: UInt32(raw.count)))
             }
         } catch {
+            batchNumbering.removeAll(keepingCapacity: true)
             let err = LogError(.io, "could not compress a batch", cause: error)
             for a in accepted { a.request.completion(.failure(err)) }
             for (r, res) in completions { r.completion(res) }
             return
         }
+        let finalVersions = batchNumbering
+        batchNumbering.removeAll(keepingCapacity: true)
         let dataCRC = data.withUnsafeBytes { crc32c($0) }
         let header = BatchHeader(firstSeq: firstSeq, commitMs: Timestamp.nowMs(), minTs: minTs, maxTs: maxTs,
                                  dataCRC: dataCRC, dataBytes: UInt64(data.count), prevHash: lastHash,
@@ -554,10 +569,10 @@ public final class EventLog: @unchecked Sendable {
             try active.sync()
             activeSize = offset + total
             let scanned = ScannedBatch(offset: offset, headerBytes: headerBytes.count, header: header, hash: hash)
-            builder.add(scanned, idHashes: idHashes)
+            builder.add(scanned, idHashes: idHashes, streamKeys: streamKeys)
             nextSeq = seq
             lastHash = hash
-            for (k, v) in versions { streamVersions[k] = v }
+            for (k, v) in finalVersions { streamVersions[k] = v }
             for (i, h) in idHashes.enumerated() where activeIDs[h] == nil { activeIDs[h] = firstSeq + UInt64(i) }
         } catch {
             // A failed write or sync leaves the file in an unknown state; a failed fsync must not
@@ -590,6 +605,15 @@ public final class EventLog: @unchecked Sendable {
             a.request.completion(.success(AppendResult(seqs: seqs, duplicates: dup)))
         }
         for (r, res) in completions { r.completion(res) }
+    }
+
+    /// Numbers a batch's events per stream: the first gets the stream's stored version + 1, and
+    /// so on. A stream's events all sit in its org's frame in arrival order, so these are the
+    /// versions step 1 checked expectations against.
+    private func nextVersion(_ key: HashedKey) -> UInt32 {
+        let v = (batchNumbering[key] ?? streamVersions[key] ?? 0) + 1
+        batchNumbering[key] = v
+        return v
     }
 
     /// Seals the active segment (its index written durably) and starts the next one.

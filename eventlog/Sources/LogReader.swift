@@ -39,6 +39,7 @@ public final class LogReader: Sendable {
     public struct Counters: Sendable {
         public var bytesDecompressed: UInt64 = 0
         public var framesDecoded: UInt64 = 0
+        public init() {}
     }
 
     /// Calls `body` for each event matching `filter`, in seq order; `body` returns false to stop.

@@ -61,7 +61,7 @@ final class SegmentIndexBuilder {
     var orgs: [String: Org] = [:]
     var ids: [(hash: UInt64, seq: UInt64)] = []
     /// Last version of each stream touched in this segment, keyed by `StreamKey`.
-    var streamVersions: [String: UInt32] = [:]
+    var streamVersions: [HashedKey: UInt32] = [:]
 
     init(segmentFirstSeq: UInt64, coveredBytes: UInt64, prevHash: [UInt8]) {
         self.segmentFirstSeq = segmentFirstSeq
@@ -70,10 +70,14 @@ final class SegmentIndexBuilder {
         self.lastHash = prevHash
     }
 
-    /// Adds a batch; `idHashes` has one entry per event, in seq order.
-    func add(_ batch: ScannedBatch, idHashes: [UInt64]) {
+    /// Adds a batch; `idHashes` (and `streamKeys`, when the caller has them) hold one entry per
+    /// event, in seq order.
+    func add(_ batch: ScannedBatch, idHashes: [UInt64], streamKeys: [HashedKey]? = nil) {
         let h = batch.header
         precondition(idHashes.count == h.events.count)
+        // Per batch string: its builder-side ids, so each distinct string is hashed once per batch.
+        // (frame, id): a stream name is per org, and one batch may use it in several orgs' frames.
+        var localStream = [(frame: Int, id: UInt32)?](repeating: nil, count: h.strings.count)
         let batchIndex = UInt32(batches.count)
         batches.append(IndexBatch(firstSeq: h.firstSeq, eventCount: UInt32(h.events.count), offset: batch.offset,
                                   totalBytes: UInt32(batch.totalBytes), minTs: h.minTs, maxTs: h.maxTs))
@@ -82,7 +86,7 @@ final class SegmentIndexBuilder {
         var seq = h.firstSeq
         var eventIndex = 0
         var frameOffset = batch.dataOffset
-        for f in h.frames {
+        for (frameIndex, f) in h.frames.enumerated() {
             let orgName = h.strings[Int(f.org)]
             let org: Org
             if let o = orgs[orgName] { org = o } else { org = Org(); orgs[orgName] = org }
@@ -102,15 +106,19 @@ final class SegmentIndexBuilder {
                     localType[e.type] = t
                 }
                 if seenTypes.insert(t).inserted { typeBatches[Int(t)].append(batchIndex) }
-                let streamName = h.strings[Int(e.stream)]
                 let s: UInt32
-                if let known = org.streamIDs[streamName] { s = known } else {
-                    s = UInt32(org.streams.count)
-                    org.streamIDs[streamName] = s
-                    org.streams.append(streamName)
+                if let known = localStream[Int(e.stream)], known.frame == frameIndex { s = known.id } else {
+                    let streamName = h.strings[Int(e.stream)]
+                    if let known = org.streamIDs[streamName] { s = known } else {
+                        s = UInt32(org.streams.count)
+                        org.streamIDs[streamName] = s
+                        org.streams.append(streamName)
+                    }
+                    localStream[Int(e.stream)] = (frameIndex, s)
                 }
                 org.events.append(IndexOrgEvent(type: t, stream: s, streamVersion: e.streamVersion))
-                streamVersions[StreamKey.make(org: orgName, stream: streamName)] = e.streamVersion
+                let key = streamKeys?[eventIndex] ?? StreamKey.hashed(org: orgName, stream: h.strings[Int(e.stream)])
+                streamVersions[key] = e.streamVersion
                 ids.append((idHashes[eventIndex], seq))
                 seq += 1
                 eventIndex += 1
@@ -166,7 +174,7 @@ final class SegmentIndexBuilder {
         }
         let streamSection = section { w in
             w.u32(UInt32(streamVersions.count))
-            for (k, v) in streamVersions { w.string(k); w.u32(v) }
+            for (k, v) in streamVersions { w.string(k.text); w.u32(v) }
         }
         // Layout: fixed header, batches, types, org directory, org sections, ids, streams.
         let fixedBytes = SegmentIndexFile.fixedBytes
