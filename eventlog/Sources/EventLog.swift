@@ -505,8 +505,6 @@ public final class EventLog: @unchecked Sendable {
         metas.reserveCapacity(totalEvents)
         var idHashes: [UInt64] = []
         idHashes.reserveCapacity(totalEvents)
-        var streamKeys: [HashedKey] = []
-        streamKeys.reserveCapacity(totalEvents)
         var data: [UInt8] = []
         var raw: [UInt8] = []
         var minTs = Int64.max, maxTs = Int64.min
@@ -527,7 +525,6 @@ public final class EventLog: @unchecked Sendable {
                         let v = nextVersion(e.streamKey)
                         metas.append(EventMeta(rawBytes: UInt32(len), type: sid(e.type), stream: sid(e.stream), streamVersion: v))
                         idHashes.append(e.id.hash)
-                        streamKeys.append(e.streamKey)
                         minTs = min(minTs, e.timestampMs)
                         maxTs = max(maxTs, e.timestampMs)
                     }
@@ -569,7 +566,7 @@ public final class EventLog: @unchecked Sendable {
             try active.sync()
             activeSize = offset + total
             let scanned = ScannedBatch(offset: offset, headerBytes: headerBytes.count, header: header, hash: hash)
-            builder.add(scanned, idHashes: idHashes, streamKeys: streamKeys)
+            builder.add(scanned, idHashes: idHashes)
             nextSeq = seq
             lastHash = hash
             for (k, v) in finalVersions { streamVersions[k] = v }

@@ -60,8 +60,17 @@ final class SegmentIndexBuilder {
     }
     var orgs: [String: Org] = [:]
     var ids: [(hash: UInt64, seq: UInt64)] = []
-    /// Last version of each stream touched in this segment, keyed by `StreamKey`.
-    var streamVersions: [HashedKey: UInt32] = [:]
+    /// Last version of each stream touched in this segment, keyed by `StreamKey` (derived from
+    /// the org sections when asked for, so appends do not pay for it per event).
+    var streamVersions: [HashedKey: UInt32] {
+        var out: [HashedKey: UInt32] = [:]
+        for (orgName, org) in orgs {
+            var last = [UInt32](repeating: 0, count: org.streams.count)
+            for e in org.events { last[Int(e.stream)] = max(last[Int(e.stream)], e.streamVersion) }
+            for (i, name) in org.streams.enumerated() { out[StreamKey.hashed(org: orgName, stream: name)] = last[i] }
+        }
+        return out
+    }
 
     init(segmentFirstSeq: UInt64, coveredBytes: UInt64, prevHash: [UInt8]) {
         self.segmentFirstSeq = segmentFirstSeq
@@ -70,9 +79,8 @@ final class SegmentIndexBuilder {
         self.lastHash = prevHash
     }
 
-    /// Adds a batch; `idHashes` (and `streamKeys`, when the caller has them) hold one entry per
-    /// event, in seq order.
-    func add(_ batch: ScannedBatch, idHashes: [UInt64], streamKeys: [HashedKey]? = nil) {
+    /// Adds a batch; `idHashes` holds one entry per event, in seq order.
+    func add(_ batch: ScannedBatch, idHashes: [UInt64]) {
         let h = batch.header
         precondition(idHashes.count == h.events.count)
         // Per batch string: its builder-side ids, so each distinct string is hashed once per batch.
@@ -117,8 +125,6 @@ final class SegmentIndexBuilder {
                     localStream[Int(e.stream)] = (frameIndex, s)
                 }
                 org.events.append(IndexOrgEvent(type: t, stream: s, streamVersion: e.streamVersion))
-                let key = streamKeys?[eventIndex] ?? StreamKey.hashed(org: orgName, stream: h.strings[Int(e.stream)])
-                streamVersions[key] = e.streamVersion
                 ids.append((idHashes[eventIndex], seq))
                 seq += 1
                 eventIndex += 1
@@ -172,9 +178,10 @@ final class SegmentIndexBuilder {
             w.u32(UInt32(sortedIDs.count))
             for e in sortedIDs { w.u64(e.hash); w.u64(e.seq) }
         }
+        let versions = streamVersions
         let streamSection = section { w in
-            w.u32(UInt32(streamVersions.count))
-            for (k, v) in streamVersions { w.string(k.text); w.u32(v) }
+            w.u32(UInt32(versions.count))
+            for (k, v) in versions { w.string(k.text); w.u32(v) }
         }
         // Layout: fixed header, batches, types, org directory, org sections, ids, streams.
         let fixedBytes = SegmentIndexFile.fixedBytes
