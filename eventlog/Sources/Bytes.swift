@@ -24,17 +24,30 @@ struct ByteWriter {
     }
 
     @inline(__always) mutating func u8(_ v: UInt8) { bytes.append(v) }
-    @inline(__always) mutating func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
-    @inline(__always) mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
-    @inline(__always) mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    @inline(__always) mutating func u16(_ v: UInt16) {
+        bytes.append(UInt8(truncatingIfNeeded: v))
+        bytes.append(UInt8(truncatingIfNeeded: v >> 8))
+    }
+    @inline(__always) mutating func u32(_ v: UInt32) {
+        bytes.append(UInt8(truncatingIfNeeded: v))
+        bytes.append(UInt8(truncatingIfNeeded: v >> 8))
+        bytes.append(UInt8(truncatingIfNeeded: v >> 16))
+        bytes.append(UInt8(truncatingIfNeeded: v >> 24))
+    }
+    @inline(__always) mutating func u64(_ v: UInt64) {
+        u32(UInt32(truncatingIfNeeded: v))
+        u32(UInt32(truncatingIfNeeded: v >> 32))
+    }
     @inline(__always) mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
     mutating func raw(_ v: [UInt8]) { bytes.append(contentsOf: v) }
     /// A string as u16 length + UTF-8 bytes.
     mutating func string(_ s: String) {
-        let utf8 = Array(s.utf8)
-        precondition(utf8.count <= Int(UInt16.max), "strings in log metadata are at most 65535 bytes")
-        u16(UInt16(utf8.count))
-        bytes.append(contentsOf: utf8)
+        var s = s
+        s.withUTF8 { utf8 in
+            precondition(utf8.count <= Int(UInt16.max), "strings in log metadata are at most 65535 bytes")
+            u16(UInt16(utf8.count))
+            bytes.append(contentsOf: utf8)
+        }
     }
 
     mutating func patchU32(at offset: Int, _ v: UInt32) {

@@ -64,7 +64,7 @@ struct PreparedEvent: Sendable {
     var stream: HashedKey
     var type: HashedKey
     /// The stream within its org (streams are per org).
-    var streamKey: HashedKey
+    var streamKey: StreamID
     var timestampMs: Int64
     var body: [UInt8]
 
@@ -91,20 +91,43 @@ struct HashedKey: Hashable, Sendable {
     static func == (a: HashedKey, b: HashedKey) -> Bool { a.hash == b.hash && a.text == b.text }
 }
 
-/// Streams are per org: the same stream name in two orgs names two streams.
-enum StreamKey {
-    static func make(org: String, stream: String) -> String { org + "\u{1}" + stream }
-    static func hashed(org: String, stream: String) -> HashedKey { HashedKey(make(org: org, stream: stream)) }
+/// A stream: streams are per org, so the same stream name in two orgs names two streams.
+struct StreamID: Hashable, Sendable {
+    let hash: UInt64
+    let org: String
+    let stream: String
+
+    init(org: String, stream: String) {
+        self.org = org
+        self.stream = stream
+        hash = fnv1a64(stream, seed: fnv1a64(org) ^ 0x01)
+    }
+
+    /// The form stored in segment indexes: org, 0x01, stream (orgs never contain 0x01).
+    var stored: String { org + "\u{1}" + stream }
+
+    init?(stored: String) {
+        guard let sep = stored.utf8.firstIndex(of: 1) else { return nil }
+        self.init(org: String(stored[..<sep]), stream: String(stored[stored.utf8.index(after: sep)...]))
+    }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+    static func == (a: StreamID, b: StreamID) -> Bool { a.hash == b.hash && a.stream == b.stream && a.org == b.org }
 }
 
+/// FNV-1a, 64-bit: cheap, stable across runs and builds (Swift's Hasher is neither), so it can
+/// be stored in indexes.
 @inline(__always)
-func fnv1a64(_ s: String) -> UInt64 {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in s.utf8 {
-        h ^= UInt64(b)
-        h = h &* 0x100_0000_01b3
+func fnv1a64(_ s: String, seed: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
+    var s = s
+    return s.withUTF8 { buf in
+        var h = seed
+        for b in buf {
+            h ^= UInt64(b)
+            h = h &* 0x100_0000_01b3
+        }
+        return h
     }
-    return h
 }
 
 extension EventDraft {
@@ -112,12 +135,12 @@ extension EventDraft {
     func prepare() throws -> PreparedEvent {
         func bad(_ msg: String) -> LogError { LogError(.invalidEvent, "event \(id.isEmpty ? "(no id)" : id): \(msg)") }
         func checkName(_ value: String, _ field: String, _ max: Int, allowed: (UInt8) -> Bool) throws {
-            let n = value.utf8.count
+            var copy = value
+            let n = copy.utf8.count
             if n == 0 { throw bad("\(field) is empty") }
             if n > max { throw bad("\(field) is \(n) bytes; at most \(max) are allowed") }
-            for c in value.utf8 where !allowed(c) {
-                throw bad("\(field) \"\(value)\" contains a character that is not allowed there")
-            }
+            let ok = copy.withUTF8 { buf in buf.allSatisfy(allowed) }
+            if !ok { throw bad("\(field) \"\(value)\" contains a character that is not allowed there") }
         }
         let printable: (UInt8) -> Bool = { $0 >= 0x20 && $0 != 0x7F }
         try checkName(id, "id", EventLimits.idBytesMax, allowed: { $0 > 0x20 && $0 < 0x7F })
@@ -159,7 +182,7 @@ extension EventDraft {
         out.append(contentsOf: #","type":"#.utf8)
         JSONBytes.appendString(type, to: &out)
         out.append(contentsOf: #","v":"#.utf8)
-        out.append(contentsOf: String(version).utf8)
+        appendDecimal(UInt64(version), to: &out)
         if let c = correlationId {
             out.append(contentsOf: #","correlationId":"#.utf8)
             JSONBytes.appendString(c, to: &out)
@@ -184,7 +207,7 @@ extension EventDraft {
         out.append(125)
         if out.count > EventLimits.eventBytesMax { throw bad("the encoded event is \(out.count) bytes; at most \(EventLimits.eventBytesMax) are allowed") }
         return PreparedEvent(id: HashedKey(id), org: HashedKey(org), stream: HashedKey(stream), type: HashedKey(type),
-                             streamKey: StreamKey.hashed(org: org, stream: stream), timestampMs: timestampMs, body: out)
+                             streamKey: StreamID(org: org, stream: stream), timestampMs: timestampMs, body: out)
     }
 }
 

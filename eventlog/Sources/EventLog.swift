@@ -94,12 +94,10 @@ public final class EventLog: @unchecked Sendable {
     private var builder: SegmentIndexBuilder
     private var nextSeq: UInt64
     private var lastHash: [UInt8]
-    private var streamVersions: [HashedKey: UInt32]
+    private var streamVersions: [StreamID: UInt32]
     private var sealedIDHashes: [UInt64]
     private var sealedIDSeqs: [UInt64]
     private var activeIDs: [UInt64: UInt64]
-    /// Per-batch scratch: the version each stream has reached while numbering a batch.
-    private var batchNumbering: [HashedKey: UInt32] = [:]
 
     // Shared between appenders and the writer thread.
     private let cond = NSCondition()
@@ -164,7 +162,7 @@ public final class EventLog: @unchecked Sendable {
             // Sealed segments: trust their index (rebuild it if missing); they are not rescanned.
             var expectSeq: UInt64 = 1
             var hash = Format.zeroHash
-            var versions: [HashedKey: UInt32] = [:]
+            var versions: [StreamID: UInt32] = [:]
             var idPairs: [(hash: UInt64, seq: UInt64)] = []
             var decoder = BatchDecoder(dictionary: dict?.bytes ?? [])
             for first in segments.dropLast() {
@@ -183,7 +181,10 @@ public final class EventLog: @unchecked Sendable {
                     index = try SegmentIndexFile(handle: fs.open(paths.indexFile(first), mode: .readOnly))
                 }
                 let idx = index!
-                for (k, v) in try idx.streams() { versions[HashedKey(k)] = v }
+                for (k, v) in try idx.streams() {
+                    guard let id = StreamID(stored: k) else { throw LogError(.corrupt, "index \(Format.indexName(first)) names a stream without its org") }
+                    versions[id] = v
+                }
                 idPairs.append(contentsOf: try idx.ids())
                 expectSeq = idx.nextSeq
                 hash = idx.lastHash
@@ -265,7 +266,7 @@ public final class EventLog: @unchecked Sendable {
     public func streamVersion(org: String, stream: String) -> UInt32 {
         cond.lock()
         defer { cond.unlock() }
-        return streamVersions[StreamKey.hashed(org: org, stream: stream)] ?? 0
+        return streamVersions[StreamID(org: org, stream: stream)] ?? 0
     }
 
     // MARK: Appending
@@ -392,6 +393,8 @@ public final class EventLog: @unchecked Sendable {
         var request: Request
         /// Per event: its earlier copy, or nil if the event is new.
         var existing: [Earlier?]
+        /// Per new event: its stream version.
+        var versions: [UInt32]
         var seqs: [UInt64] = []
     }
 
@@ -428,7 +431,7 @@ public final class EventLog: @unchecked Sendable {
         accepted.reserveCapacity(requests.count)
         var totalEvents = 0
         for r in requests { totalEvents += r.events.count }
-        var overlay: [HashedKey: UInt32] = Dictionary(minimumCapacity: totalEvents)
+        var overlay: [StreamID: UInt32] = Dictionary(minimumCapacity: totalEvents)
         var batchIDs: [HashedKey: (Int, Int)] = Dictionary(minimumCapacity: totalEvents) // id -> (accepted index, event index)
         var completions: [(Request, Result<AppendResult, LogError>)] = []
         for r in requests {
@@ -453,7 +456,7 @@ public final class EventLog: @unchecked Sendable {
             }
             var conflict: LogError?
             for x in r.expectations {
-                let key = StreamKey.hashed(org: x.org, stream: x.stream)
+                let key = StreamID(org: x.org, stream: x.stream)
                 let current = overlay[key] ?? streamVersions[key] ?? 0
                 if current != x.version {
                     conflict = LogError(.versionConflict, "stream \(x.stream) of org \(x.org) is at version \(current), not \(x.version); reload it and retry")
@@ -464,12 +467,15 @@ public final class EventLog: @unchecked Sendable {
                 completions.append((r, .failure(conflict)))
                 continue
             }
+            var versions = [UInt32](repeating: 0, count: r.events.count)
             for i in r.events.indices where existing[i] == nil {
                 let key = r.events[i].streamKey
-                overlay[key] = (overlay[key] ?? streamVersions[key] ?? 0) + 1
+                let v = (overlay[key] ?? streamVersions[key] ?? 0) + 1
+                overlay[key] = v
+                versions[i] = v
                 batchIDs[r.events[i].id] = (accepted.count, i)
             }
-            accepted.append(Accepted(request: r, existing: existing))
+            accepted.append(Accepted(request: r, existing: existing, versions: versions))
         }
         if accepted.isEmpty {
             for (r, res) in completions { r.completion(res) }
@@ -522,7 +528,7 @@ public final class EventLog: @unchecked Sendable {
                         raw.append(contentsOf: e.body)
                         let len = raw.count - start
                         raw.append(10)
-                        let v = nextVersion(e.streamKey)
+                        let v = accepted[ai].versions[i]
                         metas.append(EventMeta(rawBytes: UInt32(len), type: sid(e.type), stream: sid(e.stream), streamVersion: v))
                         idHashes.append(e.id.hash)
                         minTs = min(minTs, e.timestampMs)
@@ -536,14 +542,12 @@ public final class EventLog: @unchecked Sendable {
                                         compressedBytes: UInt32(clen), rawBytes: UInt32(raw.count)))
             }
         } catch {
-            batchNumbering.removeAll(keepingCapacity: true)
             let err = LogError(.io, "could not compress a batch", cause: error)
             for a in accepted { a.request.completion(.failure(err)) }
             for (r, res) in completions { r.completion(res) }
             return
         }
-        let finalVersions = batchNumbering
-        batchNumbering.removeAll(keepingCapacity: true)
+        let finalVersions = overlay
         let dataCRC = data.withUnsafeBytes { crc32c($0) }
         let header = BatchHeader(firstSeq: firstSeq, commitMs: Timestamp.nowMs(), minTs: minTs, maxTs: maxTs,
                                  dataCRC: dataCRC, dataBytes: UInt64(data.count), prevHash: lastHash,
@@ -602,15 +606,6 @@ public final class EventLog: @unchecked Sendable {
             a.request.completion(.success(AppendResult(seqs: seqs, duplicates: dup)))
         }
         for (r, res) in completions { r.completion(res) }
-    }
-
-    /// Numbers a batch's events per stream: the first gets the stream's stored version + 1, and
-    /// so on. A stream's events all sit in its org's frame in arrival order, so these are the
-    /// versions step 1 checked expectations against.
-    private func nextVersion(_ key: HashedKey) -> UInt32 {
-        let v = (batchNumbering[key] ?? streamVersions[key] ?? 0) + 1
-        batchNumbering[key] = v
-        return v
     }
 
     /// Seals the active segment (its index written durably) and starts the next one.

@@ -62,12 +62,12 @@ final class SegmentIndexBuilder {
     var ids: [(hash: UInt64, seq: UInt64)] = []
     /// Last version of each stream touched in this segment, keyed by `StreamKey` (derived from
     /// the org sections when asked for, so appends do not pay for it per event).
-    var streamVersions: [HashedKey: UInt32] {
-        var out: [HashedKey: UInt32] = [:]
+    var streamVersions: [StreamID: UInt32] {
+        var out: [StreamID: UInt32] = [:]
         for (orgName, org) in orgs {
             var last = [UInt32](repeating: 0, count: org.streams.count)
             for e in org.events { last[Int(e.stream)] = max(last[Int(e.stream)], e.streamVersion) }
-            for (i, name) in org.streams.enumerated() { out[StreamKey.hashed(org: orgName, stream: name)] = last[i] }
+            for (i, name) in org.streams.enumerated() { out[StreamID(org: orgName, stream: name)] = last[i] }
         }
         return out
     }
@@ -181,7 +181,7 @@ final class SegmentIndexBuilder {
         let versions = streamVersions
         let streamSection = section { w in
             w.u32(UInt32(versions.count))
-            for (k, v) in versions { w.string(k.text); w.u32(v) }
+            for (k, v) in versions { w.string(k.stored); w.u32(v) }
         }
         // Layout: fixed header, batches, types, org directory, org sections, ids, streams.
         let fixedBytes = SegmentIndexFile.fixedBytes

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds in release mode and runs the benchmarks; each figure is printed beside a baseline
+# measured in the same run. Usage: scripts/bench.sh [EVENTS]   (default 1,000,000)
+# The table goes to stdout; paste it into BENCHMARKS.md with the machine and date.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+events=${1:-1000000}
+PURSER_SETUP_SKIP_BUILD=1 bash scripts/setup.sh
+swift build -c release --product purser-bench >&2
+work=$(mktemp -d "${TMPDIR:-/tmp}/purser-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+echo "# $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sm); events=$events"
+.build/release/purser-bench eventlog --events "$events" --work "$work/eventlog"
+if .build/release/purser-bench 2>&1 | grep -q projections; then
+  .build/release/purser-bench projections --events "$events" --work "$work/projections"
+fi
