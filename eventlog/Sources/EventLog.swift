@@ -108,6 +108,21 @@ public final class EventLog: @unchecked Sendable {
     private var durableNext: UInt64
     private var thread: Thread?
 
+    // The sync stage: the writer thread writes batches and hands them here; the syncer thread
+    // fdatasyncs once for everything written so far and only then acknowledges. While one sync
+    // is in flight the writer already encodes and writes the next batch.
+    private struct SyncItem {
+        /// The segment written to, or nil when the batch wrote nothing (only duplicates/conflicts).
+        var handle: (any FileHandle)?
+        var nextSeq: UInt64
+        var deliveries: [(Request, Result<AppendResult, LogError>)]
+    }
+    private let syncCond = NSCondition()
+    private var syncQueue: [SyncItem] = []
+    private var syncing = false
+    private var syncStop = false
+    private var syncDone = false
+
     final class Request {
         let events: [PreparedEvent]
         let expectations: [ExpectedVersion]
@@ -249,6 +264,9 @@ public final class EventLog: @unchecked Sendable {
         t.name = "purser-eventlog-writer"
         thread = t
         t.start()
+        let syncer = Thread { self.syncLoop() }
+        syncer.name = "purser-eventlog-sync"
+        syncer.start()
     }
 
     deinit {
@@ -337,6 +355,11 @@ public final class EventLog: @unchecked Sendable {
         cond.broadcast()
         while !finished { cond.wait() }
         cond.unlock()
+        syncCond.lock()
+        syncStop = true
+        syncCond.broadcast()
+        while !syncDone { syncCond.wait() }
+        syncCond.unlock()
         if failure == nil {
             // Index the active segment so the next open and every reader can skip scanning it.
             do {
@@ -478,7 +501,8 @@ public final class EventLog: @unchecked Sendable {
             accepted.append(Accepted(request: r, existing: existing, versions: versions))
         }
         if accepted.isEmpty {
-            for (r, res) in completions { r.completion(res) }
+            // Duplicates may point at batches still waiting for their sync: answer after it.
+            enqueueSync(SyncItem(handle: nil, nextSeq: nextSeq, deliveries: completions))
             return
         }
 
@@ -554,10 +578,10 @@ public final class EventLog: @unchecked Sendable {
                                  strings: strings, frames: frames, events: metas)
         let (headerBytes, hash) = header.encode()
 
-        // 3. Write and sync. Durability order: the batch's bytes (header frame, then data frames)
-        //    are written at the end of the active segment, then fdatasync; only after the sync
-        //    returns is any append acknowledged. A new segment is made durable (file synced,
-        //    directory synced) before a batch goes into it.
+        // 3. Write, then hand over to the syncer. Durability order: the batch's bytes (header
+        //    frame, then data frames) are written at the end of the active segment; the syncer
+        //    fdatasyncs, and only after that returns is any append acknowledged. A new segment is
+        //    made durable (file synced, directory synced) before a batch goes into it.
         do {
             let total = UInt64(headerBytes.count + data.count)
             if activeSize + total > options.segmentBytesMax && builder.batches.count > 0 {
@@ -567,7 +591,6 @@ public final class EventLog: @unchecked Sendable {
             var buffer = headerBytes
             buffer.append(contentsOf: data)
             try active.write(buffer, at: offset)
-            try active.sync()
             activeSize = offset + total
             let scanned = ScannedBatch(offset: offset, headerBytes: headerBytes.count, header: header, hash: hash)
             builder.add(scanned, idHashes: idHashes)
@@ -581,17 +604,14 @@ public final class EventLog: @unchecked Sendable {
             // reopened, which recovers the tail from what is really on disk.
             let err = LogError(.poisoned, "the event log stopped accepting appends after a failed write or sync; nothing from this batch was acknowledged. Fix the cause (disk full? I/O error?) and reopen the log", cause: error)
             cond.lock()
-            failure = err
+            if failure == nil { failure = err }
             cond.unlock()
             logger.error("event log write failed: \(error)")
             for a in accepted { a.request.completion(.failure(err)) }
-            for (r, res) in completions { r.completion(res) }
+            for (r, _) in completions { r.completion(.failure(err)) }
             return
         }
-        cond.lock()
-        durableNext = nextSeq
-        cond.unlock()
-
+        var deliveries: [(Request, Result<AppendResult, LogError>)] = []
         for a in accepted {
             var seqs = a.seqs
             var dup = [Bool](repeating: false, count: seqs.count)
@@ -603,13 +623,85 @@ public final class EventLog: @unchecked Sendable {
                 }
                 dup[i] = true
             }
-            a.request.completion(.success(AppendResult(seqs: seqs, duplicates: dup)))
+            deliveries.append((a.request, .success(AppendResult(seqs: seqs, duplicates: dup))))
         }
-        for (r, res) in completions { r.completion(res) }
+        deliveries.append(contentsOf: completions)
+        enqueueSync(SyncItem(handle: active, nextSeq: nextSeq, deliveries: deliveries))
+    }
+
+    private func enqueueSync(_ item: SyncItem) {
+        syncCond.lock()
+        syncQueue.append(item)
+        syncCond.signal()
+        syncCond.unlock()
+    }
+
+    /// Blocks until every batch handed to the syncer is synced and acknowledged.
+    private func waitForSyncer() {
+        syncCond.lock()
+        while !syncQueue.isEmpty || syncing { syncCond.wait() }
+        syncCond.unlock()
+    }
+
+    private func syncLoop() {
+        while true {
+            syncCond.lock()
+            while syncQueue.isEmpty && !syncStop { syncCond.wait() }
+            if syncQueue.isEmpty && syncStop {
+                syncDone = true
+                syncCond.broadcast()
+                syncCond.unlock()
+                return
+            }
+            let items = syncQueue
+            syncQueue.removeAll(keepingCapacity: true)
+            syncing = true
+            syncCond.unlock()
+
+            cond.lock()
+            var failed = failure
+            cond.unlock()
+            if failed == nil {
+                // One fdatasync per segment covers every batch written to it so far.
+                var handles: [ObjectIdentifier: any FileHandle] = [:]
+                for item in items { if let h = item.handle { handles[ObjectIdentifier(h)] = h } }
+                do {
+                    for h in handles.values { try h.sync() }
+                } catch {
+                    // A failed fdatasync is not retried: the kernel may have dropped the dirty
+                    // pages, so a later "successful" sync would prove nothing.
+                    let err = LogError(.poisoned, "the event log stopped accepting appends after a failed sync; nothing waiting for it was acknowledged. Fix the cause (disk full? I/O error?) and reopen the log", cause: error)
+                    logger.error("event log sync failed: \(error)")
+                    cond.lock()
+                    if failure == nil { failure = err }
+                    failed = failure
+                    cond.unlock()
+                }
+            }
+            if let failed {
+                for item in items { for (r, _) in item.deliveries { r.completion(.failure(failed)) } }
+            } else {
+                cond.lock()
+                durableNext = max(durableNext, items.last!.nextSeq)
+                cond.unlock()
+                for item in items { for (r, res) in item.deliveries { r.completion(res) } }
+            }
+            syncCond.lock()
+            syncing = false
+            syncCond.broadcast()
+            syncCond.unlock()
+        }
     }
 
     /// Seals the active segment (its index written durably) and starts the next one.
     private func rollSegment() throws {
+        // Everything written to the old segment is synced (and acknowledged) before it is sealed
+        // and its handle closed.
+        waitForSyncer()
+        cond.lock()
+        let failed = failure
+        cond.unlock()
+        if let failed { throw failed }
         try fs.writeFileAtomically(paths.indexFile(activeFirstSeq), builder.serialize(), directory: paths.index)
         let newHandle = try EventLog.createSegment(fs: fs, paths: paths, firstSeq: nextSeq, prevHash: lastHash, dictID: dictionary?.id ?? 0)
         active.close()
