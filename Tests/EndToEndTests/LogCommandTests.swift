@@ -88,7 +88,11 @@ import Testing
                 lines.done()
             }
             reader.start()
-            usleep(UInt32.random(in: 20_000...300_000, using: &rng))
+            // Kill at a random moment after the child is up and acknowledging (a loaded machine
+            // can take a while to start a debug build).
+            let deadline = Date().addingTimeInterval(20)
+            while lines.count == 0 && Date() < deadline { usleep(2000) }
+            usleep(UInt32.random(in: 0...250_000, using: &rng))
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
             stop.value = true
@@ -128,6 +132,7 @@ final class LineCollector: @unchecked Sendable {
     private var items: [Data] = []
     private var finished = false
     func append(_ d: Data) { cond.withLock { items.append(d) } }
+    var count: Int { cond.withLock { items.count } }
     func done() { cond.withLock { finished = true; cond.broadcast() } }
     func wait() { cond.lock(); while !finished { cond.wait() }; cond.unlock() }
     var objects: [[String: Any]] {

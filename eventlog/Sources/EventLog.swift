@@ -205,8 +205,8 @@ public final class EventLog: @unchecked Sendable {
                 hash = idx.lastHash
             }
 
-            // The active (last) segment is always scanned in full, data included: this is where
-            // a crash leaves a torn tail.
+            // The active (last) segment is scanned, data included, from where its index ends (the
+            // whole segment when there is none): this is where a crash leaves a torn tail.
             var lastFirst = segments.last!
             var handle = try fs.open(paths.segment(lastFirst), mode: .readWrite)
             var size = try handle.size()
@@ -226,8 +226,18 @@ public final class EventLog: @unchecked Sendable {
             }
             let header = try EventLog.readSegmentHeader(handle, name: Format.segmentName(lastFirst), strict: true)!
             try EventLog.checkContinuity(header, name: Format.segmentName(lastFirst), expectSeq: expectSeq, prevHash: hash)
+            var resume: SegmentIndexBuilder? = nil
+            if let ih = try? fs.open(paths.indexFile(lastFirst), mode: .readOnly) {
+                if let idx = try? SegmentIndexFile(handle: ih), idx.segmentFirstSeq == lastFirst, idx.coveredBytes <= size,
+                   idx.coveredBytes >= UInt64(Format.segmentHeaderBytes), idx.nextSeq >= lastFirst,
+                   let loaded = try? SegmentIndexBuilder(loading: idx), EventLog.indexMatches(loaded, handle, size: size) {
+                    resume = loaded
+                } else {
+                    ih.close()
+                }
+            }
             let scanned = try EventLog.scanSegment(handle, size: size, header: header, name: Format.segmentName(lastFirst),
-                                                   decoder: &decoder, isLast: true)
+                                                   decoder: &decoder, isLast: true, resume: resume)
             if let cut = scanned.truncation {
                 try handle.truncate(to: cut.offset)
                 try handle.sync()
@@ -236,7 +246,9 @@ public final class EventLog: @unchecked Sendable {
                 // A stale index may describe the cut bytes.
                 try? fs.remove(paths.indexFile(lastFirst))
             }
-            for (k, v) in scanned.builder.streamVersions { versions[k] = v }
+            let activeVersions = scanned.builder.streamVersions
+            versions.reserveCapacity(versions.count + activeVersions.count)
+            for (k, v) in activeVersions { versions[k] = v }
             var active: [UInt64: UInt64] = [:]
             for p in scanned.builder.ids where active[p.hash] == nil { active[p.hash] = p.seq }
             idPairs.sort { $0.hash < $1.hash || ($0.hash == $1.hash && $0.seq < $1.seq) }
@@ -754,6 +766,15 @@ public final class EventLog: @unchecked Sendable {
         }
     }
 
+    /// Whether an index's last batch really ends where the index says, with the hash it records:
+    /// a stale or foreign index is not trusted (the segment is scanned instead).
+    static func indexMatches(_ b: SegmentIndexBuilder, _ h: any FileHandle, size: UInt64) -> Bool {
+        guard let last = b.batches.last else { return b.coveredBytes == UInt64(Format.segmentHeaderBytes) }
+        var scanner = SegmentScanner(handle: h, fileSize: size, offset: last.offset)
+        guard case .batch(let batch)? = try? scanner.next(data: nil) else { return false }
+        return batch.endOffset == b.coveredBytes && batch.hash == b.lastHash && batch.header.lastSeq + 1 == b.nextSeq
+    }
+
     static func checkContinuity(_ header: SegmentHeader, name: String, expectSeq: UInt64, prevHash: [UInt8]) throws {
         guard header.firstSeq == expectSeq else {
             throw LogError(.corruptMiddle, "segment \(name) starts at seq \(header.firstSeq) but the log continues at \(expectSeq): events \(min(expectSeq, header.firstSeq))–\(max(expectSeq, header.firstSeq) - 1) are missing or duplicated")
@@ -767,9 +788,10 @@ public final class EventLog: @unchecked Sendable {
     /// last segment, damage with nothing intact after it is a torn tail to cut; anywhere else it
     /// is damage in the middle, which is an error.
     static func scanSegment(_ h: any FileHandle, size: UInt64, header: SegmentHeader, name: String,
-                            decoder: inout BatchDecoder, isLast: Bool) throws -> (builder: SegmentIndexBuilder, truncation: RecoveryReport.Truncation?) {
-        let builder = SegmentIndexBuilder(segmentFirstSeq: header.firstSeq, coveredBytes: UInt64(Format.segmentHeaderBytes), prevHash: header.prevHash)
-        var scanner = SegmentScanner(handle: h, fileSize: size, offset: UInt64(Format.segmentHeaderBytes))
+                            decoder: inout BatchDecoder, isLast: Bool,
+                            resume: SegmentIndexBuilder? = nil) throws -> (builder: SegmentIndexBuilder, truncation: RecoveryReport.Truncation?) {
+        let builder = resume ?? SegmentIndexBuilder(segmentFirstSeq: header.firstSeq, coveredBytes: UInt64(Format.segmentHeaderBytes), prevHash: header.prevHash)
+        var scanner = SegmentScanner(handle: h, fileSize: size, offset: builder.coveredBytes)
         var data: [UInt8] = []
         while true {
             let step = try scanner.next(data: &data)

@@ -63,7 +63,7 @@ final class SegmentIndexBuilder {
     /// Last version of each stream touched in this segment, keyed by `StreamKey` (derived from
     /// the org sections when asked for, so appends do not pay for it per event).
     var streamVersions: [StreamID: UInt32] {
-        var out: [StreamID: UInt32] = [:]
+        var out: [StreamID: UInt32] = Dictionary(minimumCapacity: orgs.values.reduce(0) { $0 + $1.streams.count })
         for (orgName, org) in orgs {
             var last = [UInt32](repeating: 0, count: org.streams.count)
             for e in org.events { last[Int(e.stream)] = max(last[Int(e.stream)], e.streamVersion) }
@@ -77,6 +77,33 @@ final class SegmentIndexBuilder {
         self.coveredBytes = coveredBytes
         self.nextSeq = segmentFirstSeq
         self.lastHash = prevHash
+    }
+
+    /// Continues a segment's index from its index file, so reopening a cleanly closed log does
+    /// not rescan (and decompress) its active segment.
+    convenience init(loading file: SegmentIndexFile) throws {
+        self.init(segmentFirstSeq: file.segmentFirstSeq, coveredBytes: file.coveredBytes, prevHash: file.lastHash)
+        nextSeq = file.nextSeq
+        lastHash = file.lastHash
+        eventCount = file.eventCount
+        rawBytes = file.rawBytes
+        compressedBytes = file.compressedBytes
+        batches = try file.batches()
+        for (i, t) in try file.types().enumerated() {
+            types.append(t.name)
+            typeIDs[t.name] = UInt16(i)
+            typeBatches.append(t.batches)
+        }
+        for entry in try file.orgDirectory() {
+            let section = try file.orgSection(entry)
+            let org = Org()
+            org.streams = section.streams
+            for (i, name) in section.streams.enumerated() { org.streamIDs[name] = UInt32(i) }
+            org.frames = section.frames
+            org.events = section.events
+            orgs[entry.name] = org
+        }
+        ids = try file.ids()
     }
 
     /// Adds a batch; `idHashes` holds one entry per event, in seq order.
