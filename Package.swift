@@ -5,17 +5,39 @@ let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
 ]
 
+/// The projector targets, one per read model (DESIGN.md, "Projections").
+let projectorTargets: [Target.Dependency] = [
+    "AgentsProjection", "CRMProjection", "SessionsProjection", "SpendProjection", "AuditProjection", "OutboxProjection",
+]
+
+/// A projector target at `projections/<directory>/`, its `schema.sql` kept beside the code.
+func projector(_ name: String, _ directory: String) -> Target {
+    .target(
+        name: name,
+        dependencies: [
+            "Projection",
+            "PurserDomain",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ],
+        path: "projections/\(directory)",
+        exclude: ["schema.sql"],
+        swiftSettings: swiftSettings
+    )
+}
+
 let package = Package(
     name: "Purser",
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "purser", targets: ["purser"]),
         .library(name: "EventLog", targets: ["EventLog"]),
+        .library(name: "Projection", targets: ["Projection"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // C libraries, each behind its own C… target.
@@ -30,6 +52,12 @@ let package = Package(
             path: "Sources/CSQLite",
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCurl",
+            path: "Sources/CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(
             name: "CPurserSupport",
@@ -60,6 +88,30 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The projection framework: read models in SQLite (GRDB), checkpointed in the same
+        // transaction as their rows, rebuilt into a new file and swapped in when their schema changes.
+        .target(
+            name: "Projection",
+            dependencies: [
+                "EventLog",
+                "CSQLite",
+                "PurserDomain",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Projection",
+            swiftSettings: swiftSettings
+        ),
+
+        // One projector target per read model, each with its schema.sql (embedded in the code;
+        // a test asserts the two are identical).
+        projector("AgentsProjection", "agents"),
+        projector("CRMProjection", "crm"),
+        projector("SessionsProjection", "sessions"),
+        projector("SpendProjection", "spend"),
+        projector("AuditProjection", "audit"),
+        projector("OutboxProjection", "outbox"),
+
         // Channel adapters: native payloads (WhatsApp, Twilio, email, mbox, webchat) → inbound messages.
         .target(
             name: "Channels",
@@ -68,11 +120,41 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // LLM providers: OpenRouter and any OpenAI-compatible server over libcurl, and the
+        // offline provider; price table and token estimates for cost reservations.
+        .target(
+            name: "LLM",
+            dependencies: ["CCurl", "PurserDomain", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/LLM",
+            swiftSettings: swiftSettings
+        ),
+
+        // A scripted OpenAI-compatible HTTP server on 127.0.0.1, for tests and benchmarks.
+        .target(
+            name: "LLMTestServer",
+            dependencies: ["PurserDomain", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/LLMTestServer",
+            swiftSettings: swiftSettings
+        ),
+
+        // The agent's tools: data_query_tool over the crm read model, the tool registry with
+        // argument schemas and action categories, and the tool policy.
+        .target(
+            name: "Tools",
+            dependencies: ["PurserDomain", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Sources/Tools",
+            swiftSettings: swiftSettings
+        ),
+
         // The command line. Thin: one file per subcommand, calls into the libraries.
         .executableTarget(
             name: "purser",
             dependencies: [
                 "EventLog",
+                "PurserDomain",
+                "Projection",
+            ] + projectorTargets + [
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -83,7 +165,7 @@ let package = Package(
         // Benchmarks: each figure beside a baseline measured in the same run (scripts/bench.sh).
         .executableTarget(
             name: "purser-bench",
-            dependencies: ["EventLog", "CSQLite", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["EventLog", "CSQLite", "PurserDomain", "Projection", .product(name: "Logging", package: "swift-log")] + projectorTargets,
             path: "Sources/PurserBench",
             swiftSettings: swiftSettings
         ),
@@ -101,14 +183,36 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ProjectionTests",
+            dependencies: [
+                "Projection", "EventLog", "PurserDomain",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ] + projectorTargets,
+            path: "Tests/ProjectionTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ChannelsTests",
             dependencies: ["Channels"],
             path: "Tests/ChannelsTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "LLMTests",
+            dependencies: ["LLM", "LLMTestServer", "PurserDomain", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/LLMTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ToolsTests",
+            dependencies: ["Tools", "PurserDomain", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Tests/ToolsTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "EndToEndTests",
-            dependencies: ["EventLog"],
+            dependencies: ["EventLog", "PurserDomain", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/EndToEndTests",
             swiftSettings: swiftSettings
         ),

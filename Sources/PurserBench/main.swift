@@ -6,6 +6,7 @@ import Logging
 /// the same run. `scripts/bench.sh` builds it in release mode and runs it.
 ///
 ///   purser-bench eventlog [--events N] [--work DIR]
+///   purser-bench projections [--events N] [--work DIR]   (read-model rebuild versus raw replay)
 ///   purser-bench replay DIR          (full replay; used to measure peak RSS in a child process)
 
 let args = CommandLine.arguments
@@ -38,6 +39,16 @@ if args.count >= 3 && args[1] == "replay" {
     exit(0)
 }
 
+if args.count >= 3 && args[1] == "open" {
+    let t0 = now()
+    let log = try EventLog.open(directory: args[2], logger: quiet)
+    let t1 = now()
+    _ = try log.appendSync([EventDraft(org: "o", stream: "s", type: "x.y", data: Array("{}".utf8))])
+    print("open \((t1 - t0) * 1000) ms, first append \((now() - t1) * 1000) ms")
+    log.close()
+    exit(0)
+}
+
 if args.count >= 4 && args[1] == "bulk" {
     // purser-bench bulk DIR N: bulk-append N events (for profiling the write path).
     let log = try EventLog.open(directory: args[2], logger: quiet)
@@ -56,8 +67,18 @@ if args.count >= 4 && args[1] == "bulk" {
     exit(0)
 }
 
+if args.count >= 4 && args[1] == "projection-rebuild" {
+    try runOneProjectionRebuild(name: args[2], data: args[3])
+    exit(0)
+}
+
+if args.count >= 2 && args[1] == "projections" {
+    try runProjectionBench(events: Int(option("--events", "1000000"))!, work: option("--work", NSTemporaryDirectory() + "purser-bench-projections"))
+    exit(0)
+}
+
 guard args.count >= 2 && args[1] == "eventlog" else {
-    FileHandle.standardError.write(Data("usage: purser-bench eventlog [--events N] [--work DIR] | replay DIR\n".utf8))
+    FileHandle.standardError.write(Data("usage: purser-bench eventlog [--events N] [--work DIR] | projections [--events N] [--work DIR] | replay DIR\n".utf8))
     exit(2)
 }
 

@@ -1,0 +1,95 @@
+import Foundation
+import Logging
+
+/// The read models of one data directory, caught up or rebuilt together.
+///
+/// Each model has its own file, lock and checkpoint, so they are independent: catch-ups and
+/// rebuilds run in parallel in a task group (one child per model, each reading the log itself),
+/// and a failure of one does not stop the others from finishing.
+public struct ProjectionSet: Sendable {
+    public let stores: [ProjectionStore]
+
+    public init(projectors: [any Projector], dataDirectory: String, logger: Logger) {
+        stores = projectors.map { ProjectionStore(projector: $0, dataDirectory: dataDirectory, logger: logger) }
+    }
+
+    public init(stores: [ProjectionStore]) {
+        self.stores = stores
+    }
+
+    /// The store named `name`.
+    public func store(_ name: String) throws(ProjectionError) -> ProjectionStore {
+        guard let store = stores.first(where: { $0.name == name }) else {
+            throw ProjectionError(.unknownProjection, "no read model is named \"\(name)\"; known: \(stores.map(\.name).joined(separator: ", "))")
+        }
+        return store
+    }
+
+    /// The stores named `names` (all of them for an empty list), in the order given.
+    public func select(_ names: [String]) throws(ProjectionError) -> [ProjectionStore] {
+        if names.isEmpty { return stores }
+        var out: [ProjectionStore] = []
+        for name in names { out.append(try store(name)) }
+        return out
+    }
+
+    /// Catches up (or, with `rebuild`, rebuilds) `stores` in parallel; the reports come back in
+    /// the stores' order. The first error is thrown after every model has finished.
+    public static func run(_ stores: [ProjectionStore], rebuild: Bool) async throws -> [CatchUpReport] {
+        let results = await withTaskGroup(of: (Int, Result<CatchUpReport, any Error>).self) { group in
+            for (i, store) in stores.enumerated() {
+                group.addTask {
+                    do {
+                        return (i, .success(rebuild ? try store.rebuild() : try store.catchUp()))
+                    } catch {
+                        return (i, .failure(error))
+                    }
+                }
+            }
+            var results = [Result<CatchUpReport, any Error>?](repeating: nil, count: stores.count)
+            for await (i, result) in group { results[i] = result }
+            return results
+        }
+        return try results.map { try $0!.get() }
+    }
+
+    /// `run(_:rebuild:)` for callers without an async context (the command line, tests): one
+    /// thread per model, joined before returning. Threads rather than tasks, because the work
+    /// blocks on SQLite and file I/O and must not occupy the cooperative pool's few threads
+    /// (on 2 cores, a caller blocked waiting on pool tasks could starve them).
+    public static func runBlocking(_ stores: [ProjectionStore], rebuild: Bool) throws -> [CatchUpReport] {
+        let results = ResultsBox(count: stores.count)
+        let group = DispatchGroup()
+        for (i, store) in stores.enumerated() {
+            group.enter()
+            let thread = Thread {
+                results.set(i, Result { rebuild ? try store.rebuild() : try store.catchUp() })
+                group.leave()
+            }
+            thread.stackSize = ProjectionLimits.workerStackBytes
+            thread.start()
+        }
+        group.wait()
+        return try results.get()
+    }
+}
+
+/// Hands results from the threads that computed them to the thread waiting for them.
+private final class ResultsBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [Result<CatchUpReport, any Error>?]
+
+    init(count: Int) { results = Array(repeating: nil, count: count) }
+
+    func set(_ i: Int, _ value: Result<CatchUpReport, any Error>) {
+        lock.lock()
+        results[i] = value
+        lock.unlock()
+    }
+
+    func get() throws -> [CatchUpReport] {
+        lock.lock()
+        defer { lock.unlock() }
+        return try results.map { try $0!.get() }
+    }
+}

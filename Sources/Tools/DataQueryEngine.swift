@@ -1,0 +1,346 @@
+import Foundation
+import GRDB
+import PurserDomain
+
+/// Runs `DataQuery`s against the `crm` read model (projections/crm/schema.sql).
+///
+/// Every statement is built from fixed SQL fragments chosen by the query's validated structure;
+/// values, JSON paths, object types and link types travel only as bound parameters. Every
+/// statement, related-object lookups included, is restricted to `org = ?` with the org the
+/// engine was given by the calling agent's context, never one from the query.
+public struct DataQueryEngine: Sendable {
+    public let reader: any DatabaseReader
+
+    public init(reader: any DatabaseReader) {
+        self.reader = reader
+    }
+
+    /// Runs a parsed query for `org` and returns the compact result the model receives.
+    public func run(_ query: DataQuery, org: OrgID) throws(ToolError) -> JSONValue {
+        do {
+            return try reader.read { db in
+                db.add(function: Self.instantFunction())
+                return try Self.run(query, org: org, db: db)
+            }
+        } catch let error as ToolError {
+            throw error
+        } catch {
+            throw ToolError(.readModelFailed, "the CRM read model could not be read; try again later", cause: error)
+        }
+    }
+
+    /// Parses `arguments` and runs them: the whole of `data_query_tool`. Bad queries come back
+    /// as the `{"error": ...}` object, so the model always receives JSON it can act on.
+    public func execute(arguments: JSONValue, org: OrgID, now: Timestamp) -> JSONValue {
+        do {
+            return try run(DataQuery.parse(arguments, now: now), org: org)
+        } catch {
+            return error.json
+        }
+    }
+
+    /// `purser_instant(text)`: the instant an ISO-8601 text names, in milliseconds since the
+    /// epoch, by the same parser as the rest of Purser (`Timestamp`); NULL for anything else.
+    /// Text comparison would misorder fractions and offsets, and SQLite's own date functions
+    /// accept forms (times without a zone) that Purser refuses.
+    static func instantFunction() -> DatabaseFunction {
+        DatabaseFunction("purser_instant", argumentCount: 1, pure: true) { values in
+            guard let text = String.fromDatabaseValue(values[0]), let instant = Timestamp(iso8601: text) else { return nil }
+            return instant.millisecondsSinceEpoch
+        }
+    }
+
+    // MARK: SQL
+
+    /// A fragment of SQL and the values bound to its placeholders, in order.
+    struct Fragment {
+        var sql: String
+        var arguments: [DatabaseValue]
+
+        init(_ sql: String, _ arguments: [DatabaseValue] = []) {
+            self.sql = sql
+            self.arguments = arguments
+        }
+    }
+
+    static func jsonPath(_ segments: [String]) -> DatabaseValue {
+        ("$." + segments.joined(separator: ".")).databaseValue
+    }
+
+    /// The column a top-level field lives in; fixed names, never query text.
+    static func column(_ field: DataQuery.Field) -> String {
+        switch field {
+        case .id: "o.id"
+        case .type: "o.type"
+        case .subtype: "o.subtype"
+        case .name: "o.name"
+        case .status: "o.status"
+        case .createdAt: "o.created_at"
+        case .updatedAt: "o.updated_at"
+        case .custom: "o.custom_properties"
+        }
+    }
+
+    /// A predicate that is 1 or 0, never NULL, so `NOT` and `OR` behave as the reference does.
+    static func predicate(_ filter: DataQuery.Filter) -> Fragment {
+        switch filter.op {
+        case .exists:
+            let present = existence(filter.field)
+            return Fragment(filter.exists ? present.sql : "NOT \(present.sql)", present.arguments)
+        case .neq, .nin:
+            let inner = disjunction(filter.field, .eq, filter.operands)
+            return Fragment("NOT \(inner.sql)", inner.arguments)
+        case .in:
+            return disjunction(filter.field, .eq, filter.operands)
+        default:
+            return disjunction(filter.field, filter.op, filter.operands)
+        }
+    }
+
+    static func disjunction(_ field: DataQuery.Field, _ op: DataQuery.Operator, _ operands: [DataQuery.Operand]) -> Fragment {
+        var parts: [String] = []
+        var arguments: [DatabaseValue] = []
+        for operand in operands {
+            let part = comparison(field, op, operand)
+            parts.append("COALESCE((\(part.sql)), 0)")
+            arguments += part.arguments
+        }
+        return Fragment("(" + parts.joined(separator: " OR ") + ")", arguments)
+    }
+
+    static func existence(_ field: DataQuery.Field) -> Fragment {
+        if case .custom(let path) = field {
+            return Fragment("COALESCE(json_type(o.custom_properties, ?) NOT IN ('null'), 0)", [jsonPath(path)])
+        }
+        return Fragment("(\(column(field)) IS NOT NULL)")
+    }
+
+    static func sqlOperator(_ op: DataQuery.Operator) -> String {
+        switch op {
+        case .gt: ">"
+        case .gte: ">="
+        case .lt: "<"
+        case .lte: "<="
+        default: "="
+        }
+    }
+
+    static func comparison(_ field: DataQuery.Field, _ op: DataQuery.Operator, _ operand: DataQuery.Operand) -> Fragment {
+        let symbol = sqlOperator(op)
+        switch field {
+        case .custom(let segments):
+            let path = jsonPath(segments)
+            let value = "json_extract(o.custom_properties, ?)"
+            switch (op, operand) {
+            case (.contains, .string(let text)):
+                return Fragment("""
+                    CASE json_type(o.custom_properties, ?) WHEN 'text' THEN instr(\(value), ?) > 0 \
+                    WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each(o.custom_properties, ?) AS e WHERE e.type = 'text' AND e.value = ?) \
+                    ELSE 0 END
+                    """, [path, path, text.databaseValue, path, text.databaseValue])
+            case (.startsWith, .string(let text)):
+                return Fragment("json_type(o.custom_properties, ?) = 'text' AND instr(\(value), ?) = 1", [path, path, text.databaseValue])
+            case (_, .number(let number)):
+                return Fragment("json_type(o.custom_properties, ?) IN ('integer', 'real') AND \(value) \(symbol) ?", [path, path, number.databaseValue])
+            case (_, .bool(let flag)):
+                return Fragment("json_type(o.custom_properties, ?) = ?", [path, (flag ? "true" : "false").databaseValue])
+            case (_, .instant(let instant)):
+                return Fragment("purser_instant(\(value)) \(symbol) ?", [path, instant.millisecondsSinceEpoch.databaseValue])
+            case (_, .string(let text)):
+                return Fragment("json_type(o.custom_properties, ?) = 'text' AND \(value) \(symbol) ?", [path, path, text.databaseValue])
+            }
+        default:
+            let name = column(field)
+            switch (op, operand) {
+            case (.contains, .string(let text)):
+                return Fragment("instr(\(name), ?) > 0", [text.databaseValue])
+            case (.startsWith, .string(let text)):
+                return Fragment("instr(\(name), ?) = 1", [text.databaseValue])
+            case (_, .instant(let instant)):
+                return Fragment("purser_instant(\(name)) \(symbol) ?", [instant.millisecondsSinceEpoch.databaseValue])
+            case (_, .string(let text)):
+                return Fragment("\(name) \(symbol) ?", [text.databaseValue])
+            default:
+                // Parsing gives top-level fields only string or instant operands.
+                return Fragment("0")
+            }
+        }
+    }
+
+    /// The value a field sorts and groups by: instants for the timestamp columns, the JSON
+    /// value (SQLite order: missing, numbers, text) for custom paths.
+    static func sortValue(_ field: DataQuery.Field) -> Fragment {
+        switch field {
+        case .custom(let path): Fragment("json_extract(o.custom_properties, ?)", [jsonPath(path)])
+        case .createdAt, .updatedAt: Fragment("purser_instant(\(column(field)))")
+        default: Fragment(column(field))
+        }
+    }
+
+    /// The numeric value of a custom path, NULL when it is missing or not a number.
+    static func numericValue(_ path: [String]) -> Fragment {
+        Fragment("CASE WHEN json_type(o.custom_properties, ?) IN ('integer', 'real') THEN json_extract(o.custom_properties, ?) END",
+                 [jsonPath(path), jsonPath(path)])
+    }
+
+    static func aggregateExpression(_ aggregate: DataQuery.Aggregate) -> Fragment {
+        switch (aggregate.kind, aggregate.field) {
+        case (.count, nil):
+            return Fragment("COUNT(*)")
+        case (.count, let field?):
+            let present = existence(field)
+            return Fragment("TOTAL(CASE WHEN \(present.sql) THEN 1 ELSE 0 END)", present.arguments)
+        case (_, .custom(let path)?):
+            let value = numericValue(path)
+            let function = switch aggregate.kind {
+            case .sum: "TOTAL"
+            case .avg: "AVG"
+            case .min: "MIN"
+            default: "MAX"
+            }
+            return Fragment("\(function)(\(value.sql))", value.arguments)
+        case (_, let field?):
+            return Fragment("\(aggregate.kind == .min ? "MIN" : "MAX")(purser_instant(\(column(field))))")
+        case (_, nil):
+            // Parsing requires a field for every aggregate but count.
+            return Fragment("NULL")
+        }
+    }
+
+    static func run(_ query: DataQuery, org: OrgID, db: Database) throws -> JSONValue {
+        var whereSQL = "o.org = ? AND o.type = ? AND o.deleted = 0"
+        var whereArguments: [DatabaseValue] = [org.databaseValue, query.objectType.databaseValue]
+        for filter in query.filters {
+            let part = predicate(filter)
+            whereSQL += " AND \(part.sql)"
+            whereArguments += part.arguments
+        }
+
+        let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM objects o WHERE \(whereSQL)",
+                                     arguments: StatementArguments(whereArguments)) ?? 0
+
+        var result: [String: JSONValue] = [
+            "objectType": .string(query.objectType), "total": .number(Double(total)),
+            "limit": .number(Double(query.limit)), "offset": .number(Double(query.offset)),
+        ]
+
+        var items: [JSONValue] = []
+        if query.limit > 0 {
+            var orderParts: [String] = []
+            var orderArguments: [DatabaseValue] = []
+            for key in query.sort {
+                let value = sortValue(key.field)
+                orderParts.append(value.sql + (key.descending ? " DESC" : " ASC"))
+                orderArguments += value.arguments
+            }
+            orderParts.append("o.id ASC")
+            let sql = """
+                SELECT o.id, o.type, o.subtype, o.name, o.status, o.custom_properties, o.created_at, o.updated_at
+                FROM objects o WHERE \(whereSQL) ORDER BY \(orderParts.joined(separator: ", ")) LIMIT ? OFFSET ?
+                """
+            let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(
+                whereArguments + orderArguments + [query.limit.databaseValue, query.offset.databaseValue]))
+            for row in rows {
+                var item = compactObject(row)
+                if !query.includeRelated.isEmpty, case .object(var members) = item {
+                    var related: [String: JSONValue] = [:]
+                    for linkType in query.includeRelated {
+                        related[linkType] = .array(try relatedObjects(of: row["id"], linkType: linkType, org: org, db: db))
+                    }
+                    members["related"] = .object(related)
+                    item = .object(members)
+                }
+                items.append(item)
+            }
+        }
+        result["items"] = .array(items)
+
+        if let aggregate = query.aggregate {
+            let expression = aggregateExpression(aggregate)
+            let instantResult = aggregate.field?.isInstant ?? false
+            func render(_ value: DatabaseValue) -> JSONValue {
+                guard let number = Double.fromDatabaseValue(value) else { return .null }
+                if instantResult { return .string(Timestamp(millisecondsSinceEpoch: Int64(number)).iso8601) }
+                return .number(number)
+            }
+            var aggregateJSON: [String: JSONValue] = ["type": .string(aggregate.kind.rawValue)]
+            if let field = aggregate.field { aggregateJSON["field"] = .string(field.description) }
+            if let groupBy = query.groupBy {
+                let key = groupKey(groupBy)
+                let order = sortValue(groupBy)
+                let sql = """
+                    SELECT \(key.sql) AS k, \(expression.sql) AS v, COUNT(*) AS n FROM objects o WHERE \(whereSQL)
+                    GROUP BY k ORDER BY MIN(\(order.sql)), k LIMIT ?
+                    """
+                let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(
+                    key.arguments + expression.arguments + whereArguments + order.arguments + [(DataQuery.maxGroupCount + 1).databaseValue]))
+                var groups: [JSONValue] = []
+                for row in rows.prefix(DataQuery.maxGroupCount) {
+                    let keyText: String? = row["k"]
+                    let keyValue = keyText.flatMap { try? JSONValue(parsing: $0) } ?? .null
+                    groups.append(["key": trimmed(keyValue), "value": render(row["v"]), "count": .number(Double(row["n"] as Int))])
+                }
+                aggregateJSON["groupBy"] = .string(groupBy.description)
+                result["groups"] = .array(groups)
+                if rows.count > DataQuery.maxGroupCount { result["groupsTruncated"] = true }
+            } else {
+                let value = try DatabaseValue.fetchOne(db, sql: "SELECT \(expression.sql) FROM objects o WHERE \(whereSQL)",
+                                                       arguments: StatementArguments(expression.arguments + whereArguments)) ?? .null
+                aggregateJSON["value"] = render(value)
+            }
+            result["aggregate"] = .object(aggregateJSON)
+        }
+        return .object(result)
+    }
+
+    /// The JSON text of a field's value for grouping; NULL when missing or JSON null.
+    static func groupKey(_ field: DataQuery.Field) -> Fragment {
+        switch field {
+        case .custom(let path):
+            Fragment("CASE WHEN COALESCE(json_type(o.custom_properties, ?), 'null') = 'null' THEN NULL ELSE o.custom_properties -> ? END",
+                     [jsonPath(path), jsonPath(path)])
+        default:
+            Fragment("json_quote(\(column(field)))")
+        }
+    }
+
+    /// Objects linked to `id` by a link of `linkType` in either direction, or linked at all and
+    /// of type `linkType` (or `crm_<linkType>`), so `"contact"` finds a booking's contact
+    /// whichever way and under whichever link type the link was recorded.
+    static func relatedObjects(of id: String, linkType: String, org: OrgID, db: Database) throws -> [JSONValue] {
+        let sql = """
+            SELECT DISTINCT o.id, o.type, o.subtype, o.name, o.status, o.custom_properties, o.created_at, o.updated_at
+            FROM links l JOIN objects o ON o.org = l.org AND o.id = CASE WHEN l.from_id = ? THEN l.to_id ELSE l.from_id END
+            WHERE l.org = ? AND o.org = ? AND (l.from_id = ? OR l.to_id = ?) AND o.deleted = 0
+              AND (l.link_type = ? OR o.type = ? OR o.type = 'crm_' || ?)
+            ORDER BY o.id LIMIT ?
+            """
+        let rows = try Row.fetchAll(db, sql: sql, arguments: [id, org, org, id, id, linkType, linkType, linkType,
+                                                              DataQuery.maxRelatedPerItemObjects])
+        return rows.map(compactObject)
+    }
+
+    static func compactObject(_ row: Row) -> JSONValue {
+        var members: [String: JSONValue] = ["id": .string(row["id"]), "type": .string(row["type"])]
+        for (key, column) in [("subtype", "subtype"), ("name", "name"), ("status", "status"), ("createdAt", "created_at"), ("updatedAt", "updated_at")] {
+            if let text: String = row[column] { members[key] = .string(text) }
+        }
+        let properties: String = row["custom_properties"] ?? "{}"
+        members["customProperties"] = (try? JSONValue(parsing: properties)) ?? .emptyObject
+        return trimmed(.object(members))
+    }
+
+    /// Cuts strings longer than `maxStringLengthCharacters` and says how much was cut, so the
+    /// model knows the text goes on rather than taking the cut for the whole.
+    public static func trimmed(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .string(let text):
+            let limit = DataQuery.maxStringLengthCharacters
+            guard text.count > limit else { return value }
+            return .string(String(text.prefix(limit)) + "…[trimmed \(text.count - limit) chars]")
+        case .array(let elements): return .array(elements.map(trimmed))
+        case .object(let members): return .object(members.mapValues(trimmed))
+        default: return value
+        }
+    }
+}

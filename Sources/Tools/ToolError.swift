@@ -1,0 +1,73 @@
+import Foundation
+import PurserDomain
+
+/// The one error type of `Tools`.
+///
+/// A tool error is read by a language model, which must be able to correct its call from it: the
+/// `code` is stable, the `message` says what to write instead, and `field` points at the part of
+/// the arguments that is wrong (for example `filters[1].op`). `cause` keeps the underlying
+/// failure (SQLite, JSON parsing) for logs; it is never shown to the model.
+public struct ToolError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable, Hashable, CaseIterable {
+        /// The arguments are not valid JSON.
+        case invalidJSON = "invalid_json"
+        /// The arguments do not match the tool's JSON Schema.
+        case invalidArguments = "invalid_arguments"
+        /// A member the tool does not accept.
+        case unknownKey = "unknown_key"
+        /// A required member is missing.
+        case missingField = "missing_field"
+        /// A field name the query language does not know.
+        case unknownField = "unknown_field"
+        /// A `customProperties.<path>` that does not follow the path grammar.
+        case invalidFieldPath = "invalid_field_path"
+        /// An operator the query language does not know.
+        case unknownOperator = "unknown_operator"
+        /// A value whose JSON type does not fit the operator or field.
+        case badValueType = "bad_value_type"
+        /// A relative date that does not follow the relative-date grammar.
+        case invalidRelativeDate = "invalid_relative_date"
+        /// A number outside its documented range (limit, offset, list sizes).
+        case outOfRange = "out_of_range"
+        /// An aggregate the query language does not know, or one that does not fit its field.
+        case unknownAggregate = "unknown_aggregate"
+        /// A sort direction other than `asc` or `desc`.
+        case invalidSort = "invalid_sort"
+        /// A link type that does not follow the link-type grammar.
+        case invalidLinkType = "invalid_link_type"
+        /// A tool no registry entry has.
+        case unknownTool = "unknown_tool"
+        /// A tool declared in the registry whose executor this build does not include.
+        case toolUnavailable = "tool_unavailable"
+        /// The read model could not be read.
+        case readModelFailed = "read_model_failed"
+    }
+
+    public var code: Code
+    public var message: String
+    /// Where in the arguments the problem is, as a dotted path with `[index]`; `nil` for the
+    /// call as a whole.
+    public var field: String?
+    public var cause: (any Error)?
+
+    public init(_ code: Code, _ message: String, field: String? = nil, cause: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.field = field
+        self.cause = cause
+    }
+
+    /// The `{"error": {"code", "message", "field"?}}` object the model receives.
+    public var json: JSONValue {
+        var body: [String: JSONValue] = ["code": .string(code.rawValue), "message": .string(message)]
+        if let field { body["field"] = .string(field) }
+        return ["error": .object(body)]
+    }
+
+    public var description: String {
+        var text = "\(message) [\(code.rawValue)]"
+        if let field { text += " at \(field)" }
+        if let cause { text += ": \(cause)" }
+        return text
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import GRDB
+import PurserDomain
+
+/// What a tool call runs for: taken from the calling agent, never from the model's arguments,
+/// so no argument can name another org (DESIGN.md, "The pipeline").
+public struct ToolContext: Sendable, Hashable {
+    public var org: OrgID
+    public var agentId: String
+    /// The clock relative dates resolve against.
+    public var now: Timestamp
+
+    public init(org: OrgID, agentId: String, now: Timestamp) {
+        self.org = org
+        self.agentId = agentId
+        self.now = now
+    }
+}
+
+/// Runs a tool call whose arguments already match the tool's schema.
+public protocol ToolExecutor: Sendable {
+    /// The result the model receives; a `ToolError` is sent to the model as its `json`.
+    func execute(arguments: JSONValue, context: ToolContext) async throws(ToolError) -> JSONValue
+}
+
+/// The executor of a tool this build declares but does not implement: it fails every call
+/// plainly, so a model or a person never mistakes a missing feature for a done action.
+public struct UnavailableExecutor: ToolExecutor {
+    public let tool: String
+
+    public init(tool: String) {
+        self.tool = tool
+    }
+
+    public func execute(arguments: JSONValue, context: ToolContext) async throws(ToolError) -> JSONValue {
+        throw ToolError(.toolUnavailable, "\(tool) is not available in this build; nothing was done. Tell the person you cannot do this yet or hand off to a human.")
+    }
+}
+
+/// `data_query_tool` over the `crm` read model.
+public struct DataQueryExecutor: ToolExecutor {
+    public let engine: DataQueryEngine
+
+    public init(engine: DataQueryEngine) {
+        self.engine = engine
+    }
+
+    public func execute(arguments: JSONValue, context: ToolContext) async throws(ToolError) -> JSONValue {
+        let query = try DataQuery.parse(arguments, now: context.now)
+        return try engine.run(query, org: context.org)
+    }
+}
+
+/// A tool as the model sees it (name, description, argument schema) and as the policy sees it
+/// (action category, possibly depending on the arguments).
+public struct ToolDefinition: Sendable {
+    public var name: String
+    public var description: String
+    /// The JSON Schema of the arguments, sent to the model as the function's `parameters`.
+    public var parameters: JSONValue
+    /// The category of the tool's most common call, for listings.
+    public var baseCategory: ActionCategory
+    /// The category of one call: `crm_tool` deleting is `delete_contact`, a paid booking is
+    /// `financial`. Must be total over any JSON, since policy runs before validation in audits.
+    public var categoryOf: @Sendable (JSONValue) -> ActionCategory
+    public var executor: any ToolExecutor
+
+    public init(name: String, description: String, parameters: JSONValue, baseCategory: ActionCategory,
+                categoryOf: (@Sendable (JSONValue) -> ActionCategory)? = nil, executor: any ToolExecutor) {
+        self.name = name
+        self.description = description
+        self.parameters = parameters
+        self.baseCategory = baseCategory
+        self.categoryOf = categoryOf ?? { _ in baseCategory }
+        self.executor = executor
+    }
+
+    /// The OpenAI-style function declaration: `{"type": "function", "function": {...}}`.
+    public var functionDeclaration: JSONValue {
+        ["type": "function", "function": ["name": .string(name), "description": .string(description), "parameters": parameters]]
+    }
+}
+
+/// The tools an agent may be given, by name.
+public struct ToolRegistry: Sendable {
+    public private(set) var tools: [String: ToolDefinition]
+
+    public init(_ definitions: [ToolDefinition]) {
+        tools = Dictionary(definitions.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
+    }
+
+    public subscript(name: String) -> ToolDefinition? { tools[name] }
+
+    /// Names in a stable order, for listings and for what the model is sent.
+    public var names: [String] { tools.keys.sorted() }
+
+    /// The call's category, or nil for a tool the registry lacks.
+    public func category(of tool: String, arguments: JSONValue) -> ActionCategory? {
+        tools[tool]?.categoryOf(arguments)
+    }
+
+    /// Validates and runs one call. Never throws: the model always gets JSON back, either the
+    /// result or `{"error": ...}`. Invalid arguments run nothing.
+    public func call(_ tool: String, arguments: JSONValue, context: ToolContext) async -> JSONValue {
+        guard let definition = tools[tool] else {
+            return ToolError(.unknownTool, "no tool named '\(tool)'; available: \(names.joined(separator: ", "))").json
+        }
+        if let error = ArgumentSchema.validate(arguments, against: definition.parameters) {
+            return error.json
+        }
+        do {
+            return try await definition.executor.execute(arguments: arguments, context: context)
+        } catch {
+            return error.json
+        }
+    }
+
+    /// The seven tools of DESIGN.md; `data_query_tool` runs against `crm`, the others are
+    /// declared with their schemas and categories and answer `tool_unavailable` until their
+    /// executors are registered in their place.
+    public static func standard(crm: any DatabaseReader) -> ToolRegistry {
+        ToolRegistry(ToolSchemas.definitions(dataQuery: DataQueryExecutor(engine: DataQueryEngine(reader: crm))))
+    }
+}

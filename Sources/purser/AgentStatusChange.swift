@@ -1,0 +1,47 @@
+import AgentsProjection
+import EventLog
+import Foundation
+import PurserDomain
+
+/// Shared by `agent pause` and `agent resume`: appends `agent.status_changed` for each agent
+/// of the org (or the one named) whose status differs from `to`.
+enum AgentStatusChange {
+    static func run(_ global: GlobalOptions, org: String, agent: String?, to: AgentStatus, reason: String?) throws {
+        let store = try ReadModels.current(AgentsProjector.name, global)
+        let records = try store.read { db in
+            if let agent { return try AgentsQueries.agent(db, org: org, agentId: agent).map { [$0] } ?? [] }
+            return try AgentsQueries.agents(db, org: org)
+        }
+        if records.isEmpty {
+            Output.note(agent.map { "org \(org) has no agent \($0)" } ?? "org \(org) has no agents")
+            throw Exit.failure
+        }
+        let changing = records.filter { $0.status != to }
+        for r in records where r.status == to {
+            Output.line(JSONValue.from(["org": .string(org), "agentId": .string(r.agentId), "status": .string(to.rawValue),
+                                        "unchanged": .bool(true)]).serialized())
+        }
+        guard !changing.isEmpty else { return }
+        var drafts: [EventDraft] = []
+        for r in changing {
+            let encoded = try EventCatalog.standard.encode(AgentStatusChanged(agentId: r.agentId, from: r.status, to: to, reason: reason))
+            drafts.append(EventDraft(org: org, stream: EventStream.agent(r.agentId), type: encoded.type, version: encoded.version,
+                                     data: Array(encoded.data), actor: Actor(.human, commandLineActor())))
+        }
+        let log = try EventLog.open(directory: global.eventLogDirectory)
+        let result: AppendResult
+        do {
+            result = try log.appendSync(drafts)
+        } catch {
+            log.close()
+            throw error
+        }
+        log.close()
+        try store.catchUp()
+        for (r, seq) in zip(changing, result.seqs) {
+            Output.line(JSONValue.from(["org": .string(org), "agentId": .string(r.agentId), "from": .string(r.status.rawValue),
+                                        "to": .string(to.rawValue), "seq": .number(Double(seq))]).serialized())
+            Output.note("\(org)/\(r.agentId): \(r.status.rawValue) → \(to.rawValue)")
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import AgentsProjection
+import AuditProjection
+import CRMProjection
+import Foundation
+import Logging
+import OutboxProjection
+import Projection
+import PurserDomain
+import SessionsProjection
+import SpendProjection
+
+/// The read models of a data directory, as the commands use them.
+enum ReadModels {
+    /// Every projector of this build, in the order `projections status` lists them.
+    static let projectors: [any Projector] = [
+        AgentsProjector(), CRMProjector(), SessionsProjector(), SpendProjector(), AuditProjector(), OutboxProjector(),
+    ]
+
+    /// Progress and rebuild notes go to stderr, never to stdout, which carries JSON Lines.
+    static func logger(_ label: String = "purser.projections") -> Logger {
+        var logger = Logger(label: label, factory: { StreamLogHandler.standardError(label: $0) })
+        logger.logLevel = ProcessInfo.processInfo.environment["PURSER_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        return logger
+    }
+
+    static func set(_ global: GlobalOptions) -> ProjectionSet {
+        ProjectionSet(projectors: projectors, dataDirectory: global.dataDirectory, logger: logger())
+    }
+
+    /// The named model, caught up with the log, for a command that reads it.
+    static func current(_ name: String, _ global: GlobalOptions) throws -> ProjectionStore {
+        let store = try set(global).store(name)
+        try store.catchUp()
+        return store
+    }
+}
+
+extension JSONValue {
+    /// A JSON value for a command's output line.
+    static func from(_ fields: [String: JSONValue?]) -> JSONValue {
+        .object(fields.compactMapValues { $0 })
+    }
+}
+
+/// The actor the command line appends as: the person at the terminal.
+func commandLineActor() -> String {
+    let env = ProcessInfo.processInfo.environment
+    return "cli:" + (env["PURSER_ACTOR"] ?? env["USER"] ?? env["LOGNAME"] ?? "operator")
+}
+
+/// Prints a domain or projection error for a person, and as a JSON line for programs.
+func report(_ error: any Error) {
+    Output.note("\(error)")
+}

@@ -1,0 +1,254 @@
+import Foundation
+import GRDB
+import Projection
+import PurserDomain
+
+/// The audit read model: an activity log in sentences ("14:28 — Queried 3 bookings"), every
+/// tool call with its arguments, result, duration and outcome, and every approval with its state
+/// and who decided. Message traffic itself is in the sessions model; this one records what the
+/// agent and the people did.
+public struct AuditProjector: Projector {
+    public static let name = "audit"
+    /// 1: first version.
+    public static let schemaVersion = 1
+
+    public init() {}
+
+    public var name: String { Self.name }
+    public var schemaVersion: Int { Self.schemaVersion }
+    public var schemaSQL: String { Schema.sql }
+    public var eventTypes: Set<String> {
+        [ToolRequested.type, ToolDenied.type, ToolExecuted.type, ToolFailed.type, ApprovalRequested.type, ApprovalGranted.type,
+         ApprovalRejected.type, ApprovalExpired.type, GuardrailTripped.type, SessionHandedOff.type, SessionReleased.type,
+         SessionClosed.type, AgentConfigured.type, AgentStatusChanged.type]
+    }
+
+    public func apply(_ event: ProjectedEvent, _ db: Database) throws {
+        let seq = Int64(event.seq)
+        let at = event.timestampText
+        switch event.type {
+        case ToolRequested.type:
+            let p = try PayloadFields(event)
+            let agent = try p.string("agentId"), call = try p.string("callId"), tool = try p.string("tool")
+            let session = p.sessionId, category = p.optionalString("category"), arguments = p.json("arguments")
+            try db.run("""
+                INSERT INTO tool_calls (org, call_id, agent_id, session_id, tool, category, arguments, outcome, requested_seq, ts)
+                VALUES (?, ?, ?, ?, ?, ?, ?, 'requested', ?, ?)
+                ON CONFLICT (org, call_id) DO UPDATE SET category = coalesce(excluded.category, tool_calls.category),
+                    arguments = coalesce(tool_calls.arguments, excluded.arguments), requested_seq = excluded.requested_seq
+                """) { b in
+                b.bind(1, event.org); b.bind(2, call); b.bind(3, agent); b.bind(4, session); b.bind(5, tool)
+                b.bind(6, category); b.bind(7, arguments); b.bind(8, seq); b.bind(9, at)
+            }
+        case ToolExecuted.type:
+            let p = try PayloadFields(event)
+            let agent = try p.string("agentId"), call = try p.string("callId"), tool = try p.string("tool")
+            let duration = try p.double("durationMs")
+            try finishCall(db, event, p, agent: agent, call: call, tool: tool, outcome: "executed", result: p.json("result"),
+                           error: nil, rule: nil, duration: duration)
+            try activity(db, event, agent: agent, session: p.sessionId, kind: "tool.executed",
+                         Self.describeExecution(tool: tool, objectType: p.optionalString("arguments", "objectType"),
+                                                total: p.optionalDouble("result", "total"), aggregated: p.has("result", "aggregate"),
+                                                durationMs: duration))
+        case ToolFailed.type:
+            let p = try PayloadFields(event)
+            let agent = try p.string("agentId"), call = try p.string("callId"), tool = try p.string("tool")
+            let error = try p.string("error")
+            try finishCall(db, event, p, agent: agent, call: call, tool: tool, outcome: "failed", result: nil,
+                           error: error, rule: p.optionalString("code"), duration: p.optionalDouble("durationMs"))
+            try activity(db, event, agent: agent, session: p.sessionId, kind: "tool.failed", "\(tool) failed: \(error)")
+        case ToolDenied.type:
+            let p = try PayloadFields(event)
+            let agent = try p.string("agentId"), call = try p.string("callId"), tool = try p.string("tool")
+            let rule = try p.string("rule"), reason = try p.string("reason")
+            try finishCall(db, event, p, agent: agent, call: call, tool: tool, outcome: "denied", result: nil,
+                           error: reason, rule: rule, duration: nil)
+            try activity(db, event, agent: agent, session: p.sessionId, kind: "tool.denied", "Denied \(tool) (\(rule)): \(reason)")
+        case ApprovalRequested.type:
+            let r = try event.decode(ApprovalRequested.self)
+            try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO approvals (org, approval_id, agent_id, session_id, kind, call_id, tool, arguments, reply_text,
+                    message_id, category, rule, summary, state, requested_seq, requested_at, expires_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
+                """).execute(arguments: [event.org, r.approvalId, r.agentId, r.sessionId, r.kind.rawValue, r.callId, r.tool,
+                                         r.arguments?.serialized(), r.replyText, r.messageId, r.category?.rawValue, r.rule, r.summary,
+                                         seq, at, r.expiresAt.iso8601])
+            if let call = r.callId {
+                try db.cachedStatement(sql: """
+                    INSERT INTO tool_calls (org, call_id, agent_id, session_id, tool, category, arguments, outcome, approval_id, requested_seq, ts)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, 'pending_approval', ?, ?, ?)
+                    ON CONFLICT (org, call_id) DO UPDATE SET outcome = 'pending_approval', approval_id = excluded.approval_id
+                    """).execute(arguments: [event.org, call, r.agentId, r.sessionId, r.tool ?? "", r.category?.rawValue,
+                                             r.arguments?.serialized(), r.approvalId, seq, at])
+            }
+            try activity(db, event, agent: r.agentId, session: r.sessionId, kind: "approval.requested",
+                         "Asked for approval: \(r.summary) (\(r.rule))")
+        case ApprovalGranted.type:
+            let g = try event.decode(ApprovalGranted.self)
+            let edit: String? = g.wasEdited ? (try? JSONValue(encoding: g.diff).serialized()) : nil
+            try decide(db, event, approval: g.approvalId, state: "granted", decidedBy: g.decidedBy, reason: nil, edited: g.wasEdited, edit: edit)
+            let (agent, session, summary) = try approvalContext(db, event.org, g.approvalId)
+            try activity(db, event, agent: agent, session: session, kind: "approval.granted",
+                         "\(g.decidedBy) approved\(g.wasEdited ? " with edits" : ""): \(summary ?? g.approvalId)")
+        case ApprovalRejected.type:
+            let r = try event.decode(ApprovalRejected.self)
+            try decide(db, event, approval: r.approvalId, state: "rejected", decidedBy: r.decidedBy, reason: r.reason, edited: false, edit: nil)
+            let (agent, session, summary) = try approvalContext(db, event.org, r.approvalId)
+            try activity(db, event, agent: agent, session: session, kind: "approval.rejected",
+                         "\(r.decidedBy) rejected: \(summary ?? r.approvalId)\(r.reason.map { " — \($0)" } ?? "")")
+        case ApprovalExpired.type:
+            let e = try event.decode(ApprovalExpired.self)
+            try decide(db, event, approval: e.approvalId, state: "expired", decidedBy: nil, reason: "expired", edited: false, edit: nil)
+            let (agent, session, summary) = try approvalContext(db, event.org, e.approvalId)
+            try activity(db, event, agent: agent, session: session, kind: "approval.expired",
+                         "Approval expired unanswered: \(summary ?? e.approvalId)")
+        case GuardrailTripped.type:
+            let g = try event.decode(GuardrailTripped.self)
+            try activity(db, event, agent: g.agentId, session: g.sessionId, kind: "guardrail.tripped",
+                         "Guardrail \(g.guardrail.rawValue) tripped: \(g.detail)")
+        case SessionHandedOff.type:
+            let h = try event.decode(SessionHandedOff.self)
+            try activity(db, event, agent: nil, session: h.sessionId, kind: "session.handed_off",
+                         "Handed the conversation to \(h.handedOffTo ?? "a human") (\(h.trigger.rawValue)): \(h.reason)")
+        case SessionReleased.type:
+            let r = try event.decode(SessionReleased.self)
+            try activity(db, event, agent: nil, session: r.sessionId, kind: "session.released",
+                         "\(r.releasedBy) gave the conversation back to the agent")
+        case SessionClosed.type:
+            let c = try event.decode(SessionClosed.self)
+            try activity(db, event, agent: nil, session: c.sessionId, kind: "session.closed", "Closed the conversation: \(c.reason)")
+        case AgentConfigured.type:
+            let c = try event.decode(AgentConfigured.self)
+            try activity(db, event, agent: c.agentId, session: nil, kind: "agent.configured",
+                         "Configuration revision \(c.revision) of \(c.agentId) applied by \(event.actor.id)")
+        case AgentStatusChanged.type:
+            let s = try event.decode(AgentStatusChanged.self)
+            try activity(db, event, agent: s.agentId, session: nil, kind: "agent.status_changed",
+                         "\(s.agentId) \(s.to == .paused ? "paused" : "set to \(s.to.rawValue)") by \(event.actor.id)\(s.reason.map { ": \($0)" } ?? "")")
+        default:
+            break
+        }
+    }
+
+    private func finishCall(_ db: Database, _ event: ProjectedEvent, _ p: PayloadFields, agent: String, call: String, tool: String,
+                            outcome: String, result: String?, error: String?, rule: String?, duration: Double?) throws {
+        let session = p.sessionId, arguments = p.json("arguments"), approval = p.optionalString("approvalId")
+        try db.run("""
+            INSERT INTO tool_calls (org, call_id, agent_id, session_id, tool, arguments, result, error, rule, duration_ms, outcome,
+                approval_id, finished_seq, ts)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (org, call_id) DO UPDATE SET arguments = coalesce(excluded.arguments, tool_calls.arguments),
+                result = excluded.result, error = excluded.error, rule = excluded.rule, duration_ms = excluded.duration_ms,
+                outcome = excluded.outcome, approval_id = coalesce(excluded.approval_id, tool_calls.approval_id),
+                finished_seq = excluded.finished_seq
+            """) { b in
+            b.bind(1, event.org); b.bind(2, call); b.bind(3, agent); b.bind(4, session); b.bind(5, tool); b.bind(6, arguments)
+            b.bind(7, result); b.bind(8, error); b.bind(9, rule); b.bind(10, duration); b.bind(11, outcome); b.bind(12, approval)
+            b.bind(13, Int64(event.seq)); b.bind(14, event.timestampText)
+        }
+    }
+
+    private func decide(_ db: Database, _ event: ProjectedEvent, approval: String, state: String, decidedBy: String?, reason: String?,
+                        edited: Bool, edit: String?) throws {
+        try db.cachedStatement(sql: """
+            UPDATE approvals SET state = ?, decided_by = ?, decided_at = ?, reason = ?, edited = ?, edit = ? WHERE org = ? AND approval_id = ?
+            """).execute(arguments: [state, decidedBy, event.timestampText, reason, edited ? 1 : 0, edit, event.org, approval])
+    }
+
+    private func approvalContext(_ db: Database, _ org: String, _ approval: String) throws -> (String?, String?, String?) {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT agent_id, session_id, summary FROM approvals WHERE org = ? AND approval_id = ?"),
+                                         arguments: [org, approval]) else { return (nil, nil, nil) }
+        return (row[0], row[1], row[2])
+    }
+
+    private func activity(_ db: Database, _ event: ProjectedEvent, agent: String?, session: String?, kind: String, _ text: String) throws {
+        let line = "\(Self.clock(event.timestampMs)) — \(text)"
+        try db.run("INSERT OR REPLACE INTO activity (org, seq, ts, agent_id, session_id, kind, line) VALUES (?, ?, ?, ?, ?, ?, ?)") { b in
+            b.bind(1, event.org); b.bind(2, Int64(event.seq)); b.bind(3, event.timestampText); b.bind(4, agent); b.bind(5, session)
+            b.bind(6, kind); b.bind(7, line)
+        }
+    }
+
+    /// `HH:MM` of a time, in UTC.
+    static func clock(_ ms: Int64) -> String {
+        let minutes = (ms / 60_000) % (24 * 60)
+        let m = minutes < 0 ? minutes + 24 * 60 : minutes
+        let h = m / 60, mm = m % 60
+        return (h < 10 ? "0" : "") + String(h) + ":" + (mm < 10 ? "0" : "") + String(mm)
+    }
+
+    /// A sentence for a tool execution: what a person would say the agent did.
+    static func describeExecution(tool: String, objectType: String?, total: Double?, aggregated: Bool, durationMs: Double) -> String {
+        switch tool {
+        case KnownTools.dataQuery:
+            let type = objectType ?? "object"
+            if let total, total >= 0, total == total.rounded(), total < 1e15 {
+                let n = Int(total)
+                return "Queried \(n) \(plural(type, n))"
+            }
+            if aggregated { return "Summed up \(plural(type, 2))" }
+            return "Queried \(plural(type, 2))"
+        default:
+            return "Ran \(tool) (\(Int(durationMs.rounded())) ms)"
+        }
+    }
+
+    static func plural(_ objectType: String, _ n: Int) -> String {
+        let words = objectType.replacingOccurrences(of: "crm_", with: "").replacingOccurrences(of: "_", with: " ")
+        if n == 1 { return words }
+        if words.hasSuffix("s") { return words }
+        if words.hasSuffix("y"), !words.hasSuffix("ay"), !words.hasSuffix("ey") { return String(words.dropLast()) + "ies" }
+        return words + "s"
+    }
+}
+
+/// One line of an org's activity log.
+public struct ActivityLine: Sendable, Hashable {
+    public var seq: UInt64
+    public var ts: String
+    public var agentId: String?
+    public var sessionId: String?
+    public var kind: String
+    /// E.g. "14:28 — Queried 3 bookings".
+    public var line: String
+}
+
+/// One approval and its state.
+public struct ApprovalRecord: Sendable, Hashable {
+    public var approvalId: String
+    public var agentId: String
+    public var sessionId: String?
+    public var kind: String
+    public var tool: String?
+    public var summary: String
+    public var rule: String
+    /// `pending`, `granted`, `rejected` or `expired`.
+    public var state: String
+    public var decidedBy: String?
+    public var requestedAt: String
+    public var expiresAt: String
+}
+
+/// Queries of the audit read model, each scoped to one org.
+public enum AuditQueries {
+    /// The org's activity log, oldest first; with `last`, only the last that many lines.
+    public static func activity(_ db: Database, org: String, last: Int? = nil) throws -> [ActivityLine] {
+        try Row.fetchAll(db, sql: "SELECT * FROM (SELECT * FROM activity WHERE org = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+                         arguments: [org, last ?? -1]).map {
+            ActivityLine(seq: UInt64($0["seq"] as Int64), ts: $0["ts"], agentId: $0["agent_id"], sessionId: $0["session_id"],
+                         kind: $0["kind"], line: $0["line"])
+        }
+    }
+
+    /// The org's approvals, optionally in one state, oldest first.
+    public static func approvals(_ db: Database, org: String, state: String? = nil) throws -> [ApprovalRecord] {
+        let rows = state == nil
+            ? try Row.fetchAll(db, sql: "SELECT * FROM approvals WHERE org = ? ORDER BY requested_seq", arguments: [org])
+            : try Row.fetchAll(db, sql: "SELECT * FROM approvals WHERE org = ? AND state = ? ORDER BY requested_seq", arguments: [org, state])
+        return rows.map {
+            ApprovalRecord(approvalId: $0["approval_id"], agentId: $0["agent_id"], sessionId: $0["session_id"], kind: $0["kind"],
+                           tool: $0["tool"], summary: $0["summary"], rule: $0["rule"], state: $0["state"], decidedBy: $0["decided_by"],
+                           requestedAt: $0["requested_at"], expiresAt: $0["expires_at"])
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import GRDB
+import Projection
+import PurserDomain
+
+/// The outbox read model: replies sent (or drafted) and not yet delivered, for the channel
+/// connectors. `message.delivered` with status delivered or read removes a message; a failed
+/// delivery keeps it, marked failed with the error.
+public struct OutboxProjector: Projector {
+    public static let name = "outbox"
+    /// 1: first version.
+    public static let schemaVersion = 1
+
+    public init() {}
+
+    public var name: String { Self.name }
+    public var schemaVersion: Int { Self.schemaVersion }
+    public var schemaSQL: String { Schema.sql }
+    public var eventTypes: Set<String> { [MessageDrafted.type, MessageSent.type, MessageDelivered.type] }
+
+    public func apply(_ event: ProjectedEvent, _ db: Database) throws {
+        let seq = Int64(event.seq)
+        switch event.type {
+        case MessageSent.type, MessageDrafted.type:
+            let p = try PayloadFields(event)
+            let id = try p.string("messageId"), channel = try p.string("channel"), to = try p.string("to"), text = try p.string("text")
+            let state = event.type == MessageSent.type ? "pending" : "drafted"
+            // A draft that is later sent keeps its row and becomes pending; a late draft event
+            // never turns a pending message back into a draft.
+            let agent = p.optionalString("agentId"), session = p.sessionId, from = p.optionalString("from")
+            let subject = p.optionalString("subject"), inReplyTo = p.optionalString("inReplyTo"), approval = p.optionalString("approvalId")
+            try db.run("""
+                INSERT INTO outbox (org, message_id, state, agent_id, session_id, channel, from_address, to_address, text, subject,
+                    in_reply_to, approval_id, error, seq, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
+                ON CONFLICT (org, message_id) DO UPDATE SET
+                    state = CASE WHEN outbox.state = 'drafted' THEN excluded.state ELSE outbox.state END,
+                    text = excluded.text, subject = excluded.subject, approval_id = coalesce(excluded.approval_id, outbox.approval_id),
+                    from_address = coalesce(excluded.from_address, outbox.from_address), seq = excluded.seq
+                """) { b in
+                b.bind(1, event.org); b.bind(2, id); b.bind(3, state); b.bind(4, agent); b.bind(5, session); b.bind(6, channel)
+                b.bind(7, from); b.bind(8, to); b.bind(9, text); b.bind(10, subject); b.bind(11, inReplyTo); b.bind(12, approval)
+                b.bind(13, seq); b.bind(14, event.timestampText)
+            }
+        case MessageDelivered.type:
+            let p = try PayloadFields(event)
+            let id = try p.string("messageId")
+            let status = p.optionalString("status") ?? MessageDelivered.Status.delivered.rawValue
+            if status == MessageDelivered.Status.failed.rawValue {
+                try db.cachedStatement(sql: "UPDATE outbox SET state = 'failed', error = ? WHERE org = ? AND message_id = ?")
+                    .execute(arguments: [p.optionalString("error") ?? "delivery failed", event.org, id])
+            } else {
+                try db.run("DELETE FROM outbox WHERE org = ? AND message_id = ?") { b in
+                    b.bind(1, event.org); b.bind(2, id)
+                }
+            }
+        default:
+            break
+        }
+    }
+}
+
+/// One undelivered outbound message.
+public struct OutboxRecord: Sendable, Hashable {
+    public var org: String
+    public var messageId: String
+    /// `drafted`, `pending` or `failed`.
+    public var state: String
+    public var agentId: String?
+    public var sessionId: String?
+    public var channel: String
+    public var from: String?
+    public var to: String
+    public var text: String
+    public var error: String?
+    public var seq: UInt64
+}
+
+/// Queries of the outbox read model.
+public enum OutboxQueries {
+    /// Undelivered messages in seq order, of one org or (for a connector serving all) every org.
+    public static func messages(_ db: Database, org: String?, states: [String] = ["pending", "failed"]) throws -> [OutboxRecord] {
+        let marks = states.map { _ in "?" }.joined(separator: ", ")
+        var args: [any DatabaseValueConvertible] = states
+        var sql = "SELECT * FROM outbox WHERE state IN (\(marks))"
+        if let org {
+            sql += " AND org = ?"
+            args.append(org)
+        }
+        sql += " ORDER BY seq"
+        return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map {
+            OutboxRecord(org: $0["org"], messageId: $0["message_id"], state: $0["state"], agentId: $0["agent_id"],
+                         sessionId: $0["session_id"], channel: $0["channel"], from: $0["from_address"], to: $0["to_address"],
+                         text: $0["text"], error: $0["error"], seq: UInt64($0["seq"] as Int64))
+        }
+    }
+}

@@ -1,0 +1,182 @@
+import Foundation
+import GRDB
+import Projection
+import PurserDomain
+
+/// The sessions read model: state per conversation (DESIGN.md) and its transcript.
+///
+/// A session row is created by whichever of its events comes first (`message.received` usually
+/// precedes `session.opened`); later events fill in what they know.
+public struct SessionsProjector: Projector {
+    public static let name = "sessions"
+    /// 1: first version.
+    public static let schemaVersion = 1
+
+    public init() {}
+
+    public var name: String { Self.name }
+    public var schemaVersion: Int { Self.schemaVersion }
+    public var schemaSQL: String { Schema.sql }
+    public var eventTypes: Set<String> {
+        [SessionOpened.type, SessionHandedOff.type, SessionReleased.type, SessionClosed.type, MessageReceived.type,
+         MessageSent.type, LLMCompleted.type, ContactResolved.type]
+    }
+
+    public func apply(_ event: ProjectedEvent, _ db: Database) throws {
+        let seq = Int64(event.seq)
+        let at = event.timestampText
+        switch event.type {
+        case MessageReceived.type:
+            let p = try PayloadFields(event)
+            let text = try p.string("text"), channel = try p.string("channel"), from = try p.string("from")
+            guard let session = p.sessionId else { return }
+            // One upsert: a message before its session.opened creates the row with what it knows.
+            let agent = p.optionalString("agentId")
+            try db.run("""
+                INSERT INTO sessions (org, session_id, agent_id, channel, external_contact, status, last_message_at, message_count, updated_seq)
+                VALUES (?, ?, ?, ?, ?, 'active', ?, 1, ?)
+                ON CONFLICT (org, session_id) DO UPDATE SET last_message_at = excluded.last_message_at,
+                    message_count = message_count + 1, updated_seq = excluded.updated_seq
+                """) { b in
+                b.bind(1, event.org); b.bind(2, session); b.bind(3, agent); b.bind(4, channel); b.bind(5, from); b.bind(6, at); b.bind(7, seq)
+            }
+            try transcript(db, event, session, direction: "inbound", text: text, at: at)
+        case MessageSent.type:
+            let p = try PayloadFields(event)
+            let text = try p.string("text")
+            guard let session = p.sessionId else { return }
+            try db.run("""
+                INSERT INTO sessions (org, session_id, status, last_message_at, message_count, updated_seq) VALUES (?, ?, 'active', ?, 1, ?)
+                ON CONFLICT (org, session_id) DO UPDATE SET last_message_at = excluded.last_message_at,
+                    message_count = message_count + 1, updated_seq = excluded.updated_seq
+                """) { b in
+                b.bind(1, event.org); b.bind(2, session); b.bind(3, at); b.bind(4, seq)
+            }
+            try transcript(db, event, session, direction: "outbound", text: text, at: at)
+        case LLMCompleted.type:
+            let p = try PayloadFields(event)
+            let tokens = try p.int("promptTokens") + p.int("completionTokens")
+            let cost = try p.double("costUsd")
+            guard let session = p.sessionId else { return }
+            try db.run("""
+                INSERT INTO sessions (org, session_id, status, tokens_used, cost_usd, updated_seq) VALUES (?, ?, 'active', ?, ?, ?)
+                ON CONFLICT (org, session_id) DO UPDATE SET tokens_used = tokens_used + excluded.tokens_used,
+                    cost_usd = cost_usd + excluded.cost_usd, updated_seq = excluded.updated_seq
+                """) { b in
+                b.bind(1, event.org); b.bind(2, session); b.bind(3, tokens); b.bind(4, cost); b.bind(5, seq)
+            }
+        case ContactResolved.type:
+            let p = try PayloadFields(event)
+            let contact = try p.string("crmContactId")
+            guard let session = p.sessionId else { return }
+            try db.run("""
+                INSERT INTO sessions (org, session_id, status, crm_contact, updated_seq) VALUES (?, ?, 'active', ?, ?)
+                ON CONFLICT (org, session_id) DO UPDATE SET crm_contact = excluded.crm_contact, updated_seq = excluded.updated_seq
+                """) { b in
+                b.bind(1, event.org); b.bind(2, session); b.bind(3, contact); b.bind(4, seq)
+            }
+        case SessionOpened.type:
+            let opened = try event.decode(SessionOpened.self)
+            try ensure(db, event, opened.sessionId)
+            try db.cachedStatement(sql: """
+                UPDATE sessions SET agent_id = ?, channel = ?, external_contact = ?, crm_contact = coalesce(?, crm_contact),
+                    internal = ?, opened_at = ?, status = 'active', updated_seq = ? WHERE org = ? AND session_id = ?
+                """).execute(arguments: [opened.agentId, opened.channel.rawValue, opened.externalContactId, opened.crmContactId,
+                                         opened.internalSession ? 1 : 0, at, seq, event.org, opened.sessionId])
+        case SessionHandedOff.type:
+            let handoff = try event.decode(SessionHandedOff.self)
+            try ensure(db, event, handoff.sessionId)
+            try db.cachedStatement(sql: """
+                UPDATE sessions SET status = 'handed_off', handed_off_to = ?, handoff_reason = ?, updated_seq = ? WHERE org = ? AND session_id = ?
+                """).execute(arguments: [handoff.handedOffTo, handoff.reason, seq, event.org, handoff.sessionId])
+        case SessionReleased.type:
+            let released = try event.decode(SessionReleased.self)
+            try ensure(db, event, released.sessionId)
+            try db.cachedStatement(sql: """
+                UPDATE sessions SET status = 'active', handed_off_to = NULL, handoff_reason = NULL, updated_seq = ? WHERE org = ? AND session_id = ?
+                """).execute(arguments: [seq, event.org, released.sessionId])
+        case SessionClosed.type:
+            let closed = try event.decode(SessionClosed.self)
+            try ensure(db, event, closed.sessionId)
+            try db.cachedStatement(sql: "UPDATE sessions SET status = 'closed', closed_at = ?, updated_seq = ? WHERE org = ? AND session_id = ?")
+                .execute(arguments: [at, seq, event.org, closed.sessionId])
+        default:
+            break
+        }
+    }
+
+    private func ensure(_ db: Database, _ event: ProjectedEvent, _ session: String) throws {
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO sessions (org, session_id, status, updated_seq) VALUES (?, ?, 'active', ?)")
+            .execute(arguments: [event.org, session, Int64(event.seq)])
+    }
+
+    private func transcript(_ db: Database, _ event: ProjectedEvent, _ session: String, direction: String, text: String, at: String) throws {
+        try db.run("""
+            INSERT OR REPLACE INTO transcript (org, session_id, seq, direction, actor_kind, actor_id, text, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """) { b in
+            b.bind(1, event.org); b.bind(2, session); b.bind(3, Int64(event.seq)); b.bind(4, direction)
+            b.bind(5, event.actor.kind.rawValue); b.bind(6, event.actor.id); b.bind(7, text); b.bind(8, at)
+        }
+    }
+}
+
+/// One session as the read model holds it.
+public struct SessionRecord: Sendable, Hashable {
+    public var org: String
+    public var sessionId: String
+    public var agentId: String?
+    public var channel: String?
+    public var externalContact: String?
+    public var crmContact: String?
+    /// `active`, `handed_off` or `closed`.
+    public var status: String
+    public var handedOffTo: String?
+    public var lastMessageAt: String?
+    public var messageCount: Int
+    public var tokensUsed: Int
+    public var costUsd: Double
+}
+
+/// One line of a transcript.
+public struct TranscriptLine: Sendable, Hashable {
+    public var seq: UInt64
+    /// `inbound` or `outbound`.
+    public var direction: String
+    public var actorKind: String
+    public var actorId: String
+    public var text: String
+    public var ts: String
+}
+
+/// Queries of the sessions read model, each scoped to one org.
+public enum SessionsQueries {
+    public static func sessions(_ db: Database, org: String, status: String? = nil) throws -> [SessionRecord] {
+        let rows = status == nil
+            ? try Row.fetchAll(db, sql: "SELECT * FROM sessions WHERE org = ? ORDER BY last_message_at DESC, session_id", arguments: [org])
+            : try Row.fetchAll(db, sql: "SELECT * FROM sessions WHERE org = ? AND status = ? ORDER BY last_message_at DESC, session_id",
+                               arguments: [org, status])
+        return rows.map(record)
+    }
+
+    public static func session(_ db: Database, org: String, id: String) throws -> SessionRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE org = ? AND session_id = ?", arguments: [org, id]).map(record)
+    }
+
+    /// The session's transcript, oldest first; with `last`, only the last that many lines.
+    public static func transcript(_ db: Database, org: String, session: String, last: Int? = nil) throws -> [TranscriptLine] {
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT * FROM (SELECT * FROM transcript WHERE org = ? AND session_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq
+            """, arguments: [org, session, last ?? -1])
+        return rows.map {
+            TranscriptLine(seq: UInt64($0["seq"] as Int64), direction: $0["direction"], actorKind: $0["actor_kind"],
+                           actorId: $0["actor_id"], text: $0["text"], ts: $0["ts"])
+        }
+    }
+
+    private static func record(_ row: Row) -> SessionRecord {
+        SessionRecord(org: row["org"], sessionId: row["session_id"], agentId: row["agent_id"], channel: row["channel"],
+                      externalContact: row["external_contact"], crmContact: row["crm_contact"], status: row["status"],
+                      handedOffTo: row["handed_off_to"], lastMessageAt: row["last_message_at"], messageCount: row["message_count"],
+                      tokensUsed: row["tokens_used"], costUsd: row["cost_usd"])
+    }
+}
