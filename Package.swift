@@ -153,6 +153,7 @@ let package = Package(
                 "EventLog",
                 "PurserDomain",
                 "Projection",
+                "Tools",
             ] + projectorTargets + [
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

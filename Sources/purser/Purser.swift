@@ -6,7 +6,7 @@ struct Purser: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "purser",
         abstract: "An event-sourced engine that gives every organization an AI agent of its own.",
-        subcommands: [Demo.self, LogCommand.self, AgentCommand.self, ObjectsCommand.self, ProjectionsCommand.self]
+        subcommands: [Demo.self, LogCommand.self, AgentCommand.self, ObjectsCommand.self, ProjectionsCommand.self, QueryCommand.self, PolicyCommand.self]
     )
 
     /// Exit status per DESIGN.md: 0 success, 1 failure, 2 invalid input (argument-parser's
