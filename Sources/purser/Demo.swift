@@ -1,6 +1,8 @@
 import ArgumentParser
+import AuditProjection
 import EventLog
 import Foundation
+import SpendProjection
 
 /// The main job, for now: the sailing school of the seed writes a short conversation into the
 /// event log, which is then replayed, measured and verified. When the pipeline lands this runs
@@ -60,6 +62,15 @@ struct Demo: ParsableCommand {
             Output.note("  \(time)  #\(r.seq)  \(r.type.padding(toLength: 18, withPad: " ", startingAt: 0)) \((actor["kind"] as? String ?? "").padding(toLength: 8, withPad: " ", startingAt: 0)) \(what)")
             Output.line(r.jsonString)
             return true
+        }
+        // The read models the operator would look at, caught up from the log.
+        let audit = try ReadModels.current(AuditProjector.name, global)
+        for a in try audit.read({ try AuditQueries.approvals($0, org: org, state: "pending") }) {
+            Output.note("\nHeld for approval: \(a.approvalId) — \(a.summary) (rule \(a.rule), expires \(a.expiresAt))")
+        }
+        let spend = try ReadModels.current(SpendProjector.name, global)
+        for r in try spend.read({ try SpendQueries.spend($0, org: org, day: "2026-11-25") }) {
+            Output.note("Spend \(r.day), agent \(r.agentId): \(r.messages) message(s), \(r.tokens) tokens, $\(String(format: "%.4f", r.usd)) of $5.00 cap")
         }
         let stats = try reader.stats()
         let verify = try reader.verify()
