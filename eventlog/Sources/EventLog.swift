@@ -84,6 +84,8 @@ public final class EventLog: @unchecked Sendable {
     let options: EventLogOptions
     let logger: Logger
     private let lock: any FileLock
+    /// Reads back stored events when an id hash matches (to tell a duplicate from a collision).
+    private let reader: LogReader
 
     // Writer-thread state (touched only by the writer thread after open, or under `cond`).
     private let dictionary: LoadedDictionary?
@@ -150,6 +152,7 @@ public final class EventLog: @unchecked Sendable {
         self.fs = fs
         self.options = options
         self.logger = logger
+        self.reader = LogReader(directory: directory, fileSystem: fs)
         do {
             try fs.createDirectory(directory)
         } catch {
@@ -166,8 +169,8 @@ public final class EventLog: @unchecked Sendable {
                 if options.compression == .dictionary && !fs.exists(paths.dictionary) {
                     try fs.writeFileAtomically(paths.dictionary, DefaultDictionary.bytes, directory: directory)
                 }
-                let dict = try paths.loadDictionary(fs)
-                try EventLog.createSegment(fs: fs, paths: paths, firstSeq: 1, prevHash: Format.zeroHash, dictID: dict?.id ?? 0).close()
+                let dictID = try paths.loadDictionary(fs)?.id ?? 0
+                try EventLog.createSegment(fs: fs, paths: paths, firstSeq: 1, prevHash: Format.zeroHash, dictID: dictID).close()
                 segments = [1]
             }
             let dict = try paths.loadDictionary(fs)
@@ -433,26 +436,26 @@ public final class EventLog: @unchecked Sendable {
         var seqs: [UInt64] = []
     }
 
+    /// The seq of an earlier copy of this event's id, if any. The common case (no hash match)
+    /// costs one dictionary probe and one binary search and allocates nothing.
     private func lookupID(_ e: PreparedEvent) -> UInt64? {
-        var candidates: [UInt64] = []
-        if let s = activeIDs[e.idHash] { candidates.append(s) }
+        // A 64-bit hash can collide, so every match is confirmed against the stored event.
+        func confirmed(_ seq: UInt64) -> Bool { (try? storedID(at: seq)) == e.id.text }
+        if let s = activeIDs[e.idHash], confirmed(s) { return s }
         var lo = 0, hi = sealedIDHashes.count
         while lo < hi {
             let mid = (lo + hi) / 2
             if sealedIDHashes[mid] < e.idHash { lo = mid + 1 } else { hi = mid }
         }
         while lo < sealedIDHashes.count && sealedIDHashes[lo] == e.idHash {
-            candidates.append(sealedIDSeqs[lo])
+            if confirmed(sealedIDSeqs[lo]) { return sealedIDSeqs[lo] }
             lo += 1
         }
-        // A 64-bit hash can collide; confirm against the stored event.
-        for seq in candidates where (try? storedID(at: seq)) == e.id.text { return seq }
         return nil
     }
 
     private func storedID(at seq: UInt64) throws -> String? {
         var id: String?
-        let reader = LogReader(directory: directory, fileSystem: fs)
         try reader.scan(LogReader.Filter(fromSeq: seq, untilSeq: seq)) { record in
             id = storedEventID(record.json)
             return false

@@ -1,3 +1,4 @@
+import Foundation
 /// Reads a log: any number of readers, in this process or others, beside its one writer.
 ///
 /// Reads stream: one batch (or one org frame) is held at a time, so memory stays bounded
@@ -24,11 +25,21 @@ public final class LogReader: Sendable {
     public let directory: String
     let paths: LogPaths
     let fs: any FileSystem
+    private let dictionaryCache = DictionaryCache()
 
     public init(directory: String, fileSystem: any FileSystem = PosixFileSystem()) {
         self.directory = directory
         self.paths = LogPaths(dir: directory)
         self.fs = fileSystem
+    }
+
+    /// The log's dictionary, read once: it never changes after the log is created, and a
+    /// follower polling every few milliseconds should not re-read it each time.
+    func dictionary() throws -> LoadedDictionary? {
+        if let d = dictionaryCache.value { return d }
+        let d = try paths.loadDictionary(fs)
+        dictionaryCache.value = d
+        return d
     }
 
     /// Whether a log exists in the directory.
@@ -49,7 +60,7 @@ public final class LogReader: Sendable {
                      _ body: (EventRecord) throws -> Bool) throws -> UInt64 {
         let segments = try paths.listSegments(fs)
         guard !segments.isEmpty else { return filter.fromSeq }
-        let dict = try paths.loadDictionary(fs)
+        let dict = try dictionary()
         var decoder = BatchDecoder(dictionary: dict?.bytes ?? [])
         var resume = filter.fromSeq
         for (i, first) in segments.enumerated() {
@@ -320,5 +331,15 @@ final class SegmentReader {
         }
         let keepGoing = try walk(from: start) { b, data in try deliverBatch(b, data, decoder: &decoder) }
         return (keepGoing, next)
+    }
+}
+
+/// Holds a loaded dictionary once there is one (a log without one is asked again, which is cheap).
+final class DictionaryCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: LoadedDictionary?
+    var value: LoadedDictionary? {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
     }
 }

@@ -49,7 +49,7 @@ extension LogReader {
     public func verify() throws -> VerifyReport {
         var report = VerifyReport()
         let segments = try paths.listSegments(fs)
-        let dict = try paths.loadDictionary(fs)
+        let dict = try dictionary()
         var decoder = BatchDecoder(dictionary: dict?.bytes ?? [])
         var expectSeq: UInt64 = 1
         var prevHash = Format.zeroHash
@@ -147,7 +147,7 @@ extension LogReader {
     public func stats() throws -> LogStats {
         var stats = LogStats()
         let segments = try paths.listSegments(fs)
-        let dict = try paths.loadDictionary(fs)
+        let dict = try dictionary()
         stats.dictionary = dict != nil
         stats.segments = segments.count
         for (i, first) in segments.enumerated() {
