@@ -2,25 +2,90 @@ import Foundation
 import GRDB
 import PurserDomain
 
-/// What a tool call runs for: taken from the calling agent, never from the model's arguments,
-/// so no argument can name another org (DESIGN.md, "The pipeline").
-public struct ToolContext: Sendable, Hashable {
+/// What a tool call runs for: taken from the calling agent and its session, never from the
+/// model's arguments, so no argument can name another org (DESIGN.md, "The pipeline").
+public struct ToolContext: Sendable {
     public var org: OrgID
     public var agentId: String
     /// The clock relative dates resolve against.
     public var now: Timestamp
+    /// The agent's configuration in force (FAQ, knowledge doc ids, language).
+    public var config: OrgAgentConfig?
+    /// The conversation the call belongs to; nil for calls outside a session (`purser query`).
+    public var sessionId: String?
+    /// The session's CRM contact, what `send_message_tool` and "my bookings" refer to.
+    public var contactId: String?
+    /// The session's channel and the customer's normalized address on it.
+    public var channel: Channel?
+    public var contactAddress: String?
+    /// The org's address on that channel (what the binding matched), the sender of replies.
+    public var orgAddress: String?
+    /// Staff talking to their own agent: nothing is delivered outside.
+    public var internalSession: Bool
+    /// Makes a fresh id with the given prefix (`c_`, `b_`, `msg_`); the pipeline passes ULIDs.
+    public var makeId: @Sendable (String) -> String
 
-    public init(org: OrgID, agentId: String, now: Timestamp) {
+    public init(org: OrgID, agentId: String, now: Timestamp, config: OrgAgentConfig? = nil, sessionId: String? = nil,
+                contactId: String? = nil, channel: Channel? = nil, contactAddress: String? = nil, orgAddress: String? = nil,
+                internalSession: Bool = false,
+                makeId: @escaping @Sendable (String) -> String = { prefix in prefix + UUID().uuidString.lowercased() }) {
         self.org = org
         self.agentId = agentId
         self.now = now
+        self.config = config
+        self.sessionId = sessionId
+        self.contactId = contactId
+        self.channel = channel
+        self.contactAddress = contactAddress
+        self.orgAddress = orgAddress
+        self.internalSession = internalSession
+        self.makeId = makeId
+    }
+}
+
+/// An event a tool call produces. The pipeline appends a call's effects together with its
+/// `tool.executed`, in one atomic append, under the call's envelope (org from the context,
+/// actor the agent, correlation the inbound message): a tool never writes the log itself.
+public struct ToolEffect: Sendable, Hashable {
+    public var stream: String
+    public var event: DomainEvent
+
+    public init(stream: String, event: DomainEvent) {
+        self.stream = stream
+        self.event = event
+    }
+}
+
+/// What one call produced: the JSON the model receives and the events to append.
+public struct ToolOutcome: Sendable {
+    public var result: JSONValue
+    public var effects: [ToolEffect]
+    /// The call failed (`result` is `{"error": ...}`); nothing of it is appended but `tool.failed`.
+    public var error: ToolError?
+
+    public init(result: JSONValue, effects: [ToolEffect] = []) {
+        self.result = result
+        self.effects = effects
+        self.error = nil
+    }
+
+    public init(error: ToolError) {
+        self.result = error.json
+        self.effects = []
+        self.error = error
+    }
+
+    /// The call handed the session to a human (`handoff_tool`): the loop must stop.
+    public var handsOff: Bool {
+        effects.contains { if case .sessionHandedOff = $0.event { true } else { false } }
     }
 }
 
 /// Runs a tool call whose arguments already match the tool's schema.
 public protocol ToolExecutor: Sendable {
-    /// The result the model receives; a `ToolError` is sent to the model as its `json`.
-    func execute(arguments: JSONValue, context: ToolContext) async throws(ToolError) -> JSONValue
+    /// The result the model receives and the events the call produces; a `ToolError` is sent
+    /// to the model as its `json` and produces no events.
+    func execute(arguments: JSONValue, context: ToolContext) async throws(ToolError) -> ToolOutcome
 }
 
 /// The executor of a tool this build declares but does not implement: it fails every call
@@ -32,7 +97,7 @@ public struct UnavailableExecutor: ToolExecutor {
         self.tool = tool
     }
 
-    public func execute(arguments: JSONValue, context: ToolContext) async throws(ToolError) -> JSONValue {
+    public func execute(arguments: JSONValue, context: ToolContext) async throws(ToolError) -> ToolOutcome {
         throw ToolError(.toolUnavailable, "\(tool) is not available in this build; nothing was done. Tell the person you cannot do this yet or hand off to a human.")
     }
 }
@@ -45,9 +110,9 @@ public struct DataQueryExecutor: ToolExecutor {
         self.engine = engine
     }
 
-    public func execute(arguments: JSONValue, context: ToolContext) async throws(ToolError) -> JSONValue {
+    public func execute(arguments: JSONValue, context: ToolContext) async throws(ToolError) -> ToolOutcome {
         let query = try DataQuery.parse(arguments, now: context.now)
-        return try engine.run(query, org: context.org)
+        return ToolOutcome(result: try engine.run(query, org: context.org))
     }
 }
 
@@ -100,18 +165,18 @@ public struct ToolRegistry: Sendable {
     }
 
     /// Validates and runs one call. Never throws: the model always gets JSON back, either the
-    /// result or `{"error": ...}`. Invalid arguments run nothing.
-    public func call(_ tool: String, arguments: JSONValue, context: ToolContext) async -> JSONValue {
+    /// result or `{"error": ...}`. Invalid arguments run nothing and produce no effects.
+    public func call(_ tool: String, arguments: JSONValue, context: ToolContext) async -> ToolOutcome {
         guard let definition = tools[tool] else {
-            return ToolError(.unknownTool, "no tool named '\(tool)'; available: \(names.joined(separator: ", "))").json
+            return ToolOutcome(error: ToolError(.unknownTool, "no tool named '\(tool)'; available: \(names.joined(separator: ", "))"))
         }
         if let error = ArgumentSchema.validate(arguments, against: definition.parameters) {
-            return error.json
+            return ToolOutcome(error: error)
         }
         do {
             return try await definition.executor.execute(arguments: arguments, context: context)
         } catch {
-            return error.json
+            return ToolOutcome(error: error)
         }
     }
 

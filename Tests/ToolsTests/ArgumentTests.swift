@@ -34,7 +34,7 @@ import Testing
         (KnownTools.handoff, #"[]"#, ""),
     ])
     func invalidArgumentsAreRefused(tool: String, arguments: String, field: String) async throws {
-        let result = await try Self.registry().call(tool, arguments: try JSONValue(parsing: arguments), context: Self.context)
+        let result = await try Self.registry().call(tool, arguments: try JSONValue(parsing: arguments), context: Self.context).result
         #expect(result["error"]?["code"] == "invalid_arguments", "\(result.serialized())")
         #expect((result["error"]?["field"]?.stringValue ?? "") == field, "\(result.serialized())")
         #expect(result["error"]?["message"]?.stringValue?.isEmpty == false)
@@ -71,15 +71,15 @@ import Testing
             case KnownTools.sendMessage: ["text": "Hi"]
             default: ["reason": "asks for a refund"]
             }
-            let result = await registry.call(tool, arguments: arguments, context: Self.context)
+            let result = await registry.call(tool, arguments: arguments, context: Self.context).result
             #expect(result["error"]?["code"] == "tool_unavailable", "\(tool)")
         }
-        let unknown = await registry.call("sql_tool", arguments: .emptyObject, context: Self.context)
+        let unknown = await registry.call("sql_tool", arguments: .emptyObject, context: Self.context).result
         #expect(unknown["error"]?["code"] == "unknown_tool")
     }
 
     @Test func resultsAreCompactAndTrimmed() async throws {
-        let result = await try Self.registry().call(KnownTools.dataQuery, arguments: ["objectType": "crm_contact"], context: Self.context)
+        let result = await try Self.registry().call(KnownTools.dataQuery, arguments: ["objectType": "crm_contact"], context: Self.context).result
         #expect(result["objectType"] == "crm_contact" && result["total"] == 1 && result["limit"] == 50 && result["offset"] == 0)
         let item = try #require(result["items"]?[0])
         #expect(item["name"]?.stringValue == String(repeating: "é", count: 500) + "…[trimmed 734 chars]")
