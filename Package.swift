@@ -146,6 +146,32 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The agent execution pipeline: inbound message → routing, contact, session, guardrails,
+        // context, LLM and tool loop under the policy → reply per autonomy level; every step an event.
+        .target(
+            name: "Pipeline",
+            dependencies: [
+                "EventLog", "PurserDomain", "Projection", "Tools", "LLM", "Channels",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ] + projectorTargets,
+            path: "Sources/Pipeline",
+            swiftSettings: swiftSettings
+        ),
+
+        // Audit and replay: an org's history as evidence, checked against the policy then in force.
+        .target(
+            name: "Audit",
+            dependencies: [
+                "EventLog", "PurserDomain", "Projection", "Tools",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Audit",
+            swiftSettings: swiftSettings
+        ),
+
         // The command line. Thin: one file per subcommand, calls into the libraries.
         .executableTarget(
             name: "purser",
@@ -154,6 +180,10 @@ let package = Package(
                 "PurserDomain",
                 "Projection",
                 "Tools",
+                "Audit",
+                "Pipeline",
+                "Channels",
+                "LLM",
             ] + projectorTargets + [
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -166,7 +196,7 @@ let package = Package(
         // Benchmarks: each figure beside a baseline measured in the same run (scripts/bench.sh).
         .executableTarget(
             name: "purser-bench",
-            dependencies: ["EventLog", "CSQLite", "PurserDomain", "Projection", .product(name: "Logging", package: "swift-log")] + projectorTargets,
+            dependencies: ["EventLog", "CSQLite", "PurserDomain", "Projection", "Audit", "Tools", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")] + projectorTargets,
             path: "Sources/PurserBench",
             swiftSettings: swiftSettings
         ),
@@ -209,6 +239,26 @@ let package = Package(
             name: "ToolsTests",
             dependencies: ["Tools", "PurserDomain", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/ToolsTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: [
+                "Pipeline", "EventLog", "PurserDomain", "Projection", "Tools", "LLM", "LLMTestServer", "Channels",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ] + projectorTargets,
+            path: "Tests/PipelineTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AuditTests",
+            dependencies: [
+                "Audit", "EventLog", "PurserDomain", "Projection", "Tools",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ] + projectorTargets,
+            path: "Tests/AuditTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -158,6 +158,15 @@ public enum SessionsQueries {
         return rows.map(record)
     }
 
+    /// The contact's newest session on the channel that is not closed (the session key is org +
+    /// channel + contact), or nil.
+    public static func openSession(_ db: Database, org: String, channel: String, contact: String) throws -> SessionRecord? {
+        try Row.fetchOne(db, sql: """
+            SELECT * FROM sessions WHERE org = ? AND channel = ? AND external_contact = ? AND status != 'closed'
+            ORDER BY updated_seq DESC LIMIT 1
+            """, arguments: [org, channel, contact]).map(record)
+    }
+
     public static func session(_ db: Database, org: String, id: String) throws -> SessionRecord? {
         try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE org = ? AND session_id = ?", arguments: [org, id]).map(record)
     }

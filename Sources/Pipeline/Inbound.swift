@@ -1,0 +1,90 @@
+import Channels
+import Crypto
+import Foundation
+import PurserDomain
+
+/// An inbound message as the pipeline handles it: channel addresses normalized, the candidate
+/// org addresses listed (an email may be routed by any of its recipients), and the id under
+/// which the log stores it once.
+public struct Inbound: Sendable, Hashable {
+    public var channel: PurserDomain.Channel
+    /// The org addresses to try in order: `to`, then (email) the other recipients. Normalized.
+    public var orgAddresses: [String]
+    /// The customer's normalized address.
+    public var from: String
+    public var text: String
+    public var externalMessageId: String?
+    public var receivedAt: PurserDomain.Timestamp
+    public var contactName: String?
+    public var subject: String?
+    public var inReplyTo: String?
+    public var references: [String]
+    public var attachments: [MessageAttachment]
+    /// Where the message came from, for outcome lines (`stdin:3`, `webhook:whatsapp`).
+    public var source: String?
+
+    public init(channel: PurserDomain.Channel, orgAddresses: [String], from: String, text: String, externalMessageId: String? = nil,
+                receivedAt: PurserDomain.Timestamp, contactName: String? = nil, subject: String? = nil, inReplyTo: String? = nil,
+                references: [String] = [], attachments: [MessageAttachment] = [], source: String? = nil) {
+        self.channel = channel
+        self.orgAddresses = orgAddresses
+        self.from = from
+        self.text = text
+        self.externalMessageId = externalMessageId
+        self.receivedAt = receivedAt
+        self.contactName = contactName
+        self.subject = subject
+        self.inReplyTo = inReplyTo
+        self.references = references
+        self.attachments = attachments
+        self.source = source
+    }
+
+    /// The event id of the `message.received`: derived from channel, org address and the
+    /// channel's message id, so the same message fed twice (or after a restart) is stored once —
+    /// the log refuses a second event with the same id. Without an external id every feed is new.
+    public var eventId: String {
+        guard let external = externalMessageId, !external.isEmpty else {
+            return "in_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        }
+        let key = "\(channel.rawValue)\u{1F}\(orgAddresses.first ?? "")\u{1F}\(external)"
+        let digest = SHA256.hash(data: Data(key.utf8))
+        return "in_" + digest.prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Messages of one conversation share this key (channel, org address, customer), so they are
+    /// processed in arrival order; different keys run in parallel.
+    var orderingKey: String { "\(channel.rawValue)|\(orgAddresses.first ?? "")|\(from)" }
+
+    /// Converts an adapter's message, normalizing its addresses. A message whose addresses cannot
+    /// be normalized is refused with the reason, to be kept as `message.rejected`.
+    public static func from(_ message: InboundMessage, source: String?, now: PurserDomain.Timestamp) -> Result<Inbound, PipelineError> {
+        guard let channel = PurserDomain.Channel(rawValue: message.channel.rawValue) else {
+            return .failure(PipelineError(.invalidInput, "unknown channel \(message.channel.rawValue); expected one of \(PurserDomain.Channel.allNames)"))
+        }
+        let from: String
+        do {
+            from = try AddressNormalizer.address(message.from, on: channel)
+        } catch {
+            return .failure(PipelineError(.invalidInput, "the sender address \"\(message.from)\" is not a valid \(channel.rawValue) address: \(error.message)", cause: error))
+        }
+        var candidates: [String] = []
+        for raw in [message.to] + message.recipients {
+            if let address = try? AddressNormalizer.address(raw, on: channel), !candidates.contains(address) {
+                candidates.append(address)
+            }
+        }
+        guard !candidates.isEmpty else {
+            return .failure(PipelineError(.invalidInput, "the org address \"\(message.to)\" is not a valid \(channel.rawValue) address"))
+        }
+        let attachments = message.attachments.map { a in
+            MessageAttachment(kind: MessageAttachment.Kind(rawValue: a.kind) ?? .other, url: a.url, externalId: a.mediaId,
+                              mimeType: a.mimeType, filename: a.fileName, sizeBytes: a.sizeBytes)
+        }
+        return .success(Inbound(channel: channel, orgAddresses: candidates, from: from, text: message.text,
+                                externalMessageId: message.externalMessageId,
+                                receivedAt: message.receivedAt.map { PurserDomain.Timestamp($0) } ?? now,
+                                contactName: message.contactName, subject: message.subject, inReplyTo: message.inReplyTo,
+                                references: message.references, attachments: attachments, source: source))
+    }
+}

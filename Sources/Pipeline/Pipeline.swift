@@ -1,0 +1,179 @@
+import AgentsProjection
+import EventLog
+import Foundation
+import GRDB
+import LLM
+import Logging
+import PurserDomain
+import SessionsProjection
+import SpendProjection
+import Tools
+
+/// The agent execution pipeline (DESIGN.md, "The pipeline").
+///
+/// An inbound message goes through the stages in `Stages/`, each appending its events: identify
+/// org and agent → load config → resolve the contact → open or reuse the session → guardrails →
+/// build the context → LLM → tool loop under the policy → reply per autonomy level. Humans act
+/// through the same engine (approvals, takeover), so their actions are ordered with the agent's.
+///
+/// Concurrency: the messages of one conversation are processed strictly in arrival order
+/// (`admit` takes a ticket where the order is defined), conversations run in parallel, LLM calls
+/// in flight are bounded, and the spend caps are reserved under a lock before every call.
+/// Exactly-once: the `message.received` id is derived from the channel's message id, so the log
+/// stores a message fed twice only once; a message found stored but not answered (the process
+/// died mid-turn) is answered when fed again.
+public final class Pipeline: Sendable {
+    let log: EventLog
+    let provider: any LLMProvider
+    let prices: PriceTable
+    let options: PipelineOptions
+    let clock: @Sendable () -> PurserDomain.Timestamp
+    let logger: Logger
+    let models: ReadModelSync
+    let registry: ToolRegistry
+    let state: Locked<EngineState>
+    let ledger: Locked<SpendLedger>
+    let sequencer = KeyedSequencer()
+    let llmSlots: AsyncSemaphore
+    let logDirectory: String
+
+    /// Opens the engine over an open log. Catches every read model up first (rebuilding those
+    /// whose schema changed), then loads the agents and the pending approvals.
+    public init(dataDirectory: String, log: EventLog, provider: any LLMProvider, prices: PriceTable = .builtIn,
+                options: PipelineOptions = PipelineOptions(),
+                clock: @escaping @Sendable () -> PurserDomain.Timestamp = { PurserDomain.Timestamp.now() },
+                registry: ToolRegistry? = nil, logger: Logger) throws(PipelineError) {
+        self.log = log
+        self.provider = provider
+        self.prices = prices
+        self.options = options
+        self.clock = clock
+        self.logger = logger
+        self.logDirectory = dataDirectory + "/eventlog"
+        models = ReadModelSync(dataDirectory: dataDirectory, logger: logger)
+        try models.catchUpAll()
+        if let registry {
+            self.registry = registry
+        } else {
+            self.registry = ToolRegistry.standard(crm: try models.crmDatabase())
+        }
+        state = Locked(EngineState())
+        ledger = Locked(SpendLedger())
+        llmSlots = AsyncSemaphore(options.llmCallsInFlightMax)
+        try loadAgents()
+        try loadPendingApprovals()
+    }
+
+    // MARK: - Appending
+
+    /// Appends the turn's collected events as one atomic batch, acknowledged once durable.
+    @discardableResult
+    func flush(_ turn: inout TurnEvents, expecting: [ExpectedVersion] = []) async throws(PipelineError) -> AppendResult? {
+        let drafts = turn.take()
+        guard !drafts.isEmpty else { return nil }
+        let result: AppendResult
+        do {
+            result = try await log.append(drafts, expecting: expecting)
+        } catch {
+            throw PipelineError(.appendFailed, "could not append \(drafts.count) event(s) to the log", cause: error)
+        }
+        if drafts.contains(where: { $0.type.hasPrefix("object.") || $0.type.hasPrefix("link.") }), let last = result.seqs.max() {
+            state.withLock { $0.crmWrittenSeq = max($0.crmWrittenSeq, last) }
+        }
+        return result
+    }
+
+    // MARK: - Loading
+
+    func loadAgents() throws(PipelineError) {
+        let (records, routes) = try models.read(AgentsProjector.name) { db in
+            (try AgentsQueries.agents(db, org: nil), try AgentsQueries.routingTable(db))
+        }
+        state.withLock { state in
+            state.routes = routes
+            for record in records {
+                state.agents[AgentRef(org: record.org, agentId: record.agentId)] =
+                    AgentState(config: record.config, status: record.status, revision: record.revision)
+            }
+        }
+    }
+
+    /// The approvals requested and not yet decided, from the log's approval events.
+    func loadPendingApprovals() throws(PipelineError) {
+        let reader = LogReader(directory: logDirectory)
+        var pending: [String: PendingApproval] = [:]
+        do {
+            guard reader.exists else { return }
+            try reader.scan(.init(typePrefix: "approval.")) { record in
+                guard let envelope = try? Envelope.parse(record.jsonBytes) else { return true }
+                switch envelope.type {
+                case ApprovalRequested.type:
+                    if let request = try? EventCatalog.standard.decode(ApprovalRequested.self, version: envelope.version, data: envelope.data) {
+                        pending[request.approvalId] = PendingApproval(org: record.org, request: request,
+                                                                      correlationId: envelope.correlationId ?? envelope.id,
+                                                                      requestedEventId: envelope.id)
+                    }
+                default:
+                    if let id = envelope.dataString("approvalId") { pending[id] = nil }
+                }
+                return true
+            }
+        } catch {
+            throw PipelineError(.readModelFailed, "cannot read the pending approvals from the log", cause: error)
+        }
+        state.withLock { $0.approvals = pending }
+    }
+
+    func agent(_ ref: AgentRef) -> AgentState? {
+        state.withLock { $0.agents[ref] }
+    }
+
+    // MARK: - Spend
+
+    /// Today's caps entry, loaded from the spend read model the first time it is touched (the
+    /// model was caught up at start; everything charged since went through this ledger).
+    func ensureLedgerLoaded(org: String, agentId: String, day: String) throws(PipelineError) {
+        let key = SpendLedger.key(org: org, agentId: agentId, day: day)
+        if ledger.withLock({ $0.days[key] != nil }) { return }
+        let rows = try models.read(SpendProjector.name) { db in try SpendQueries.spend(db, org: org, day: day) }
+        let row = rows.first { $0.agentId == agentId }
+        ledger.withLock { ledger in
+            if ledger.days[key] == nil {
+                ledger.days[key] = SpendLedger.Day(chargedUsd: row?.usd ?? 0, chargedMessages: row?.messages ?? 0)
+            }
+        }
+    }
+
+    /// What the agent used today, charged plus reserved: for `purser spend` and the dashboard.
+    public func spendToday(org: String, agentId: String) throws(PipelineError) -> (usd: Double, messages: Int) {
+        let day = clock().utcDay
+        try ensureLedgerLoaded(org: org, agentId: agentId, day: day)
+        let entry = ledger.withLock { $0.days[SpendLedger.key(org: org, agentId: agentId, day: day)] ?? SpendLedger.Day() }
+        return (entry.chargedUsd + entry.reservedUsd, entry.chargedMessages + entry.reservedMessages)
+    }
+}
+
+/// The few envelope fields the engine reads back from the log.
+struct Envelope {
+    var id: String
+    var type: String
+    var version: Int
+    var correlationId: String?
+    var data: Data
+    var object: [String: Any]
+
+    static func parse(_ bytes: [UInt8]) throws -> Envelope {
+        guard let object = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+              let id = object["id"] as? String, let type = object["type"] as? String else {
+            throw PipelineError(.readModelFailed, "an event in the log is not an envelope")
+        }
+        let dataObject = object["data"] ?? [:]
+        let data = try JSONSerialization.data(withJSONObject: dataObject)
+        return Envelope(id: id, type: type, version: (object["v"] as? Int) ?? 1, correlationId: object["correlationId"] as? String,
+                        data: data, object: object)
+    }
+
+    func dataString(_ key: String) -> String? {
+        (object["data"] as? [String: Any])?[key] as? String
+    }
+}

@@ -1,0 +1,20 @@
+import Foundation
+
+/// The engine's tunables, with units last. Defaults suit one machine serving many orgs.
+public struct PipelineOptions: Sendable {
+    /// LLM calls in flight at once, over all sessions (each waits on the network, not the CPU).
+    public var llmCallsInFlightMax = 256
+    /// Model round trips in one turn before the agent is stopped and the session handed over.
+    public var toolIterationsMax = 6
+    /// Messages of the transcript sent to the model as context.
+    public var transcriptMessagesMax = 20
+    /// How long an approval waits for a human before it expires closed (`approval.expired`).
+    public var approvalExpirySeconds: Double = 24 * 3600
+    /// Knowledge documents put into the prompt, and how much of each.
+    public var knowledgeDocsMax = 8
+    public var knowledgeDocCharactersMax = 4000
+    /// The customer's bookings listed in the prompt.
+    public var contactBookingsMax = 10
+
+    public init() {}
+}

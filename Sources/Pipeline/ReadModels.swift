@@ -1,0 +1,112 @@
+import AgentsProjection
+import AuditProjection
+import CRMProjection
+import Foundation
+import GRDB
+import Logging
+import OutboxProjection
+import Projection
+import SessionsProjection
+import SpendProjection
+
+/// The read models the pipeline reads, and the means to have one current up to a given seq.
+///
+/// The engine keeps what it must read back immediately (routing, sessions, contacts, spend) in
+/// memory, loaded from these models when first needed; it only has to catch a model up before a
+/// read when it wrote something that model shows (a tool created a contact, then a query lists
+/// contacts). Catch-ups run on a dispatch queue of their own: they block on SQLite and the log,
+/// which the cooperative thread pool must not.
+public final class ReadModelSync: Sendable {
+    /// Every projector of this build, in the order `projections status` lists them.
+    public static let projectors: [any Projector] = [
+        AgentsProjector(), CRMProjector(), SessionsProjector(), SpendProjector(), AuditProjector(), OutboxProjector(),
+    ]
+
+    public let set: ProjectionSet
+    private let caughtUp: Locked<[String: UInt64]>
+    private let queue = DispatchQueue(label: "purser.pipeline.read-models")
+    private let crmReader: Locked<DatabaseQueue?>
+    private let logger: Logger
+
+    public init(dataDirectory: String, logger: Logger) {
+        set = ProjectionSet(projectors: Self.projectors, dataDirectory: dataDirectory, logger: logger)
+        caughtUp = Locked([:])
+        crmReader = Locked(nil)
+        self.logger = logger
+    }
+
+    public func store(_ name: String) throws(PipelineError) -> ProjectionStore {
+        do {
+            return try set.store(name)
+        } catch {
+            throw PipelineError(.readModelFailed, "no read model named \(name)", cause: error)
+        }
+    }
+
+    /// Catches every model up with the log (rebuilding where the schema changed); at start.
+    public func catchUpAll() throws(PipelineError) {
+        for store in set.stores {
+            do {
+                let report = try store.catchUp()
+                caughtUp.withLock { $0[store.name] = report.checkpoint }
+            } catch {
+                throw PipelineError(.readModelFailed, "cannot catch up the \(store.name) read model; try `purser projections rebuild \(store.name)`", cause: error)
+            }
+        }
+    }
+
+    /// Makes sure `name` has applied every event up to `seq`.
+    public func ensure(_ name: String, upTo seq: UInt64) async throws(PipelineError) {
+        if caughtUp.withLock({ $0[name, default: 0] }) >= seq { return }
+        let store = try store(name)
+        let result: Result<UInt64, any Error> = await withCheckedContinuation { continuation in
+            queue.async {
+                // Another waiter may have caught it up while this one queued.
+                if self.caughtUp.withLock({ $0[name, default: 0] }) >= seq {
+                    continuation.resume(returning: .success(seq))
+                    return
+                }
+                do {
+                    let report = try store.catchUp()
+                    continuation.resume(returning: .success(report.checkpoint))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        switch result {
+        case .success(let checkpoint):
+            caughtUp.withLock { $0[name] = max($0[name, default: 0], checkpoint) }
+        case .failure(let error):
+            throw PipelineError(.readModelFailed, "cannot catch up the \(name) read model", cause: error)
+        }
+    }
+
+    /// Reads `name` as it is now (callers `ensure` first when they need their own writes).
+    public func read<T>(_ name: String, _ body: (Database) throws -> T) throws(PipelineError) -> T {
+        do {
+            return try store(name).read(body)
+        } catch {
+            throw PipelineError(.readModelFailed, "cannot read the \(name) read model", cause: error)
+        }
+    }
+
+    /// A long-lived read-only connection to the crm model for the tools' queries, opened after
+    /// the start-up catch-up (so no rebuild swaps the file under it while the engine runs).
+    public func crmDatabase() throws(PipelineError) -> DatabaseQueue {
+        do {
+            return try crmReader.withLock { reader in
+                if let reader { return reader }
+                var config = Configuration()
+                config.readonly = true
+                config.busyMode = .timeout(ProjectionLimits.busyTimeoutSeconds)
+                config.label = "pipeline.crm.read"
+                let opened = try DatabaseQueue(path: try store(CRMProjector.name).path, configuration: config)
+                reader = opened
+                return opened
+            }
+        } catch {
+            throw PipelineError(.readModelFailed, "cannot open the crm read model", cause: error)
+        }
+    }
+}

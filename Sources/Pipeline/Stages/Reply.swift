@@ -1,0 +1,64 @@
+import EventLog
+import Foundation
+import PurserDomain
+
+/// Where a reply went.
+struct Delivered: Sendable {
+    var kind: TurnOutcome.Kind
+    var replyId: String
+    var approvalId: String?
+}
+
+// Stage 9: the reply, by autonomy level — `autonomous` sends (`message.sent`, which is the
+// outbox entry), `supervised` drafts and asks a human (`message.drafted` + `approval.requested`),
+// `draft_only` only drafts. Staff sessions (internal) never deliver outside: their replies stay
+// drafts the dashboard shows.
+
+extension Pipeline {
+    /// Adds the reply's events to the turn; the caller flushes.
+    func deliver(_ turn: inout Turn, text: String, actor: Actor) throws(PipelineError) -> Delivered {
+        let session = turn.session
+        let replyId = "msg_" + ULID.make(ms: clock().millisecondsSinceEpoch).lowercased()
+        let autonomy = turn.config.customProperties.autonomyLevel
+        if session.isInternal || autonomy == .draftOnly {
+            try turn.events.add(MessageDrafted(messageId: replyId, agentId: turn.agent.agentId, sessionId: session.id,
+                                               channel: session.channel, to: session.contactAddress, text: text,
+                                               inReplyTo: turn.messageEventId),
+                                stream: session.stream, actor: actor)
+            return Delivered(kind: .drafted, replyId: replyId)
+        }
+        switch autonomy {
+        case .autonomous:
+            try turn.events.add(MessageSent(messageId: replyId, agentId: turn.agent.agentId, sessionId: session.id, channel: session.channel,
+                                            from: session.orgAddress, to: session.contactAddress, text: text,
+                                            inReplyTo: turn.messageEventId),
+                                stream: session.stream, actor: actor)
+            turn.session.remember(TranscriptEntry(speaker: .agent, who: turn.agent.agentId, text: text), keeping: options.transcriptMessagesMax)
+            return Delivered(kind: .sent, replyId: replyId)
+        case .supervised, .draftOnly:
+            let approvalId = "apr_" + ULID.make(ms: clock().millisecondsSinceEpoch).lowercased()
+            try turn.events.add(MessageDrafted(messageId: replyId, agentId: turn.agent.agentId, sessionId: session.id,
+                                               channel: session.channel, to: session.contactAddress, text: text,
+                                               inReplyTo: turn.messageEventId, approvalId: approvalId),
+                                stream: session.stream, actor: actor)
+            let request = ApprovalRequested(approvalId: approvalId, agentId: turn.agent.agentId, sessionId: session.id, kind: .reply,
+                                            replyText: text, messageId: replyId, category: .message, rule: "autonomy.supervised",
+                                            summary: "Reply to \(session.contactAddress): \(Self.excerpt(text))",
+                                            expiresAt: clock().adding(seconds: options.approvalExpirySeconds))
+            let eventId = try turn.events.add(request, stream: session.stream, actor: actor)
+            registerApproval(PendingApproval(org: turn.agent.org, request: request, correlationId: turn.messageEventId,
+                                             requestedEventId: eventId))
+            turn.heldApprovals.append(approvalId)
+            return Delivered(kind: .held, replyId: replyId, approvalId: approvalId)
+        }
+    }
+
+    func registerApproval(_ approval: PendingApproval) {
+        state.withLock { $0.approvals[approval.request.approvalId] = approval }
+    }
+
+    static func excerpt(_ text: String, charactersMax: Int = 120) -> String {
+        let flat = text.replacingOccurrences(of: "\n", with: " ")
+        return flat.count <= charactersMax ? flat : String(flat.prefix(charactersMax)) + "…"
+    }
+}

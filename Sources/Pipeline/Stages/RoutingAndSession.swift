@@ -1,0 +1,83 @@
+import EventLog
+import Foundation
+import PurserDomain
+import SessionsProjection
+
+// Stages 1 and 4: which org and agent a message is for, and which conversation it belongs to.
+
+extension Pipeline {
+    /// Stage 1: the channel binding that serves one of the message's org addresses.
+    func route(_ inbound: Inbound) -> (AgentRef, String)? {
+        state.withLock { state in
+            for address in inbound.orgAddresses {
+                if let ref = state.routes[ChannelAddress(channel: inbound.channel, address: address)] {
+                    return (ref, address)
+                }
+            }
+            return nil
+        }
+    }
+
+    /// Stage 4: the open session of org + channel + contact, from memory, else from the sessions
+    /// read model, else a new one (appended by the caller as `session.opened`).
+    func openSession(org: String, agentId: String, channel: PurserDomain.Channel, contact: String,
+                     orgAddress: String) throws(PipelineError) -> SessionState {
+        let key = EngineState.sessionKey(org: org, channel: channel, contact: contact)
+        if let session = state.withLock({ $0.sessions[key] }) { return session }
+        let limit = options.transcriptMessagesMax
+        let stored: SessionState? = try models.read(SessionsProjector.name) { db in
+            guard let row = try SessionsQueries.openSession(db, org: org, channel: channel.rawValue, contact: contact) else { return nil }
+            let lines = try SessionsQueries.transcript(db, org: org, session: row.sessionId, last: limit)
+            return SessionState(id: row.sessionId, org: org, agentId: row.agentId ?? agentId, channel: channel, contactAddress: contact,
+                                orgAddress: orgAddress, contactId: row.crmContact, handedOff: row.status == "handed_off",
+                                handedOffTo: row.handedOffTo, isInternal: false,
+                                transcript: lines.map(Self.entry), isNew: false)
+        }
+        if let stored {
+            storeSession(stored)
+            return stored
+        }
+        let fresh = SessionState(id: "ses_" + ULID.make(ms: clock().millisecondsSinceEpoch), org: org, agentId: agentId,
+                                 channel: channel, contactAddress: contact, orgAddress: orgAddress, contactId: nil,
+                                 handedOff: false, handedOffTo: nil, isInternal: false, transcript: [], isNew: true)
+        return fresh
+    }
+
+    /// The session with this id, from memory or the read model; nil when the org has none.
+    func session(org: String, id: String) throws(PipelineError) -> SessionState? {
+        if let key = state.withLock({ $0.sessionKeys["\(org)|\(id)"] }), let session = state.withLock({ $0.sessions[key] }) {
+            return session
+        }
+        let limit = options.transcriptMessagesMax
+        let stored: SessionState? = try models.read(SessionsProjector.name) { db in
+            guard let row = try SessionsQueries.session(db, org: org, id: id),
+                  let channelName = row.channel, let channel = PurserDomain.Channel(rawValue: channelName),
+                  let contact = row.externalContact else { return nil }
+            let lines = try SessionsQueries.transcript(db, org: org, session: id, last: limit)
+            return SessionState(id: id, org: org, agentId: row.agentId ?? "", channel: channel, contactAddress: contact,
+                                orgAddress: "", contactId: row.crmContact, handedOff: row.status == "handed_off",
+                                handedOffTo: row.handedOffTo, isInternal: false, transcript: lines.map(Self.entry), isNew: false)
+        }
+        guard var stored else { return nil }
+        // The org's address on the channel: the agent's binding (what the customer wrote to).
+        if let config = agent(AgentRef(org: org, agentId: stored.agentId))?.config {
+            stored.orgAddress = config.customProperties.channelBindings.first { $0.channel == stored.channel && $0.enabled }?.address
+                .flatMap { try? AddressNormalizer.address($0, on: stored.channel) } ?? ""
+        }
+        storeSession(stored)
+        return stored
+    }
+
+    func storeSession(_ session: SessionState) {
+        let key = EngineState.sessionKey(org: session.org, channel: session.channel, contact: session.contactAddress)
+        state.withLock { state in
+            state.sessions[key] = session
+            state.sessionKeys["\(session.org)|\(session.id)"] = key
+        }
+    }
+
+    static func entry(_ line: TranscriptLine) -> TranscriptEntry {
+        let speaker: TranscriptEntry.Speaker = line.direction == "inbound" ? .customer : (line.actorKind == "human" ? .human : .agent)
+        return TranscriptEntry(speaker: speaker, who: line.actorId, text: line.text)
+    }
+}
