@@ -27,7 +27,7 @@ public final class Pipeline: Sendable {
     let provider: any LLMProvider
     let prices: PriceTable
     let options: PipelineOptions
-    let clock: @Sendable () -> PurserDomain.Timestamp
+    public let clock: @Sendable () -> PurserDomain.Timestamp
     let logger: Logger
     let models: ReadModelSync
     let registry: ToolRegistry

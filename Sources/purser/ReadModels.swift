@@ -17,9 +17,9 @@ enum ReadModels {
     ]
 
     /// Progress and rebuild notes go to stderr, never to stdout, which carries JSON Lines.
-    static func logger(_ label: String = "purser.projections") -> Logger {
+    static func logger(_ label: String = "purser.projections", level: Logger.Level = .info) -> Logger {
         var logger = Logger(label: label, factory: { StreamLogHandler.standardError(label: $0) })
-        logger.logLevel = ProcessInfo.processInfo.environment["PURSER_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        logger.logLevel = ProcessInfo.processInfo.environment["PURSER_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? level
         return logger
     }
 

@@ -1,0 +1,118 @@
+import Channels
+import Foundation
+import PurserDomain
+
+/// Counts of one ingest run.
+public struct IngestSummary: Sendable, Hashable {
+    public var outcomes: [TurnOutcome.Kind: Int] = [:]
+    public init() {}
+    public var total: Int { outcomes.values.reduce(0, +) }
+    public func count(_ kind: TurnOutcome.Kind) -> Int { outcomes[kind, default: 0] }
+}
+
+/// Feeds what a channel adapter reads into the pipeline: messages are processed concurrently
+/// (in order within each conversation), everything else is kept as `message.rejected`.
+///
+/// Input is pulled one item at a time, and only while fewer than `inFlightMax` messages are in
+/// flight, so a large file or a fast pipe never piles up in memory. Reads block, so they run on
+/// a dispatch queue of their own rather than on the cooperative thread pool.
+public struct Ingestor: Sendable {
+    /// Messages processed at once by one ingest (each mostly waits on the model).
+    public static let inFlightDefault = 512
+
+    public let pipeline: Pipeline
+    public let inFlightMax: Int
+
+    public init(pipeline: Pipeline, inFlightMax: Int = Ingestor.inFlightDefault) {
+        precondition(inFlightMax > 0, "at least one message must be allowed in flight")
+        self.pipeline = pipeline
+        self.inFlightMax = inFlightMax
+    }
+
+    /// Reads `reader` to its end; `emit` gets each outcome as it is known (not in input order: a
+    /// slow conversation does not hold back the others — the outcome's `source` names the input).
+    public func run(_ reader: InboundReader, emit: @escaping @Sendable (TurnOutcome) -> Void) async -> IngestSummary {
+        let box = ReaderBox(reader)
+        let queue = DispatchQueue(label: "purser.ingest.reader")
+        var summary = IngestSummary()
+        await withTaskGroup(of: TurnOutcome.self) { group in
+            var inFlight = 0
+            func record(_ outcome: TurnOutcome) {
+                summary.outcomes[outcome.kind, default: 0] += 1
+                emit(outcome)
+            }
+            while true {
+                let next: Result<InboundOutcome?, ChannelError> = await withCheckedContinuation { continuation in
+                    queue.async { continuation.resume(returning: box.next()) }
+                }
+                let item: InboundOutcome
+                switch next {
+                case .success(nil):
+                    break
+                case .success(let some?):
+                    item = some
+                    switch item {
+                    case .message(let message, let position):
+                        switch Inbound.from(message, source: position.description, now: pipeline.clock()) {
+                        case .success(let inbound):
+                            let admission = await pipeline.admit(inbound)
+                            group.addTask { await pipeline.run(admission) }
+                            inFlight += 1
+                        case .failure(let error):
+                            record(await pipeline.recordRejected(
+                                MessageRejected(code: "invalid_address", reason: error.message, source: position.source, lineNumber: position.line,
+                                                format: box.format, channel: PurserDomain.Channel(rawValue: message.channel.rawValue),
+                                                raw: Data(message.text.utf8)),
+                                source: position.description))
+                        }
+                    case .status(let status, let position):
+                        let raw = (try? JSONEncoder().encode(status)) ?? Data()
+                        record(await pipeline.recordRejected(
+                            MessageRejected(code: "not_a_message", reason: "a \(status.channel.rawValue) status update (\(status.status)) for \(status.externalMessageId) is not a message",
+                                            source: position.source, lineNumber: position.line, format: box.format,
+                                            channel: PurserDomain.Channel(rawValue: status.channel.rawValue), raw: raw),
+                            source: position.description))
+                    case .rejected(let rejection):
+                        record(await pipeline.recordRejected(
+                            MessageRejected(code: rejection.code.rawValue, reason: rejection.reason, source: rejection.position.source,
+                                            lineNumber: rejection.position.line, format: box.format,
+                                            channel: rejection.channel.flatMap { PurserDomain.Channel(rawValue: $0.rawValue) }, raw: rejection.raw),
+                            source: rejection.position.description))
+                    }
+                    while inFlight >= inFlightMax, let done = await group.next() {
+                        inFlight -= 1
+                        record(done)
+                    }
+                    continue
+                case .failure(let error):
+                    // The input itself failed (an unreadable file): nothing more can be read from it.
+                    record(TurnOutcome(.failed, reason: "\(error)", source: reader.sourceName))
+                }
+                break
+            }
+            while let done = await group.next() {
+                record(done)
+            }
+        }
+        return summary
+    }
+}
+
+/// The reader, used from the reader queue only, one call at a time.
+private final class ReaderBox: @unchecked Sendable {
+    let reader: InboundReader
+
+    init(_ reader: InboundReader) {
+        self.reader = reader
+    }
+
+    func next() -> Result<InboundOutcome?, ChannelError> {
+        do {
+            return .success(try reader.next())
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    var format: String? { (reader.detectedFormat ?? reader.requestedFormat).rawValue }
+}
