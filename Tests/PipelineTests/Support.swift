@@ -1,2 +1,142 @@
+import EventLog
 import Foundation
+import LLM
+import LLMTestServer
+import Logging
+@testable import Pipeline
+import PurserDomain
 import Testing
+
+let testLogger: Logger = {
+    var logger = Logger(label: "purser.pipeline.tests")
+    logger.logLevel = .warning
+    return logger
+}()
+
+/// A temporary data directory, removed when the test is done with it.
+final class TempDir: @unchecked Sendable {
+    let path: String
+
+    init() {
+        path = NSTemporaryDirectory() + "purser-pipeline-" + UUID().uuidString
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+/// The sailing school of the seed, with knobs for what a test varies.
+func agentConfig(org: String = "haff", address: String = "+4939771234567", autonomy: String = "autonomous",
+                 status: String = "active", enabled: [String] = ["data_query_tool", "crm_tool", "booking_tool", "handoff_tool"],
+                 disabled: [String] = ["bulk_crm_email_tool"], requireApproval: [String] = ["bulk_email", "delete_contact", "financial"],
+                 maxMessages: Int = 100, maxCost: Double = 5.0, blocked: [String] = ["competitor pricing", "legal advice"],
+                 faq: [(String, String)] = [("Wo finde ich euch?", "Am Stettiner Haff, direkt am Hafen."),
+                                            ("Was kostet der SBF Binnen?", "Der SBF Binnen kostet 450 €.")],
+                 modelId: String = "claude-sonnet-4-20250514", maxTokens: Int = 1024) -> OrgAgentConfig {
+    let faqJSON: JSONValue = .array(faq.map { ["q": .string($0.0), "a": .string($0.1)] })
+    let config: JSONValue = [
+        "type": "org_agent", "subtype": "primary", "organizationId": .string(org), "name": "Sailing School Assistant",
+        "status": .string(status),
+        "customProperties": [
+            "displayName": "Haff Assistant", "personality": "friendly, nautical", "language": "de", "additionalLanguages": ["en"],
+            "brandVoiceInstructions": "Sign off with 'Mast- und Schotbruch!'", "systemPrompt": .string("You are the assistant of \(org)."),
+            "knowledgeDocIds": [], "faqEntries": faqJSON,
+            "enabledTools": .array(enabled.map { .string($0) }), "disabledTools": .array(disabled.map { .string($0) }),
+            "autonomyLevel": .string(autonomy), "maxMessagesPerDay": .number(Double(maxMessages)), "maxCostPerDay": .number(maxCost),
+            "requireApprovalFor": .array(requireApproval.map { .string($0) }), "blockedTopics": .array(blocked.map { .string($0) }),
+            "modelProvider": "anthropic", "modelId": .string(modelId), "temperature": 0.2, "maxTokens": .number(Double(maxTokens)),
+            "channelBindings": [["channel": "whatsapp", "enabled": true, "address": .string(address)]],
+        ],
+    ]
+    return try! config.decode(OrgAgentConfig.self)
+}
+
+/// A data directory with agents and objects in its log, and an engine over it.
+final class Harness: @unchecked Sendable {
+    let dir = TempDir()
+    let log: EventLog
+    private(set) var pipeline: Pipeline!
+    let server: LLMTestServer?
+
+    var eventLogDirectory: String { dir.path + "/eventlog" }
+
+    /// - Parameter server: when given, the engine talks to it over real HTTP; else offline.
+    init(configs: [OrgAgentConfig], objects: [(org: String, object: OntologyObject)] = [], links: [(org: String, link: ObjectLink)] = [],
+         server: LLMTestServer? = nil, options: PipelineOptions = PipelineOptions(), prices: PriceTable = .builtIn) throws {
+        self.server = server
+        log = try EventLog.open(directory: dir.path + "/eventlog")
+        var drafts: [EventDraft] = []
+        for config in configs {
+            let encoded = try EventCatalog.standard.encode(AgentConfigured(agentId: config.agentId, revision: 1, config: config))
+            drafts.append(EventDraft(org: config.organizationId, stream: EventStream.agent(config.agentId), type: encoded.type,
+                                     version: encoded.version, data: Array(encoded.data), actor: Actor(.human, "owner")))
+        }
+        for (org, object) in objects {
+            let encoded = try EventCatalog.standard.encode(ObjectCreated(object: object))
+            drafts.append(EventDraft(org: org, stream: EventStream.object(object.id), type: encoded.type, version: encoded.version,
+                                     data: Array(encoded.data)))
+        }
+        for (org, link) in links {
+            let encoded = try EventCatalog.standard.encode(LinkCreated(link: link))
+            drafts.append(EventDraft(org: org, stream: EventStream.links(from: link.from), type: encoded.type, version: encoded.version,
+                                     data: Array(encoded.data)))
+        }
+        if !drafts.isEmpty { _ = try log.appendSync(drafts) }
+        pipeline = try makePipeline(options: options, prices: prices)
+    }
+
+    func makePipeline(options: PipelineOptions = PipelineOptions(), prices: PriceTable = .builtIn) throws -> Pipeline {
+        let provider: any LLMProvider
+        if let server {
+            var configuration = OpenAICompatibleConfiguration.compatible(baseURL: server.baseURL, apiKey: "sk-test")
+            configuration.connectTimeout = .seconds(2)
+            configuration.totalTimeout = .seconds(20)
+            provider = OpenAICompatibleProvider(configuration: configuration, priceTable: prices,
+                                                retryEnvironment: RetryEnvironment(sleep: { _ in try await Task.sleep(for: .milliseconds(2)) },
+                                                                                   now: { Date() }, random: { 0.5 }),
+                                                logger: testLogger)
+        } else {
+            provider = OfflineProvider(logger: testLogger)
+        }
+        return try Pipeline(dataDirectory: dir.path, log: log, provider: provider, prices: prices, options: options, logger: testLogger)
+    }
+
+    /// Simulates a restart: a new engine over the same log (the log itself stays open, as the
+    /// writer's lock belongs to this process).
+    func restart() throws {
+        pipeline = try makePipeline()
+    }
+
+    deinit {
+        log.close()
+        server?.stop()
+    }
+
+    /// The org's events as parsed envelopes, in seq order.
+    func events(org: String? = nil) throws -> [JSONValue] {
+        var out: [JSONValue] = []
+        try LogReader(directory: eventLogDirectory).scan(.init(org: org)) { record in
+            if let value = try? JSONValue(parsing: record.jsonBytes) { out.append(value) }
+            return true
+        }
+        return out
+    }
+
+    func events(org: String, type: String) throws -> [JSONValue] {
+        try events(org: org).filter { $0["type"]?.stringValue == type }
+    }
+}
+
+func message(_ text: String, from: String = "+491701234567", to: String = "+4939771234567", id: String? = nil,
+             channel: Channel = .whatsapp) -> Inbound {
+    Inbound(channel: channel, orgAddresses: [to], from: from, text: text, externalMessageId: id ?? "wamid." + UUID().uuidString,
+            receivedAt: .now(), contactName: "Max Mustermann", source: "test")
+}
+
+func startedServer(delay: Duration = .zero) throws -> LLMTestServer {
+    let server = LLMTestServer(configuration: .init(delay: delay), logger: testLogger)
+    try server.start()
+    return server
+}
