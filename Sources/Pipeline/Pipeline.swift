@@ -69,6 +69,7 @@ public final class Pipeline: Sendable {
     /// Appends the turn's collected events as one atomic batch, acknowledged once durable.
     @discardableResult
     func flush(_ turn: inout TurnEvents, expecting: [ExpectedVersion] = []) async throws(PipelineError) -> AppendResult? {
+        let writesCRM = turn.writesCRM
         let drafts = turn.take()
         guard !drafts.isEmpty else { return nil }
         let result: AppendResult
@@ -77,7 +78,7 @@ public final class Pipeline: Sendable {
         } catch {
             throw PipelineError(.appendFailed, "could not append \(drafts.count) event(s) to the log", cause: error)
         }
-        if drafts.contains(where: { $0.type.hasPrefix("object.") || $0.type.hasPrefix("link.") }), let last = result.seqs.max() {
+        if writesCRM, let last = result.seqs.max() {
             state.withLock { $0.crmWrittenSeq = max($0.crmWrittenSeq, last) }
         }
         return result

@@ -30,7 +30,28 @@ struct Turn {
     }
 }
 
+/// Time a turn spent inside the model provider, summed over its calls.
+final class ModelWait: @unchecked Sendable {
+    private let lock = NSLock()
+    private var total: UInt64 = 0
+
+    func add(_ nanos: UInt64) {
+        lock.lock()
+        total &+= nanos
+        lock.unlock()
+    }
+
+    var nanos: UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return total
+    }
+}
+
 extension Pipeline {
+    /// The current turn's model-wait accumulator (a task local, so concurrent turns keep theirs apart).
+    @TaskLocal static var modelWait: ModelWait?
+
     /// Takes the message's place in its conversation's queue. Call in arrival order (the reader
     /// loop, the webhook handler); `run` may then happen on any task.
     public func admit(_ inbound: Inbound) async -> Admission {
@@ -40,14 +61,21 @@ extension Pipeline {
     /// Processes an admitted message once the messages before it in its conversation are done.
     public func run(_ admission: Admission) async -> TurnOutcome {
         await sequencer.wait(admission.ticket)
-        let outcome: TurnOutcome
+        let started = DispatchTime.now().uptimeNanoseconds
+        let modelWait = ModelWait()
+        var outcome: TurnOutcome
         do {
-            outcome = try await handle(admission.inbound)
+            outcome = try await Pipeline.$modelWait.withValue(modelWait) { () async throws(PipelineError) -> TurnOutcome in
+                try await handle(admission.inbound)
+            }
         } catch {
             logger.error("message from \(admission.inbound.source ?? "input") failed: \(error)")
             outcome = TurnOutcome(.failed, reason: "\(error)", source: admission.inbound.source)
         }
         await sequencer.done(admission.ticket)
+        let total = DispatchTime.now().uptimeNanoseconds &- started
+        outcome.modelWaitNanos = modelWait.nanos
+        outcome.engineNanos = total > outcome.modelWaitNanos ? total - outcome.modelWaitNanos : 0
         return outcome
     }
 

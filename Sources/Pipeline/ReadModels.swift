@@ -25,13 +25,13 @@ public final class ReadModelSync: Sendable {
     public let set: ProjectionSet
     private let caughtUp: Locked<[String: UInt64]>
     private let queue = DispatchQueue(label: "purser.pipeline.read-models")
-    private let crmReader: Locked<DatabaseQueue?>
+    private let readers: Locked<[String: DatabaseQueue]>
     private let logger: Logger
 
     public init(dataDirectory: String, logger: Logger) {
         set = ProjectionSet(projectors: Self.projectors, dataDirectory: dataDirectory, logger: logger)
         caughtUp = Locked([:])
-        crmReader = Locked(nil)
+        readers = Locked([:])
         self.logger = logger
     }
 
@@ -82,31 +82,41 @@ public final class ReadModelSync: Sendable {
         }
     }
 
-    /// Reads `name` as it is now (callers `ensure` first when they need their own writes).
+    /// Reads `name` as it is now (callers `ensure` first when they need their own writes), on a
+    /// long-lived read-only connection: the engine reads per message, and opening SQLite each
+    /// time would cost more than the query.
     public func read<T>(_ name: String, _ body: (Database) throws -> T) throws(PipelineError) -> T {
         do {
-            return try store(name).read(body)
+            return try connection(name).read(body)
+        } catch let error as PipelineError {
+            throw error
         } catch {
             throw PipelineError(.readModelFailed, "cannot read the \(name) read model", cause: error)
         }
     }
 
-    /// A long-lived read-only connection to the crm model for the tools' queries, opened after
-    /// the start-up catch-up (so no rebuild swaps the file under it while the engine runs).
+    /// A long-lived read-only connection to the crm model for the tools' queries.
     public func crmDatabase() throws(PipelineError) -> DatabaseQueue {
+        try connection(CRMProjector.name)
+    }
+
+    /// The read-only connection to `name`, opened on first use after the start-up catch-up (no
+    /// rebuild swaps a model's file while the engine runs: rebuilds happen at start).
+    private func connection(_ name: String) throws(PipelineError) -> DatabaseQueue {
+        let store = try store(name)
         do {
-            return try crmReader.withLock { reader in
-                if let reader { return reader }
+            return try readers.withLock { readers in
+                if let reader = readers[name] { return reader }
                 var config = Configuration()
                 config.readonly = true
                 config.busyMode = .timeout(ProjectionLimits.busyTimeoutSeconds)
-                config.label = "pipeline.crm.read"
-                let opened = try DatabaseQueue(path: try store(CRMProjector.name).path, configuration: config)
-                reader = opened
+                config.label = "pipeline.\(name).read"
+                let opened = try DatabaseQueue(path: store.path, configuration: config)
+                readers[name] = opened
                 return opened
             }
         } catch {
-            throw PipelineError(.readModelFailed, "cannot open the crm read model", cause: error)
+            throw PipelineError(.readModelFailed, "cannot open the \(name) read model at \(store.path)", cause: error)
         }
     }
 }

@@ -11,6 +11,10 @@ struct TurnEvents {
     let correlationId: String?
     private(set) var lastId: String?
     private(set) var drafts: [EventDraft] = []
+    /// Set when the events change what tools read from the crm model (a tool's effects), so the
+    /// next read waits for the model to catch up. Contacts the engine creates itself are cached
+    /// and do not need that.
+    var writesCRM = false
     let clock: @Sendable () -> PurserDomain.Timestamp
 
     init(org: String, correlationId: String?, causedBy: String? = nil, clock: @escaping @Sendable () -> PurserDomain.Timestamp) {
@@ -56,7 +60,10 @@ struct TurnEvents {
     }
 
     mutating func take() -> [EventDraft] {
-        defer { drafts = [] }
+        defer {
+            drafts = []
+            writesCRM = false
+        }
         return drafts
     }
 

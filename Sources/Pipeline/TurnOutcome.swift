@@ -36,6 +36,10 @@ public struct TurnOutcome: Sendable, Hashable {
     public var reason: String?
     /// Where the input came from (`FILE:LINE`).
     public var source: String?
+    /// The engine's own time on this input (waiting for its turn in the conversation excluded),
+    /// and the part of it spent waiting for the model; for benchmarks, not printed.
+    public var engineNanos: UInt64 = 0
+    public var modelWaitNanos: UInt64 = 0
 
     public init(_ kind: Kind, org: String? = nil, agentId: String? = nil, sessionId: String? = nil, messageId: String? = nil,
                 reply: String? = nil, replyId: String? = nil, approvalId: String? = nil, reason: String? = nil, source: String? = nil) {

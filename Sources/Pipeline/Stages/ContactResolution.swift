@@ -17,9 +17,12 @@ extension Pipeline {
         let org = turn.agent.org
         let address = inbound.from
         let cacheKey = "\(org)|\(address)"
-        let crmSeq = state.withLock { $0.crmWrittenSeq }
-        try await models.ensure("crm", upTo: crmSeq)
-        let found = try await lookUpContact(org: org, address: address, channel: inbound.channel)
+        let cached = state.withLock { $0.contacts[cacheKey] }
+        var found = cached
+        if cached == nil {
+            try await models.ensure("crm", upTo: state.withLock { $0.crmWrittenSeq })
+            found = try await lookUpContact(org: org, address: address, channel: inbound.channel)
+        }
 
         let newId = "c_" + ULID.make(ms: clock().millisecondsSinceEpoch).lowercased()
         let (contactId, created): (String, Bool) = state.withLock { state in

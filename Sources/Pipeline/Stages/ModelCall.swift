@@ -43,11 +43,13 @@ extension Pipeline {
 
             await llmSlots.acquire()
             let result: Result<ChatResponse, LLMError>
+            let callStarted = DispatchTime.now().uptimeNanoseconds
             do {
                 result = .success(try await provider.complete(request))
             } catch {
                 result = .failure(error)
             }
+            Pipeline.modelWait?.add(DispatchTime.now().uptimeNanoseconds &- callStarted)
             await llmSlots.release()
 
             let response: ChatResponse

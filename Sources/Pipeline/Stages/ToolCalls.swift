@@ -117,6 +117,7 @@ extension Pipeline {
                             stream: stream, actor: turn.agentActor)
         for effect in outcome.effects {
             try turn.events.add(effect.event, stream: effect.stream, actor: turn.agentActor)
+            if effect.event.type.hasPrefix("object.") || effect.event.type.hasPrefix("link.") { turn.events.writesCRM = true }
             switch effect.event {
             case .messageSent(let sent) where sent.sessionId == session.id:
                 turn.session.remember(TranscriptEntry(speaker: .agent, who: turn.agent.agentId, text: sent.text),
