@@ -38,6 +38,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         // C libraries, each behind its own C… target.
@@ -172,6 +174,31 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The HTTP side (Hummingbird 2): the JSON API, channel webhooks, the server-sent events,
+        // the OpenAPI document and the operator dashboard, over the same engine as `ingest`.
+        .target(
+            name: "PurserHTTP",
+            dependencies: [
+                "Pipeline", "EventLog", "PurserDomain", "Projection", "Tools", "LLM", "Channels",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ] + projectorTargets,
+            path: "Sources/PurserHTTP",
+            exclude: ["Dashboard"],
+            swiftSettings: swiftSettings
+        ),
+
+        // Each org's provider and channel credentials, sealed at rest with AES-GCM.
+        .target(
+            name: "Credentials",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
+            path: "Sources/Credentials",
+            swiftSettings: swiftSettings
+        ),
+
         // The command line. Thin: one file per subcommand, calls into the libraries.
         .executableTarget(
             name: "purser",
@@ -182,9 +209,12 @@ let package = Package(
                 "Tools",
                 "Audit",
                 "Pipeline",
+                "PurserHTTP",
                 "Channels",
                 "LLM",
+                "Credentials",
             ] + projectorTargets + [
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -196,7 +226,7 @@ let package = Package(
         // Benchmarks: each figure beside a baseline measured in the same run (scripts/bench.sh).
         .executableTarget(
             name: "purser-bench",
-            dependencies: ["EventLog", "CSQLite", "PurserDomain", "Projection", "Audit", "Tools", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")] + projectorTargets,
+            dependencies: ["EventLog", "CSQLite", "PurserDomain", "Projection", "Audit", "Tools", "Pipeline", "LLM", "LLMTestServer", "Channels", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")] + projectorTargets,
             path: "Sources/PurserBench",
             swiftSettings: swiftSettings
         ),
@@ -205,6 +235,12 @@ let package = Package(
             name: "EventLogTests",
             dependencies: ["EventLog", .product(name: "Logging", package: "swift-log")],
             path: "Tests/EventLogTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CredentialsTests",
+            dependencies: ["Credentials", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
+            path: "Tests/CredentialsTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -259,6 +295,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ] + projectorTargets,
             path: "Tests/AuditTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PurserHTTPTests",
+            dependencies: [
+                "PurserHTTP", "Pipeline", "EventLog", "PurserDomain", "LLM", "LLMTestServer", "Channels",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/PurserHTTPTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

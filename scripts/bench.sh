@@ -14,3 +14,8 @@ echo "# $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(free -g | awk '/Mem:/{p
 if .build/release/purser-bench 2>&1 | grep -q projections; then
   .build/release/purser-bench projections --events "$events" --work "$work/projections"
 fi
+if .build/release/purser-bench 2>&1 | grep -q query; then
+  .build/release/purser-bench query --objects "$events" --work "$work/query"
+fi
+.build/release/purser-bench audit --events "$events" --org-events "$((events / 10))" --work "$work/audit"
+.build/release/purser-bench pipeline --messages 20000 --sessions 500 --delay-ms 200 --work "$work/pipeline"

@@ -22,6 +22,9 @@ public struct Inbound: Sendable, Hashable {
     public var attachments: [MessageAttachment]
     /// Where the message came from, for outcome lines (`stdin:3`, `webhook:whatsapp`).
     public var source: String?
+    /// Staff talking to their own agent from the dashboard ("ask your data"): routed to `agent`
+    /// directly, same tools and policy, nothing delivered outside.
+    public var internalAgent: AgentRef?
 
     public init(channel: PurserDomain.Channel, orgAddresses: [String], from: String, text: String, externalMessageId: String? = nil,
                 receivedAt: PurserDomain.Timestamp, contactName: String? = nil, subject: String? = nil, inReplyTo: String? = nil,

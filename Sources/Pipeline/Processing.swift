@@ -95,7 +95,7 @@ extension Pipeline {
         }
         // 3./4. The session (org + channel + contact); a new one is appended below.
         var session = try openSession(org: ref.org, agentId: ref.agentId, channel: inbound.channel, contact: inbound.from,
-                                      orgAddress: orgAddress)
+                                      orgAddress: orgAddress, isInternal: inbound.internalAgent != nil)
         let messageId = inbound.eventId
         var turn = Turn(agent: ref, config: agentState.config, session: session, messageEventId: messageId,
                         events: TurnEvents(org: ref.org, correlationId: messageId, clock: clock), source: inbound.source)
@@ -117,11 +117,12 @@ extension Pipeline {
             logger.notice("message \(messageId) was stored but not answered (the engine stopped mid-turn); answering it now")
         }
 
-        // Contact and session events.
-        try await resolveContact(&turn, inbound: inbound)
+        // Contact and session events (staff in an internal session are not CRM contacts).
+        if !turn.session.isInternal { try await resolveContact(&turn, inbound: inbound) }
         if turn.session.isNew {
             try turn.events.add(SessionOpened(sessionId: turn.session.id, agentId: ref.agentId, channel: inbound.channel,
-                                              externalContactId: inbound.from, crmContactId: turn.session.contactId),
+                                              externalContactId: inbound.from, crmContactId: turn.session.contactId,
+                                              internalSession: turn.session.isInternal),
                                 stream: turn.session.stream, actor: .system)
             turn.session.isNew = false
         }

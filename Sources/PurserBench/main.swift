@@ -7,6 +7,9 @@ import Logging
 ///
 ///   purser-bench eventlog [--events N] [--work DIR]
 ///   purser-bench projections [--events N] [--work DIR]   (read-model rebuild versus raw replay)
+///   purser-bench query [--objects N] [--orgs N] [--big N] [--runs N] [--work DIR]   (data query tool latency)
+///   purser-bench audit [--events N] [--org-events N] [--work DIR]   (one org's audit versus full replay)
+///   purser-bench pipeline [--messages N] [--sessions N] [--delay-ms MS]   (end-to-end messages/s, engine time)
 ///   purser-bench replay DIR          (full replay; used to measure peak RSS in a child process)
 
 let args = CommandLine.arguments
@@ -72,13 +75,33 @@ if args.count >= 4 && args[1] == "projection-rebuild" {
     exit(0)
 }
 
+if args.count >= 2 && args[1] == "audit" {
+    try runAuditBench(events: Int(option("--events", "1000000"))!, orgEvents: Int(option("--org-events", "100000"))!,
+                      work: option("--work", NSTemporaryDirectory() + "purser-bench-audit"))
+    exit(0)
+}
+
 if args.count >= 2 && args[1] == "projections" {
     try runProjectionBench(events: Int(option("--events", "1000000"))!, work: option("--work", NSTemporaryDirectory() + "purser-bench-projections"))
     exit(0)
 }
 
+if args.count >= 2 && args[1] == "pipeline" {
+    FileHandle.standardOutput.write(Data("| figure | purser | baseline | baseline figure | ratio |\n|---|---|---|---|---|\n".utf8))
+    try await runPipelineBench(messages: Int(option("--messages", "20000")) ?? 20000, sessions: Int(option("--sessions", "500")) ?? 500,
+                               delayMs: Int(option("--delay-ms", "200")) ?? 200, work: option("--work", NSTemporaryDirectory() + "purser-bench-pipeline"))
+    exit(0)
+}
+
+if args.count >= 2 && args[1] == "query" {
+    try runQueryBench(objects: Int(option("--objects", "1000000")) ?? 1_000_000, orgs: Int(option("--orgs", "1000")) ?? 1000,
+                      big: Int(option("--big", "100000")) ?? 100_000, runs: Int(option("--runs", "200")) ?? 200,
+                      work: option("--work", NSTemporaryDirectory() + "purser-bench-query"))
+    exit(0)
+}
+
 guard args.count >= 2 && args[1] == "eventlog" else {
-    FileHandle.standardError.write(Data("usage: purser-bench eventlog [--events N] [--work DIR] | projections [--events N] [--work DIR] | replay DIR\n".utf8))
+    FileHandle.standardError.write(Data("usage: purser-bench eventlog [--events N] [--work DIR] | projections [--events N] [--work DIR] | query [--objects N] [--big N] [--runs N] | replay DIR\n".utf8))
     exit(2)
 }
 

@@ -183,6 +183,8 @@ public struct DataQueryEngine: Sendable {
                  [jsonPath(path), jsonPath(path)])
     }
 
+    /// An ungrouped aggregate, straight over each object. Two JSON calls per object cost less
+    /// here than the materialized first step `groupedAggregate` takes (measured).
     static func aggregateExpression(_ aggregate: DataQuery.Aggregate) -> Fragment {
         switch (aggregate.kind, aggregate.field) {
         case (.count, nil):
@@ -207,7 +209,9 @@ public struct DataQueryEngine: Sendable {
         }
     }
 
-    static func run(_ query: DataQuery, org: OrgID, db: Database) throws -> JSONValue {
+    /// The `WHERE` condition (over `objects o`) selecting the query's live objects of `org`:
+    /// what `run` counts, pages and aggregates, and what `bulk_crm_email_tool` sends to.
+    static func selection(_ query: DataQuery, org: OrgID) -> Fragment {
         var whereSQL = "o.org = ? AND o.type = ? AND o.deleted = 0"
         var whereArguments: [DatabaseValue] = [org.databaseValue, query.objectType.databaseValue]
         for filter in query.filters {
@@ -215,14 +219,20 @@ public struct DataQueryEngine: Sendable {
             whereSQL += " AND \(part.sql)"
             whereArguments += part.arguments
         }
+        return Fragment(whereSQL, whereArguments)
+    }
 
-        let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM objects o WHERE \(whereSQL)",
-                                     arguments: StatementArguments(whereArguments)) ?? 0
+    static func run(_ query: DataQuery, org: OrgID, db: Database) throws -> JSONValue {
+        let selection = selection(query, org: org)
+        let whereSQL = selection.sql
+        let whereArguments = selection.arguments
 
         var result: [String: JSONValue] = [
-            "objectType": .string(query.objectType), "total": .number(Double(total)),
+            "objectType": .string(query.objectType),
             "limit": .number(Double(query.limit)), "offset": .number(Double(query.offset)),
         ]
+        // An aggregate counts its rows in the same pass; otherwise the page needs its own count.
+        var total: Int?
 
         var items: [JSONValue] = []
         if query.limit > 0 {
@@ -256,7 +266,6 @@ public struct DataQueryEngine: Sendable {
         result["items"] = .array(items)
 
         if let aggregate = query.aggregate {
-            let expression = aggregateExpression(aggregate)
             let instantResult = aggregate.field?.isInstant ?? false
             func render(_ value: DatabaseValue) -> JSONValue {
                 guard let number = Double.fromDatabaseValue(value) else { return .null }
@@ -266,42 +275,101 @@ public struct DataQueryEngine: Sendable {
             var aggregateJSON: [String: JSONValue] = ["type": .string(aggregate.kind.rawValue)]
             if let field = aggregate.field { aggregateJSON["field"] = .string(field.description) }
             if let groupBy = query.groupBy {
-                let key = groupKey(groupBy)
-                let order = sortValue(groupBy)
-                let sql = """
-                    SELECT \(key.sql) AS k, \(expression.sql) AS v, COUNT(*) AS n FROM objects o WHERE \(whereSQL)
-                    GROUP BY k ORDER BY MIN(\(order.sql)), k LIMIT ?
-                    """
-                let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(
-                    key.arguments + expression.arguments + whereArguments + order.arguments + [(DataQuery.maxGroupCount + 1).databaseValue]))
+                let grouped = groupedAggregate(aggregate, groupBy: groupBy, selection: selection)
+                let rows = try Row.fetchAll(db, sql: grouped.sql, arguments: StatementArguments(
+                    grouped.arguments + [(DataQuery.maxGroupCount + 1).databaseValue]))
                 var groups: [JSONValue] = []
                 for row in rows.prefix(DataQuery.maxGroupCount) {
                     let keyText: String? = row["k"]
                     let keyValue = keyText.flatMap { try? JSONValue(parsing: $0) } ?? .null
                     groups.append(["key": trimmed(keyValue), "value": render(row["v"]), "count": .number(Double(row["n"] as Int))])
                 }
+                total = rows.first.map { $0["t"] as Int } ?? 0
                 aggregateJSON["groupBy"] = .string(groupBy.description)
                 result["groups"] = .array(groups)
                 if rows.count > DataQuery.maxGroupCount { result["groupsTruncated"] = true }
             } else {
-                let value = try DatabaseValue.fetchOne(db, sql: "SELECT \(expression.sql) FROM objects o WHERE \(whereSQL)",
-                                                       arguments: StatementArguments(expression.arguments + whereArguments)) ?? .null
-                aggregateJSON["value"] = render(value)
+                let expression = aggregateExpression(aggregate)
+                let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, \(expression.sql) AS v FROM objects o WHERE \(whereSQL)",
+                                           arguments: StatementArguments(expression.arguments + whereArguments))
+                total = row.map { $0["n"] as Int } ?? 0
+                aggregateJSON["value"] = render(row?["v"] ?? .null)
             }
             result["aggregate"] = .object(aggregateJSON)
         }
+        if total == nil {
+            total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM objects o WHERE \(whereSQL)",
+                                     arguments: StatementArguments(whereArguments)) ?? 0
+        }
+        result["total"] = .number(Double(total ?? 0))
         return .object(result)
     }
 
-    /// The JSON text of a field's value for grouping; NULL when missing or JSON null.
-    static func groupKey(_ field: DataQuery.Field) -> Fragment {
-        switch field {
-        case .custom(let path):
-            Fragment("CASE WHEN COALESCE(json_type(o.custom_properties, ?), 'null') = 'null' THEN NULL ELSE o.custom_properties -> ? END",
-                     [jsonPath(path), jsonPath(path)])
-        default:
-            Fragment("json_quote(\(column(field)))")
+    /// A grouped aggregate's value per object (`aj`, from the object's columns or, for a custom
+    /// path, the path's JSON text taken with one parse of `custom_properties`) and the aggregate
+    /// expression over `aj`, with the same meaning as `aggregateExpression`.
+    static func aggregateInput(_ aggregate: DataQuery.Aggregate) -> (input: Fragment, expression: String) {
+        let input: Fragment
+        let expression: String
+        switch (aggregate.kind, aggregate.field) {
+        case (.count, nil):
+            input = Fragment("NULL")
+            expression = "COUNT(*)"
+        case (.count, .custom(let path)?):
+            input = Fragment("o.custom_properties -> ?", [jsonPath(path)])
+            expression = "TOTAL(CASE WHEN COALESCE(json_type(aj) NOT IN ('null'), 0) THEN 1 ELSE 0 END)"
+        case (.count, let field?):
+            input = Fragment(column(field))
+            expression = "TOTAL(CASE WHEN aj IS NOT NULL THEN 1 ELSE 0 END)"
+        case (_, .custom(let path)?):
+            input = Fragment("o.custom_properties -> ?", [jsonPath(path)])
+            let function = switch aggregate.kind {
+            case .sum: "TOTAL"
+            case .avg: "AVG"
+            case .min: "MIN"
+            default: "MAX"
+            }
+            expression = "\(function)(CASE WHEN json_type(aj) IN ('integer', 'real') THEN json_extract(aj, '$') END)"
+        case (_, let field?):
+            input = Fragment(column(field))
+            expression = "\(aggregate.kind == .min ? "MIN" : "MAX")(purser_instant(aj))"
+        case (_, nil):
+            // Parsing requires a field for every aggregate but count.
+            input = Fragment("NULL")
+            expression = "NULL"
         }
+        return (input, expression)
+    }
+
+    /// A grouped aggregate as one statement: rows `k` (the group's JSON key), `v`, `n` (objects
+    /// in the group) and `t` (objects in all groups, the query's total).
+    ///
+    /// Each object's JSON is parsed once per field involved, in a materialized first step that
+    /// keeps only the field's JSON text (`->`); the grouping, ordering and aggregate then work on
+    /// those short texts. Written directly over the object, SQLite (3.40) parses the whole
+    /// `custom_properties` once per JSON function call, five times per object, and carries the
+    /// whole text through the grouping's sort: measured about 1.2 to 1.4 times slower.
+    static func groupedAggregate(_ aggregate: DataQuery.Aggregate, groupBy: DataQuery.Field, selection: Fragment) -> Fragment {
+        // The group key: JSON text (or NULL for missing and JSON null) and its sort value.
+        let keyValue: Fragment
+        let key: String
+        let order: String
+        switch groupBy {
+        case .custom(let path):
+            keyValue = Fragment("o.custom_properties -> ?", [jsonPath(path)])
+            key = "CASE WHEN kj = 'null' THEN NULL ELSE kj END"
+            order = "json_extract(kj, '$')"
+        default:
+            keyValue = Fragment(column(groupBy))
+            key = "json_quote(kj)"
+            order = groupBy.isInstant ? "purser_instant(kj)" : "kj"
+        }
+        let (input, expression) = aggregateInput(aggregate)
+        return Fragment("""
+            WITH r AS MATERIALIZED (SELECT \(keyValue.sql) AS kj, \(input.sql) AS aj FROM objects o WHERE \(selection.sql))
+            SELECT \(key) AS k, \(expression) AS v, COUNT(*) AS n, SUM(COUNT(*)) OVER () AS t FROM r
+            GROUP BY k ORDER BY MIN(\(order)), k LIMIT ?
+            """, keyValue.arguments + input.arguments + selection.arguments)
     }
 
     /// Objects linked to `id` by a link of `linkType` in either direction, or linked at all and

@@ -41,6 +41,19 @@ public struct ToolError: Error, Sendable, CustomStringConvertible {
         case toolUnavailable = "tool_unavailable"
         /// The read model could not be read.
         case readModelFailed = "read_model_failed"
+        /// A value of the right type the tool cannot accept: an address that does not normalize,
+        /// a date that is not ISO-8601, a range that ends before it starts.
+        case invalidValue = "invalid_value"
+        /// The object the call names does not exist in the org (or is deleted, or is of another
+        /// type, or is not the session contact's own).
+        case notFound = "not_found"
+        /// The call would contradict what the org holds: a duplicate contact, an overlapping booking.
+        case conflict = "conflict"
+        /// A bulk send whose segment holds more recipients than a single call may reach.
+        case tooManyRecipients = "too_many_recipients"
+        /// The tool acts on the conversation, and the call runs outside one (or one without a
+        /// customer address).
+        case noSession = "no_session"
     }
 
     public var code: Code

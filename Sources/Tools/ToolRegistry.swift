@@ -180,10 +180,8 @@ public struct ToolRegistry: Sendable {
         }
     }
 
-    /// The seven tools of DESIGN.md; `data_query_tool` runs against `crm`, the others are
-    /// declared with their schemas and categories and answer `tool_unavailable` until their
-    /// executors are registered in their place.
+    /// The seven tools of DESIGN.md, their executors reading the `crm` read model.
     public static func standard(crm: any DatabaseReader) -> ToolRegistry {
-        ToolRegistry(ToolSchemas.definitions(dataQuery: DataQueryExecutor(engine: DataQueryEngine(reader: crm))))
+        ToolRegistry(ToolSchemas.definitions(crm: crm))
     }
 }

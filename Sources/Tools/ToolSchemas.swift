@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import PurserDomain
 
 /// The declarations of the standard tools: descriptions written for the model, schemas that
@@ -63,12 +64,13 @@ public enum ToolSchemas {
         "properties": [
             "action": ["type": "string", "enum": ["find", "create", "update", "delete"]],
             "contactId": ["type": "string", "minLength": 1, "description": "required for update and delete"],
-            "query": ["type": "string", "description": "for find: a name, email address or phone number"],
-            "name": ["type": "string"],
-            "email": ["type": "string"],
-            "phone": ["type": "string"],
-            "status": ["type": "string"],
-            "customProperties": ["type": "object", "description": "fields to set on create or update"],
+            "query": ["type": "string", "maxLength": 200, "description": "for find: part of a name, or a whole email address or phone number"],
+            "name": ["type": "string", "maxLength": 200],
+            "email": ["type": "string", "maxLength": 320, "description": "for find, create or update"],
+            "phone": ["type": "string", "maxLength": 40, "description": "with country code, e.g. +491701234567"],
+            "status": ["type": "string", "maxLength": 64, "description": "e.g. lead, customer"],
+            "customProperties": ["type": "object", "description": "fields to set on create or update; a field set to null is removed"],
+            "reason": ["type": "string", "maxLength": 1000, "description": "for delete: why, for the activity log"],
         ],
     ]
 
@@ -82,7 +84,7 @@ public enum ToolSchemas {
             "bookingId": ["type": "string", "minLength": 1, "description": "required for cancel"],
             "price": ["type": "number", "minimum": 0, "description": "a price above 0 makes the booking a financial action"],
             "currency": ["type": "string", "minLength": 3, "maxLength": 3],
-            "note": ["type": "string", "maxLength": 2000],
+            "note": ["type": "string", "maxLength": 2000, "description": "stored with a new booking, or with a cancellation"],
         ],
     ]
 
@@ -135,30 +137,44 @@ public enum ToolSchemas {
         }
     }
 
-    public static func definitions(dataQuery: any ToolExecutor) -> [ToolDefinition] {
+    /// The seven tools of DESIGN.md; the executors that read org data read the `crm` read model.
+    public static func definitions(crm: any DatabaseReader) -> [ToolDefinition] {
         [
             ToolDefinition(name: KnownTools.dataQuery, description: dataQueryDescription, parameters: dataQueryParameters,
-                           baseCategory: .read, executor: dataQuery),
-            ToolDefinition(name: KnownTools.crm, description: "Find, create, update or delete a contact in the organization's CRM.",
+                           baseCategory: .read, executor: DataQueryExecutor(engine: DataQueryEngine(reader: crm))),
+            ToolDefinition(name: KnownTools.crm, description: """
+                Find, create, update or delete a contact in the organization's CRM. find: query (part of a name, or an email \
+                or phone), returns matching contacts with their ids. create: name and/or email/phone (a contact whose email \
+                or phone already exists is refused with that contact's id). update/delete: contactId.
+                """,
                            parameters: crmParameters, baseCategory: .write, categoryOf: crmCategory,
-                           executor: UnavailableExecutor(tool: KnownTools.crm)),
-            ToolDefinition(name: KnownTools.booking, description: "Check a resource's availability over a time range, create a booking (conflicts are refused), or cancel one.",
+                           executor: CRMExecutor(reader: crm)),
+            ToolDefinition(name: KnownTools.booking, description: """
+                Bookings of the organization's resources (boats, courses, rooms; get their ids with data_query_tool). \
+                availability: resourceId, from, to (ISO-8601) lists bookings overlapping the range and says whether it is free. \
+                create: resourceId, from, to, optional price and currency, booked for this conversation's contact; an overlap \
+                is refused naming the booking in the way. cancel: bookingId (in a customer conversation, only their own bookings).
+                """,
                            parameters: bookingParameters, baseCategory: .write, categoryOf: bookingCategory,
-                           executor: UnavailableExecutor(tool: KnownTools.booking)),
-            ToolDefinition(name: KnownTools.knowledge, description: "Search the agent's FAQ entries and knowledge documents.",
+                           executor: BookingExecutor(reader: crm)),
+            ToolDefinition(name: KnownTools.knowledge, description: "Search the agent's FAQ entries and knowledge documents; returns the best matching passages, best first.",
                            parameters: knowledgeParameters, baseCategory: .read,
-                           executor: UnavailableExecutor(tool: KnownTools.knowledge)),
-            ToolDefinition(name: KnownTools.sendMessage, description: "Send a message to the contact of this conversation.",
+                           executor: KnowledgeExecutor(reader: crm)),
+            ToolDefinition(name: KnownTools.sendMessage, description: "Send a message to the contact of this conversation, on its channel.",
                            parameters: sendMessageParameters, baseCategory: .message,
-                           executor: UnavailableExecutor(tool: KnownTools.sendMessage)),
-            ToolDefinition(name: KnownTools.bulkCRMEmail, description: "Email every contact in a segment defined by a data query.",
+                           executor: SendMessageExecutor()),
+            ToolDefinition(name: KnownTools.bulkCRMEmail, description: """
+                Email every contact in a segment: a data_query_tool query with objectType "crm_contact" (filters, optionally \
+                sort with limit). Contacts without an email are left out; at most \(BulkEmailExecutor.bulkEmailRecipientsMax) \
+                recipients per call, a larger segment is refused.
+                """,
                            parameters: bulkEmailParameters, baseCategory: .bulkEmail,
-                           executor: UnavailableExecutor(tool: KnownTools.bulkCRMEmail)),
+                           executor: BulkEmailExecutor(reader: crm)),
             // Handing over to a human changes no org data and sends nothing; it is the safe exit
             // every autonomy level must keep open, so it is classed with reads.
             ToolDefinition(name: KnownTools.handoff, description: "Hand this conversation to a human, with the reason.",
                            parameters: handoffParameters, baseCategory: .read,
-                           executor: UnavailableExecutor(tool: KnownTools.handoff)),
+                           executor: HandoffExecutor()),
         ]
     }
 }

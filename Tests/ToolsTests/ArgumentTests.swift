@@ -62,18 +62,12 @@ import Testing
         #expect(result["error"]?["field"]?.stringValue == field, "\(result.serialized())")
     }
 
-    @Test func undeclaredExecutorsFailPlainly() async throws {
+    @Test func unknownToolsAndUnavailableExecutorsFailPlainly() async throws {
         let registry = try Self.registry()
-        for tool in [KnownTools.crm, KnownTools.knowledge, KnownTools.sendMessage, KnownTools.handoff] {
-            let arguments: JSONValue = switch tool {
-            case KnownTools.crm: ["action": "find", "query": "Lisa"]
-            case KnownTools.knowledge: ["query": "opening hours"]
-            case KnownTools.sendMessage: ["text": "Hi"]
-            default: ["reason": "asks for a refund"]
-            }
-            let result = await registry.call(tool, arguments: arguments, context: Self.context).result
-            #expect(result["error"]?["code"] == "tool_unavailable", "\(tool)")
-        }
+        let unavailable = ToolRegistry([ToolDefinition(name: "later_tool", description: "not built", parameters: ["type": "object"],
+                                                       baseCategory: .read, executor: UnavailableExecutor(tool: "later_tool"))])
+        let outcome = await unavailable.call("later_tool", arguments: .emptyObject, context: Self.context)
+        #expect(outcome.result["error"]?["code"] == "tool_unavailable" && outcome.effects.isEmpty)
         let unknown = await registry.call("sql_tool", arguments: .emptyObject, context: Self.context).result
         #expect(unknown["error"]?["code"] == "unknown_tool")
     }

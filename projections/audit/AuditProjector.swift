@@ -240,6 +240,15 @@ public enum AuditQueries {
         }
     }
 
+    /// A page of the org's activity log, newest first: up to `limit` lines before seq `before`.
+    public static func activityPage(_ db: Database, org: String, before: UInt64?, limit: Int) throws -> [ActivityLine] {
+        try Row.fetchAll(db, sql: "SELECT * FROM activity WHERE org = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+                         arguments: [org, Int64(clamping: before ?? UInt64(Int64.max)), limit]).map {
+            ActivityLine(seq: UInt64($0["seq"] as Int64), ts: $0["ts"], agentId: $0["agent_id"], sessionId: $0["session_id"],
+                         kind: $0["kind"], line: $0["line"])
+        }
+    }
+
     /// The org's approvals, optionally in one state, oldest first.
     public static func approvals(_ db: Database, org: String, state: String? = nil) throws -> [ApprovalRecord] {
         let rows = state == nil

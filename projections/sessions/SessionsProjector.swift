@@ -135,6 +135,8 @@ public struct SessionRecord: Sendable, Hashable {
     public var messageCount: Int
     public var tokensUsed: Int
     public var costUsd: Double
+    /// Staff talking to their own agent (dashboard chat); nothing is delivered outside.
+    public var isInternal: Bool = false
 }
 
 /// One line of a transcript.
@@ -186,6 +188,6 @@ public enum SessionsQueries {
         SessionRecord(org: row["org"], sessionId: row["session_id"], agentId: row["agent_id"], channel: row["channel"],
                       externalContact: row["external_contact"], crmContact: row["crm_contact"], status: row["status"],
                       handedOffTo: row["handed_off_to"], lastMessageAt: row["last_message_at"], messageCount: row["message_count"],
-                      tokensUsed: row["tokens_used"], costUsd: row["cost_usd"])
+                      tokensUsed: row["tokens_used"], costUsd: row["cost_usd"], isInternal: (row["internal"] as Int? ?? 0) != 0)
     }
 }

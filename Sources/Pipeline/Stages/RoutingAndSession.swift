@@ -8,7 +8,8 @@ import SessionsProjection
 extension Pipeline {
     /// Stage 1: the channel binding that serves one of the message's org addresses.
     func route(_ inbound: Inbound) -> (AgentRef, String)? {
-        state.withLock { state in
+        if let agent = inbound.internalAgent { return (agent, inbound.orgAddresses.first ?? "dashboard") }
+        return state.withLock { state in
             for address in inbound.orgAddresses {
                 if let ref = state.routes[ChannelAddress(channel: inbound.channel, address: address)] {
                     return (ref, address)
@@ -21,7 +22,7 @@ extension Pipeline {
     /// Stage 4: the open session of org + channel + contact, from memory, else from the sessions
     /// read model, else a new one (appended by the caller as `session.opened`).
     func openSession(org: String, agentId: String, channel: PurserDomain.Channel, contact: String,
-                     orgAddress: String) throws(PipelineError) -> SessionState {
+                     orgAddress: String, isInternal: Bool = false) throws(PipelineError) -> SessionState {
         let key = EngineState.sessionKey(org: org, channel: channel, contact: contact)
         if let session = state.withLock({ $0.sessions[key] }) { return session }
         let limit = options.transcriptMessagesMax
@@ -30,7 +31,7 @@ extension Pipeline {
             let lines = try SessionsQueries.transcript(db, org: org, session: row.sessionId, last: limit)
             return SessionState(id: row.sessionId, org: org, agentId: row.agentId ?? agentId, channel: channel, contactAddress: contact,
                                 orgAddress: orgAddress, contactId: row.crmContact, handedOff: row.status == "handed_off",
-                                handedOffTo: row.handedOffTo, isInternal: false,
+                                handedOffTo: row.handedOffTo, isInternal: row.isInternal,
                                 transcript: lines.map(Self.entry), isNew: false)
         }
         if let stored {
@@ -39,7 +40,7 @@ extension Pipeline {
         }
         let fresh = SessionState(id: "ses_" + ULID.make(ms: clock().millisecondsSinceEpoch), org: org, agentId: agentId,
                                  channel: channel, contactAddress: contact, orgAddress: orgAddress, contactId: nil,
-                                 handedOff: false, handedOffTo: nil, isInternal: false, transcript: [], isNew: true)
+                                 handedOff: false, handedOffTo: nil, isInternal: isInternal, transcript: [], isNew: true)
         return fresh
     }
 
@@ -56,7 +57,7 @@ extension Pipeline {
             let lines = try SessionsQueries.transcript(db, org: org, session: id, last: limit)
             return SessionState(id: id, org: org, agentId: row.agentId ?? "", channel: channel, contactAddress: contact,
                                 orgAddress: "", contactId: row.crmContact, handedOff: row.status == "handed_off",
-                                handedOffTo: row.handedOffTo, isInternal: false, transcript: lines.map(Self.entry), isNew: false)
+                                handedOffTo: row.handedOffTo, isInternal: row.isInternal, transcript: lines.map(Self.entry), isNew: false)
         }
         guard var stored else { return nil }
         // The org's address on the channel: the agent's binding (what the customer wrote to).

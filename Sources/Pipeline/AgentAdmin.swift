@@ -1,0 +1,66 @@
+import EventLog
+import Foundation
+import PurserDomain
+
+/// Changes to an agent made while the engine runs (the dashboard's settings page), and staff's
+/// own conversations with their agent. Going through the engine keeps its routing table and
+/// configs in memory current without a restart.
+extension Pipeline {
+    /// The org's agents as the engine serves them.
+    public func agents(org: String) -> [(agentId: String, revision: Int, status: AgentStatus, config: OrgAgentConfig)] {
+        state.withLock { state in
+            state.agents.filter { $0.key.org == org }.sorted { $0.key.agentId < $1.key.agentId }
+                .map { ($0.key.agentId, $0.value.revision, $0.value.status, $0.value.config) }
+        }
+    }
+
+    /// The routing table in force, for validating a new config against other orgs' addresses.
+    public var routingTable: RoutingTable { state.withLock { $0.routes } }
+
+    /// Appends `config` (already validated with `OrgAgentConfig.load`) as the agent's next
+    /// revision; refused when another change landed first (the agent's stream moved).
+    public func configure(_ config: OrgAgentConfig, by human: String) async throws(PipelineError) -> Int {
+        let ref = config.agentRef
+        let previous = agent(ref)
+        let revision = (previous?.revision ?? 0) + 1
+        var events = TurnEvents(org: ref.org, correlationId: nil, clock: clock)
+        try events.add(AgentConfigured(agentId: ref.agentId, revision: revision, config: config), stream: EventStream.agent(ref.agentId),
+                       actor: Actor(.human, human))
+        let version = log.streamVersion(org: ref.org, stream: EventStream.agent(ref.agentId))
+        do {
+            try await flush(&events, expecting: [ExpectedVersion(org: ref.org, stream: EventStream.agent(ref.agentId), version: version)])
+        } catch {
+            if log.streamVersion(org: ref.org, stream: EventStream.agent(ref.agentId)) != version {
+                throw PipelineError(.alreadyDecided, "agent \(ref) was changed by someone else meanwhile; reload it and apply your change again", cause: error)
+            }
+            throw error
+        }
+        state.withLock { state in
+            state.agents[ref] = AgentState(config: config, status: config.status, revision: revision)
+            state.routes = state.routes.filter { $0.value != ref }
+            for (address, target) in config.routes { state.routes[address] = target }
+        }
+        return revision
+    }
+
+    /// Staff ask their own agent (the dashboard's "ask your data" chat): an internal session,
+    /// same tools and policy, logged like any other, nothing delivered outside.
+    public func internalChat(org: String, agentId: String, by human: String, text: String) async -> TurnOutcome {
+        let inbound = Inbound(channel: .webchat, orgAddresses: ["dashboard"], from: "staff:" + human, text: text,
+                              receivedAt: clock(), contactName: human, source: "dashboard")
+        var routed = inbound
+        routed.internalAgent = AgentRef(org: org, agentId: agentId)
+        return await process(routed)
+    }
+
+    /// Brings a read model up to the log's head, for API reads that must see the engine's writes.
+    public func refresh(_ name: String) async throws(PipelineError) {
+        try await models.ensure(name, upTo: log.nextSequence &- 1)
+    }
+
+    /// The last seq in the log.
+    public var logHead: UInt64 { log.nextSequence &- 1 }
+
+    /// The read models (for the HTTP API's reads).
+    public var readModels: ReadModelSync { models }
+}

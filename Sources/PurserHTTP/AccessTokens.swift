@@ -1,0 +1,153 @@
+import Crypto
+import Foundation
+
+/// What a token may do: viewers read, operators act (approvals, takeover, replies), admins also
+/// change the agent.
+public enum Role: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
+    case viewer, `operator`, admin
+
+    private var rank: Int {
+        switch self {
+        case .viewer: 0
+        case .`operator`: 1
+        case .admin: 2
+        }
+    }
+
+    public static func < (a: Role, b: Role) -> Bool { a.rank < b.rank }
+}
+
+/// One API token as stored: only the SHA-256 of the secret is kept, so a copy of the file gives
+/// no access.
+public struct AccessToken: Sendable, Hashable, Codable {
+    public var id: String
+    public var hash: String
+    public var org: String
+    public var role: Role
+    /// Who holds it; recorded as the actor of every action taken with it.
+    public var label: String
+    public var createdAt: String
+}
+
+/// The API tokens of a data directory, in `DATA/access/tokens.json`.
+///
+/// The file is small and read whenever it changed on disk (a token created with `purser token
+/// create` while the server runs works at once). Writes are crash-safe: the new file is written
+/// beside the old one, fsynced, renamed over it, and the directory fsynced, so a crash leaves
+/// either the old or the new list, never a torn one.
+public final class AccessTokenStore: Sendable {
+    /// Random bytes in a secret (256 bits).
+    public static let secretBytes = 32
+    public static let tokenPrefix = "pst_"
+
+    public let path: String
+    private let cache = LockedCache()
+
+    public init(dataDirectory: String) {
+        path = dataDirectory + "/access/tokens.json"
+    }
+
+    /// Creates a token and returns its secret, which is shown once and never stored.
+    public func create(org: String, role: Role, label: String, now: Date = Date()) throws(HTTPServerError) -> (secret: String, token: AccessToken) {
+        var bytes = [UInt8](repeating: 0, count: Self.secretBytes)
+        var rng = SystemRandomNumberGenerator()
+        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255, using: &rng) }
+        let secret = Self.tokenPrefix + Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let token = AccessToken(id: "tok_" + String(Self.hash(secret).prefix(12)), hash: Self.hash(secret), org: org, role: role,
+                                label: label, createdAt: ISO8601DateFormatter().string(from: now))
+        var all = try load()
+        all.append(token)
+        try save(all)
+        return (secret, token)
+    }
+
+    /// The token a bearer secret stands for, or nil.
+    public func authenticate(_ secret: String) -> AccessToken? {
+        let hash = Self.hash(secret)
+        guard let all = try? cachedTokens() else { return nil }
+        // Compare every stored hash in full, so timing says nothing about which one was close.
+        var found: AccessToken?
+        for token in all where constantTimeEquals(token.hash, hash) { found = token }
+        return found
+    }
+
+    public func list() throws(HTTPServerError) -> [AccessToken] { try load() }
+
+    static func hash(_ secret: String) -> String {
+        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    private func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        var diff: UInt8 = 0
+        for i in x.indices { diff |= x[i] ^ y[i] }
+        return diff == 0
+    }
+
+    private func cachedTokens() throws(HTTPServerError) -> [AccessToken] {
+        let modified = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? nil
+        if let cached = cache.get(modified: modified) { return cached }
+        let tokens = try load()
+        cache.set(tokens, modified: modified)
+        return tokens
+    }
+
+    private func load() throws(HTTPServerError) -> [AccessToken] {
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        do {
+            return try JSONDecoder().decode([AccessToken].self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw HTTPServerError(.storage, "cannot read the token file \(path); restore it from a backup or delete it and create new tokens", cause: error)
+        }
+    }
+
+    private func save(_ tokens: [AccessToken]) throws(HTTPServerError) {
+        let directory = (path as NSString).deletingLastPathComponent
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let data = try encoder.encode(tokens)
+            // Durability order: write the new file, fdatasync it, rename it over the old one,
+            // fsync the directory so the rename itself survives a crash.
+            let temp = path + ".tmp"
+            let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            guard fd >= 0 else { throw HTTPServerError(.storage, "cannot create \(temp): \(String(cString: strerror(errno)))") }
+            let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            let synced = fdatasync(fd)
+            close(fd)
+            guard written == data.count, synced == 0 else { throw HTTPServerError(.storage, "cannot write \(temp): \(String(cString: strerror(errno)))") }
+            guard rename(temp, path) == 0 else { throw HTTPServerError(.storage, "cannot rename \(temp) to \(path): \(String(cString: strerror(errno)))") }
+            let dir = open(directory, O_RDONLY)
+            if dir >= 0 {
+                _ = fsync(dir)
+                close(dir)
+            }
+        } catch let error as HTTPServerError {
+            throw error
+        } catch {
+            throw HTTPServerError(.storage, "cannot write the token file \(path)", cause: error)
+        }
+    }
+}
+
+private final class LockedCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var tokens: [AccessToken]?
+    private var modified: Date?
+
+    func get(modified: Date?) -> [AccessToken]? {
+        lock.lock()
+        defer { lock.unlock() }
+        return self.modified == modified && modified != nil ? tokens : nil
+    }
+
+    func set(_ tokens: [AccessToken], modified: Date?) {
+        lock.lock()
+        self.tokens = tokens
+        self.modified = modified
+        lock.unlock()
+    }
+}

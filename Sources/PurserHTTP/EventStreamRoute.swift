@@ -1,0 +1,58 @@
+import EventLog
+import Foundation
+import Hummingbird
+import NIOCore
+import Pipeline
+import ServiceLifecycle
+
+/// `GET /api/orgs/{org}/events`: the org's new events as server-sent events, read from the log
+/// through the org index (so a busy org elsewhere costs this stream nothing). Each event is
+/// `event: <type>` and `data: <envelope>`; a comment line every few seconds keeps proxies from
+/// closing an idle stream. The stream ends when the client goes or the server shuts down.
+struct EventStreamRoute {
+    let pipeline: Pipeline
+    let logDirectory: String
+
+    /// Seconds between keep-alive comments on an idle stream.
+    static let keepAliveSeconds = 15.0
+
+    func register(_ org: RouterGroup<PurserRequestContext>, api: APIRoutes) {
+        org.get("events") { request, context -> Response in
+            let authorized = api.authorize(context, .viewer)
+            guard case .success(let (orgID, _)) = authorized else {
+                if case .failure(let error) = authorized { return error.response }
+                return Reply.error(.unauthorized, "unauthorized", "no token")
+            }
+            // Resume after the last event the client saw (EventSource sends Last-Event-ID).
+            let from = request.headers[.init("Last-Event-ID")!].flatMap(UInt64.init).map { $0 + 1 } ?? pipeline.logHead + 1
+            let directory = logDirectory
+            let body = ResponseBody { writer in
+                var next = from
+                var idle = 0.0
+                try await writer.write(ByteBuffer(string: ": connected\n\n"))
+                while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    var chunk = ""
+                    let reader = LogReader(directory: directory)
+                    let after = try reader.scan(.init(org: orgID, fromSeq: next)) { record in
+                        chunk += "id: \(record.seq)\nevent: \(record.type)\ndata: \(record.jsonString)\n\n"
+                        return chunk.utf8.count < 1 << 20
+                    }
+                    next = max(next, after)
+                    if !chunk.isEmpty {
+                        try await writer.write(ByteBuffer(string: chunk))
+                        idle = 0
+                    } else {
+                        idle += Double(HTTPLimits.eventPollMilliseconds) / 1000
+                        if idle >= Self.keepAliveSeconds {
+                            try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                            idle = 0
+                        }
+                    }
+                    try? await Task.sleep(for: .milliseconds(HTTPLimits.eventPollMilliseconds))
+                }
+                try await writer.finish(nil)
+            }
+            return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: body)
+        }
+    }
+}

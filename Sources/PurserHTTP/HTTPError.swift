@@ -1,0 +1,29 @@
+import Foundation
+
+/// The one error type of `PurserHTTP`: a stable code, a message a person can act on, the cause.
+public struct HTTPServerError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable, Hashable, CaseIterable {
+        /// The token store or another file could not be read or written.
+        case storage
+        /// The server could not start (the port is taken, the address is invalid).
+        case startup
+        /// A configuration value is unusable.
+        case configuration
+    }
+
+    public var code: Code
+    public var message: String
+    public var cause: (any Error)?
+
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
+
+    public var description: String {
+        var text = "\(message) [\(code.rawValue)]"
+        if let cause { text += ": \(cause)" }
+        return text
+    }
+}

@@ -1,0 +1,104 @@
+import EventLog
+import Foundation
+import Hummingbird
+import Logging
+import Pipeline
+import ServiceLifecycle
+
+/// `purser serve`: the HTTP API, the channel webhooks, the live event streams and the operator
+/// dashboard, over one engine shared with everything else in the process.
+public enum PurserServer {
+    /// Every route of the server on one router (also what the HummingbirdTesting tests drive).
+    public static func router(pipeline: Pipeline, dataDirectory: String, secrets: WebhookSecrets,
+                              tokens: AccessTokenStore, limiter: RateLimiter = RateLimiter()) -> Router<PurserRequestContext> {
+        let router = Router(context: PurserRequestContext.self)
+        router.add(middleware: ErrorShapeMiddleware())
+        router.get("/") { _, _ in Reply.text(DashboardAssets.indexHTML, contentType: "text/html; charset=utf-8") }
+        router.get("app.js") { _, _ in Reply.text(DashboardAssets.appJS, contentType: "text/javascript; charset=utf-8") }
+        router.get("app.css") { _, _ in Reply.text(DashboardAssets.appCSS, contentType: "text/css; charset=utf-8") }
+        router.get("openapi.json") { _, _ in Reply.json(OpenAPIDocument.document) }
+        router.get("healthz") { _, _ in Reply.json(["status": "ok", "logHead": .number(Double(pipeline.logHead))]) }
+        WebhookRoutes(pipeline: pipeline, secrets: secrets, limiter: limiter).register(router)
+        let api = router.group("api").add(middleware: AuthMiddleware(tokens: tokens, limiter: limiter))
+        let routes = APIRoutes(pipeline: pipeline)
+        routes.register(api)
+        EventStreamRoute(pipeline: pipeline, logDirectory: dataDirectory + "/eventlog").register(api.group("orgs/:org"), api: routes)
+        return router
+    }
+
+    /// Runs until SIGINT or SIGTERM. Services stop in reverse order of the list: the HTTP server
+    /// first (no new requests; in-flight ones finish), then the approval expiry and read-model
+    /// upkeep, and the log last, closed once nothing can append any more.
+    public static func run(host: String, port: Int, pipeline: Pipeline, log: EventLog, dataDirectory: String, secrets: WebhookSecrets,
+                           logger: Logger, onRunning: (@Sendable (Int) async -> Void)? = nil) async throws {
+        let tokens = AccessTokenStore(dataDirectory: dataDirectory)
+        let app = Application(router: router(pipeline: pipeline, dataDirectory: dataDirectory, secrets: secrets, tokens: tokens),
+                              configuration: .init(address: .hostname(host, port: port), serverName: "purser"),
+                              onServerRunning: { channel in
+                                  let bound = channel.localAddress?.port ?? port
+                                  logger.notice("purser serve: listening on http://\(host):\(bound)")
+                                  await onRunning?(bound)
+                              },
+                              logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [LogService(log: log, logger: logger), UpkeepService(pipeline: pipeline, logger: logger), app],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+    }
+}
+
+/// Holds the log open while the server runs and closes it last, after every append was answered.
+struct LogService: Service {
+    let log: EventLog
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        log.close()
+        logger.notice("event log closed")
+    }
+}
+
+/// Background upkeep: expires approvals nobody decided, and keeps the read models the API and
+/// dashboard read close to the log.
+struct UpkeepService: Service {
+    let pipeline: Pipeline
+    let logger: Logger
+    /// How often the upkeep runs.
+    static let intervalMilliseconds = 1000
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let expired = try await pipeline.expireApprovals()
+                if !expired.isEmpty { logger.info("expired \(expired.count) approval(s)") }
+                for name in ["sessions", "audit", "spend", "outbox"] { try await pipeline.refresh(name) }
+            } catch {
+                logger.warning("upkeep: \(error)")
+            }
+            try? await Task.sleep(for: .milliseconds(Self.intervalMilliseconds))
+        }
+    }
+}
+
+/// Turns errors that escape a handler (a body over the limit, a malformed path) into the API's
+/// `{"error": ...}` shape with their status, and anything else into a plain 500 without details.
+struct ErrorShapeMiddleware: RouterMiddleware {
+    typealias Context = PurserRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPResponseError {
+            let status = error.status
+            let code = status == .contentTooLarge ? "body_too_large" : status == .notFound ? "not_found" : "http_\(status.code)"
+            let message = status == .contentTooLarge ? "the body is larger than \(HTTPLimits.bodyBytesMax) bytes"
+                : status == .notFound ? "no such route: \(request.method) \(request.uri.path)" : status.reasonPhrase
+            return Reply.error(status, code, message)
+        } catch {
+            context.logger.error("unhandled error: \(error)")
+            return Reply.error(.internalServerError, "internal", "the request failed on the server; it has been logged")
+        }
+    }
+}

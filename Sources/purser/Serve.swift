@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PurserHTTP
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the HTTP API, the channel webhooks and the operator dashboard (the pipeline runs in the same engine).",
+        discussion: """
+        Routes: the dashboard at /, the JSON API under /api/orgs/{org}/ (bearer tokens from `purser token create`),
+        /openapi.json, and the webhooks /webhooks/whatsapp (X-Hub-Signature-256 checked against the app secret),
+        /webhooks/twilio (X-Twilio-Signature checked) and /webhooks/webchat. Webhook secrets come from the
+        environment: PURSER_WHATSAPP_APP_SECRET, PURSER_WHATSAPP_VERIFY_TOKEN, PURSER_TWILIO_AUTH_TOKEN, and
+        PURSER_PUBLIC_URL (the URL Twilio signs). SIGINT or SIGTERM stop it gracefully: HTTP first, the log last.
+        """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
+    @Option(help: "Port to listen on (0 picks a free one, printed on stderr).") var port: Int = 8080
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
+        if host.isEmpty { throw ValidationError("--host must not be empty") }
+    }
+
+    func run() async throws {
+        let engine = try Engine.open(global)
+        let logger = ReadModels.logger("purser.serve", level: .notice)
+        // The log service closes the log on shutdown; nothing else may close it first.
+        try await PurserServer.run(host: host, port: port, pipeline: engine.pipeline, log: engine.log, dataDirectory: global.dataDirectory,
+                                   secrets: WebhookSecrets.environment(), logger: logger) { bound in
+            Output.note("purser serve: http://\(host):\(bound)/ (dashboard), /openapi.json")
+        }
+    }
+}

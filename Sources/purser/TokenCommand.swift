@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import PurserDomain
+import PurserHTTP
+
+struct TokenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "API tokens for the HTTP API and the dashboard.",
+        subcommands: [TokenCreate.self, TokenList.self]
+    )
+}
+
+struct TokenCreate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
+        abstract: "Create a bearer token for one org and role; the token is printed once, only its hash is kept.",
+        discussion: "Roles: viewer (reads), operator (also approves, rejects, takes over, replies), admin (also changes the agent). Prints {\"token\",\"id\",\"org\",\"role\",\"label\"}."
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "The organization the token is for.") var org: String
+    @Option(help: "viewer, operator or admin.") var role: String
+    @Option(help: "Who holds it; recorded as the actor of their actions (default: the user at the terminal).") var label: String?
+
+    func validate() throws {
+        if org.isEmpty { throw ValidationError("--org must not be empty") }
+        guard Role(rawValue: role) != nil else { throw ValidationError("--role must be viewer, operator or admin") }
+    }
+
+    func run() throws {
+        let store = AccessTokenStore(dataDirectory: global.dataDirectory)
+        let (secret, token) = try store.create(org: org, role: Role(rawValue: role) ?? .viewer, label: label ?? humanActor())
+        Output.line(JSONValue.from(["token": .string(secret), "id": .string(token.id), "org": .string(token.org),
+                                    "role": .string(token.role.rawValue), "label": .string(token.label)]).serialized())
+        Output.note("keep this token now: it is not stored and cannot be shown again")
+    }
+}
+
+struct TokenList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "The tokens (ids, orgs, roles, labels; never the secrets).")
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Only this org's tokens.") var org: String?
+
+    func run() throws {
+        for token in try AccessTokenStore(dataDirectory: global.dataDirectory).list() where org == nil || token.org == org {
+            Output.line(JSONValue.from(["id": .string(token.id), "org": .string(token.org), "role": .string(token.role.rawValue),
+                                        "label": .string(token.label), "createdAt": .string(token.createdAt)]).serialized())
+        }
+    }
+}
