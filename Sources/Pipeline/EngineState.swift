@@ -66,6 +66,9 @@ struct EngineState: Sendable {
     /// `org|normalized address` → CRM contact id.
     var contacts: [String: String] = [:]
     var approvals: [String: PendingApproval] = [:]
+    /// Approvals this process has claimed for a decision (decided or being decided), so a second
+    /// caller gets "already decided" even before the decision is in the log.
+    var claimedApprovals: [String: String] = [:]
     /// The last seq that changed the crm model, so a read after a write can wait for it.
     var crmWrittenSeq: UInt64 = 0
 

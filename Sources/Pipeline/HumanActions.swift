@@ -209,13 +209,16 @@ extension Pipeline {
 
     /// Takes the approval out of the pending set; the caller that gets it decides it.
     private func claim(org: String, approvalId: String) throws(PipelineError) -> PendingApproval {
-        let claimed: PendingApproval? = state.withLock { state in
-            guard let pending = state.approvals[approvalId], pending.org == org else { return nil }
+        let (claimed, wasClaimed): (PendingApproval?, Bool) = state.withLock { state in
+            guard let pending = state.approvals[approvalId], pending.org == org else {
+                return (nil, state.claimedApprovals[approvalId] == org)
+            }
             state.approvals[approvalId] = nil
-            return pending
+            state.claimedApprovals[approvalId] = org
+            return (pending, false)
         }
         guard let claimed else {
-            if log.streamVersion(org: org, stream: Self.approvalStream(approvalId)) > 0 {
+            if wasClaimed || log.streamVersion(org: org, stream: Self.approvalStream(approvalId)) > 0 {
                 throw PipelineError(.alreadyDecided, "approval \(approvalId) was already decided or has expired")
             }
             throw PipelineError(.notFound, "org \(org) has no pending approval \(approvalId)")
@@ -224,6 +227,7 @@ extension Pipeline {
     }
 
     private func unclaim(_ pending: PendingApproval) {
+        state.withLock { $0.claimedApprovals[pending.request.approvalId] = nil }
         registerApproval(pending)
     }
 

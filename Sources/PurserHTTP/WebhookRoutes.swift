@@ -129,6 +129,15 @@ struct WebhookRoutes {
     func routedOrgs(_ body: Data, format: InputFormat) -> [String] {
         let routes = pipeline.routingTable
         var orgs: [String] = []
+        // WhatsApp names the receiving business number in every change, statuses included.
+        if format == .whatsapp, let json = try? JSONValue(parsing: body) {
+            for number in Self.displayNumbers(in: json) {
+                if let address = try? AddressNormalizer.address(number, on: .whatsapp),
+                   let ref = routes[ChannelAddress(channel: .whatsapp, address: address)], !orgs.contains(ref.org) {
+                    orgs.append(ref.org)
+                }
+            }
+        }
         let reader = InboundReader(data: body, sourceName: "webhook", format: format)
         while let outcome = try? reader.next() {
             guard let message = outcome.message, let channel = PurserDomain.Channel(rawValue: message.channel.rawValue) else { continue }
@@ -139,6 +148,22 @@ struct WebhookRoutes {
             }
         }
         return orgs
+    }
+
+    /// Every `metadata.display_phone_number` in a WhatsApp body (or an object of bodies).
+    static func displayNumbers(in value: JSONValue, depth: Int = 0) -> [String] {
+        guard depth < 12 else { return [] }
+        switch value {
+        case .object(let fields):
+            var found: [String] = []
+            if let number = fields["metadata"]?["display_phone_number"]?.stringValue { found.append(number) }
+            for (_, child) in fields { found += displayNumbers(in: child, depth: depth + 1) }
+            return found
+        case .array(let items):
+            return items.flatMap { displayNumbers(in: $0, depth: depth + 1) }
+        default:
+            return []
+        }
     }
 
     func ingest(_ body: Data, format: InputFormat, source: String) async -> Response {

@@ -8,10 +8,7 @@ struct CredentialsCommand: ParsableCommand {
         commandName: "credentials",
         abstract: "An org's provider and channel credentials, sealed at rest with AES-GCM: set, list, delete.",
         discussion: """
-        Stored in DATA/credentials/<org>.sealed. The master key comes from $PURSER_MASTER_KEY (32 bytes,
-        base64) or the file named by $PURSER_MASTER_KEY_FILE; without either, DATA/credentials/master.key is
-        created on first use (mode 0600) — for development only: in production keep the key away from the
-        data directory. Values are never printed.
+        Stored in DATA/credentials/<org>.sealed. The master key comes from $PURSER_MASTER_KEY (32 bytes, base64) or the file named by $PURSER_MASTER_KEY_FILE; without either, DATA/credentials/master.key is created on first use (mode 0600). That default is for development only: in production keep the key away from the data directory. Values are never printed.
         """,
         subcommands: [CredentialsSet.self, CredentialsList.self, CredentialsDelete.self]
     )

@@ -15,6 +15,10 @@ import Testing
         let dir = TempDir()
         let data = dir.path + "/data"
         let env = ["PURSER_MASTER_KEY": Data((0..<32).map { UInt8($0) }).base64EncodedString()]
+        // A log with an event in it, so `log cat` below reads a real log.
+        let seeded = try purser(["log", "append", "-"], data: data,
+                                stdin: #"{"org":"haff","stream":"s","type":"message.received","data":{"text":"Moin"}}"# + "\n")
+        #expect(seeded.status == 0, "\(seeded.stderr)")
 
         let set = try purser(["credentials", "set", "--org", "haff", "whatsapp_app_secret"], data: data, stdin: Self.secret + "\n", env: env)
         #expect(set.status == 0, "\(set.stderr)")
@@ -51,6 +55,7 @@ import Testing
 
         // Nothing on disk holds the value in clear: the sealed files, and the event log if any.
         let log = try purser(["log", "cat"], data: data, env: env)
+        #expect(log.status == 0 && log.stdout.contains("Moin"), "\(log.stderr)")
         assertNoSecret(log, "log cat")
         let enumerator = FileManager.default.enumerator(atPath: data)
         while let file = enumerator?.nextObject() as? String {
