@@ -5,6 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(liblz4-dev libcurl4-openssl-dev libsqlite3-dev lz4 pkg-config time)
+# The HTTP end-to-end checks (scripts/http-e2e.sh, run by .ci/run) drive headless Chromium and
+# run schemathesis from PyPI in a virtual environment.
+if [ "${PURSER_SETUP_TESTS:-}" = "1" ]; then
+  packages+=(chromium python3-venv python3-pip curl)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -109,6 +109,7 @@ public struct CRMExecutor: ToolExecutor {
 
     func update(_ arguments: JSONValue, _ context: ToolContext) throws(ToolError) -> ToolOutcome {
         let id = try CRMAccess.string(arguments, "contactId", for: "update")
+        try Self.refuseOtherCustomers(id, context, action: "changed")
         let current = try CRMAccess.read(reader) { db in try Self.liveContact(id, org: context.org, db: db) }
         var updated = current
         updated.customProperties = try Self.mergedProperties(base: current.customProperties, arguments: arguments)
@@ -143,6 +144,7 @@ public struct CRMExecutor: ToolExecutor {
 
     func delete(_ arguments: JSONValue, _ context: ToolContext) throws(ToolError) -> ToolOutcome {
         let id = try CRMAccess.string(arguments, "contactId", for: "delete")
+        try Self.refuseOtherCustomers(id, context, action: "deleted")
         let current = try CRMAccess.read(reader) { db in try Self.liveContact(id, org: context.org, db: db) }
         let reason = arguments["reason"]?.stringValue
         return ToolOutcome(result: ["deleted": .string(current.id), "name": current.name.map(JSONValue.string) ?? .null],
@@ -151,6 +153,18 @@ public struct CRMExecutor: ToolExecutor {
     }
 
     // MARK: helpers
+
+    /// In a customer's conversation the agent acts for that customer, so it may change or delete
+    /// only that customer's own record (as `booking_tool` cancels only their own bookings).
+    /// Without this, a prompt injection ("change Anna's email to mine") would make any customer
+    /// an editor of every other customer's record (issue #8). Staff (internal) sessions and calls
+    /// outside a session are not limited; a conversation whose contact is not known yet changes
+    /// no existing record.
+    static func refuseOtherCustomers(_ id: String, _ context: ToolContext, action: String) throws(ToolError) {
+        guard context.sessionId != nil, !context.internalSession, id != context.contactId else { return }
+        throw ToolError(.notFound, "contact '\(id)' is not the customer of this conversation; in a customer conversation only the customer's own record can be \(action)",
+                        field: "contactId")
+    }
 
     /// The contact `id` of `org`, live; anything else is `not_found` (a deleted contact, another
     /// type of object, or another org's id are the same thing to the model: not a contact here).

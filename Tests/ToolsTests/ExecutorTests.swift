@@ -82,6 +82,9 @@ import Testing
                      FAQEntry(q: "Wo finde ich euch?", a: "Am Hafen 3 in Kiel.")],
         channelBindings: [ChannelBinding(channel: .email, enabled: true, address: "info@segelschule.de")]))
 
+    /// A staff member's (internal) session in org_a: not limited to one customer's record.
+    static let staff = context(isInternal: true)
+
     /// A customer's WhatsApp session in `org`, contact c_1.
     static func context(_ org: OrgID = "org_a", contactId: String? = "c_1", sessionId: String? = "s1", isInternal: Bool = false) -> ToolContext {
         ToolContext(org: org, agentId: "primary", now: now, config: config, sessionId: sessionId, contactId: contactId,
@@ -162,7 +165,7 @@ import Testing
 
     @Test func crmUpdateEmitsChangedFieldsOfTheOrgsOwnContact() async throws {
         let outcome = try await Self.call(KnownTools.crm, ["action": "update", "contactId": "c_2", "status": "customer",
-                                                           "customProperties": ["course": "SBF", "email": nil]])
+                                                           "customProperties": ["course": "SBF", "email": nil]], Self.staff)
         try #require(outcome.effects.count == 1, "\(outcome.result.serialized())")
         #expect(outcome.effects[0].stream == "object:c_2")
         guard case .objectUpdated(let updated) = outcome.effects[0].event else { Issue.record("not object.updated"); return }
@@ -171,26 +174,43 @@ import Testing
         #expect(updated.object.customProperties == ["course": "SBF", "tenant": "org_a"])
         #expect(updated.object.updatedAt == Self.now)
 
-        let same = try await Self.call(KnownTools.crm, ["action": "update", "contactId": "c_2", "status": "lead"])
+        let same = try await Self.call(KnownTools.crm, ["action": "update", "contactId": "c_2", "status": "lead"], Self.staff)
         #expect(same.error == nil && same.effects.isEmpty && same.result["changedFields"] == [])
         // Taking another contact's address is refused.
-        let clash = try await Self.call(KnownTools.crm, ["action": "update", "contactId": "c_2", "email": "lisa@example.de"])
+        let clash = try await Self.call(KnownTools.crm, ["action": "update", "contactId": "c_2", "email": "lisa@example.de"], Self.staff)
         #expect(Self.errorCode(clash) == "conflict" && clash.effects.isEmpty)
         for id in ["c_3", "b_1", "c_b", "nope"] {
-            let missing = try await Self.call(KnownTools.crm, ["action": "update", "contactId": .string(id), "status": "x"])
+            let missing = try await Self.call(KnownTools.crm, ["action": "update", "contactId": .string(id), "status": "x"], Self.staff)
             #expect(Self.errorCode(missing) == "not_found" && missing.effects.isEmpty, "\(id)")
         }
     }
 
     @Test func crmDeleteEmitsObjectDeletedOnlyForTheOrgsContacts() async throws {
-        let outcome = try await Self.call(KnownTools.crm, ["action": "delete", "contactId": "c_2", "reason": "asked to be forgotten"])
+        let outcome = try await Self.call(KnownTools.crm, ["action": "delete", "contactId": "c_2", "reason": "asked to be forgotten"], Self.staff)
         try #require(outcome.effects.count == 1)
         #expect(outcome.effects[0].stream == "object:c_2")
         #expect(outcome.effects[0].event == .objectDeleted(ObjectDeleted(id: "c_2", objectType: "crm_contact", reason: "asked to be forgotten")))
-        let other = try await Self.call(KnownTools.crm, ["action": "delete", "contactId": "c_b"])
+        let other = try await Self.call(KnownTools.crm, ["action": "delete", "contactId": "c_b"], Self.staff)
         #expect(Self.errorCode(other) == "not_found" && other.effects.isEmpty)
-        let inB = try await Self.call(KnownTools.crm, ["action": "delete", "contactId": "c_b"], Self.context("org_b"))
+        let inB = try await Self.call(KnownTools.crm, ["action": "delete", "contactId": "c_b"], Self.context("org_b", isInternal: true))
         #expect(inB.effects.count == 1)
+    }
+
+    /// Regression (issue #8, hostile input): in a customer's conversation crm_tool changes or
+    /// deletes only that customer's record; another customer's id is not found, as an injected
+    /// "change Anna's email to mine" must not work. Staff sessions are not limited.
+    @Test(arguments: ["update", "delete"])
+    func crmChangesInACustomerConversationReachOnlyThatCustomer(action: String) async throws {
+        let other: JSONValue = action == "delete" ? ["action": "delete", "contactId": "c_2"]
+                                                  : ["action": "update", "contactId": "c_2", "email": "attacker@example.com"]
+        let own: JSONValue = action == "delete" ? ["action": "delete", "contactId": "c_1"]
+                                                : ["action": "update", "contactId": "c_1", "status": "lead"]
+        let customer = try await Self.call(KnownTools.crm, other)
+        #expect(Self.errorCode(customer) == "not_found" && customer.effects.isEmpty, "\(customer.result.serialized())")
+        let unknownContact = try await Self.call(KnownTools.crm, other, Self.context(contactId: nil))
+        #expect(Self.errorCode(unknownContact) == "not_found" && unknownContact.effects.isEmpty)
+        #expect(try await Self.call(KnownTools.crm, own).effects.count == 1)
+        #expect(try await Self.call(KnownTools.crm, other, Self.staff).effects.count == 1)
     }
 
     // MARK: booking_tool
