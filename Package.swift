@@ -316,3 +316,21 @@ let package = Package(
         ),
     ]
 )
+
+// Fuzz targets (issue 8, "Fuzzing"): libFuzzer executables under Fuzz/<Name>/, declared only when
+// PURSER_FUZZ=1 so ordinary builds and `swift test` never see them. Built and run by
+// scripts/fuzz.sh with `-sanitize=fuzzer,address -parse-as-library` in .build-fuzz/.
+if Context.environment["PURSER_FUZZ"] == "1" {
+    func fuzzTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+        .executableTarget(name: name, dependencies: dependencies, path: "Fuzz/\(name)", swiftSettings: swiftSettings)
+    }
+    package.targets += [
+        fuzzTarget("FuzzEventLog", ["EventLog", "CPurserSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]),
+        fuzzTarget("FuzzInbound", ["Channels"]),
+        fuzzTarget("FuzzDataQuery", ["Tools", "PurserDomain", "CRMProjection", .product(name: "GRDB", package: "GRDB.swift")]),
+        fuzzTarget("FuzzAgentConfig", ["PurserDomain"]),
+    ]
+    package.products += ["FuzzEventLog", "FuzzInbound", "FuzzDataQuery", "FuzzAgentConfig"].map {
+        .executable(name: $0, targets: [$0])
+    }
+}

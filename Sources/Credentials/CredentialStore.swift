@@ -1,7 +1,6 @@
 import Crypto
 import Foundation
 import Logging
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -33,7 +32,8 @@ public final class CredentialStore: Sendable {
     private let key: SymmetricKey
     private let logger: Logger
     /// Serializes this process's read-modify-write cycles; `flock` on `.lock` serializes processes.
-    private let mutex = Mutex(())
+    /// (NSLock rather than `Mutex`, which needs macOS 15; the package supports macOS 14.)
+    private let mutex = NSLock()
 
     public init(directory: String, masterKey: SymmetricKey, logger: Logger = Logger(label: "purser.credentials")) {
         self.directory = directory
@@ -95,14 +95,14 @@ public final class CredentialStore: Sendable {
     public func get(org: String, name: String) throws -> String? {
         try Self.validateOrg(org)
         try Self.validateName(name)
-        return try mutex.withLock { _ in try readOpened(org: org)[name] }
+        return try mutex.withLock { try readOpened(org: org)[name] }
     }
 
     /// The names an org has credentials for, sorted. Opens every value, so a wrong key or a
     /// tampered file fails here too.
     public func names(org: String) throws -> [String] {
         try Self.validateOrg(org)
-        return try mutex.withLock { _ in try readOpened(org: org).keys.sorted() }
+        return try mutex.withLock { try readOpened(org: org).keys.sorted() }
     }
 
     /// Removes one credential; returns whether it existed. The file goes when its last entry does.
@@ -186,7 +186,7 @@ public final class CredentialStore: Sendable {
 
     /// Read, change, write under both locks. `change` returns whether anything changed.
     private func update(org: String, _ change: (inout [String: String]) throws -> Bool) throws {
-        try mutex.withLock { _ in
+        try mutex.withLock {
             try CredentialFiles.makeDirectory(directory)
             let lock = try CredentialFiles.lockExclusive(directory + "/.lock")
             defer { close(lock) }

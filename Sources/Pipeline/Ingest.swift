@@ -67,11 +67,16 @@ public struct Ingestor: Sendable {
                         }
                     case .status(let status, let position):
                         let raw = (try? JSONEncoder().encode(status)) ?? Data()
-                        record(await pipeline.recordRejected(
-                            MessageRejected(code: "not_a_message", reason: "a \(status.channel.rawValue) status update (\(status.status)) for \(status.externalMessageId) is not a message",
-                                            source: position.source, lineNumber: position.line, format: box.format,
-                                            channel: PurserDomain.Channel(rawValue: status.channel.rawValue), raw: raw),
-                            source: position.description))
+                        if let channel = PurserDomain.Channel(rawValue: status.channel.rawValue) {
+                            record(await pipeline.recordStatus(channel: channel, externalId: status.externalMessageId, status: status.status,
+                                                               error: status.errorMessage, raw: raw, source: position.description,
+                                                               lineNumber: position.line, format: box.format))
+                        } else {
+                            record(await pipeline.recordRejected(
+                                MessageRejected(code: "not_a_message", reason: "a status update is not a message", source: position.source,
+                                                lineNumber: position.line, format: box.format, raw: raw),
+                                source: position.description))
+                        }
                     case .rejected(let rejection):
                         record(await pipeline.recordRejected(
                             MessageRejected(code: rejection.code.rawValue, reason: rejection.reason, source: rejection.position.source,

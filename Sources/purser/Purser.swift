@@ -6,7 +6,7 @@ struct Purser: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "purser",
         abstract: "An event-sourced engine that gives every organization an AI agent of its own.",
-        subcommands: [Demo.self, LogCommand.self, AgentCommand.self, ObjectsCommand.self, ProjectionsCommand.self, QueryCommand.self, PolicyCommand.self, Ingest.self, Serve.self, TokenCommand.self, SessionsCommand.self, SessionCommand.self, ApprovalsCommand.self, Approve.self, Reject.self, SpendCommand.self, ReplayCommand.self, AuditCommand.self, CredentialsCommand.self]
+        subcommands: [Demo.self, LogCommand.self, AgentCommand.self, ObjectsCommand.self, ProjectionsCommand.self, QueryCommand.self, PolicyCommand.self, Ingest.self, Serve.self, TokenCommand.self, SessionsCommand.self, SessionCommand.self, ApprovalsCommand.self, Approve.self, Reject.self, SpendCommand.self, OutboxCommand.self, ReplayCommand.self, AuditCommand.self, CredentialsCommand.self]
     )
 
     /// Exit status per DESIGN.md: 0 success, 1 failure, 2 invalid input (argument-parser's

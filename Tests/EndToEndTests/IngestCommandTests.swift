@@ -98,4 +98,32 @@ import Testing
         #expect(spend.lines.first?["messages"] as? Int == 1)
         #expect(spend.lines.first?["maxMessagesPerDay"] as? Int == 100)
     }
+
+    /// A connector takes a message from the outbox, sends it, acknowledges it with the channel's
+    /// id; WhatsApp's later "read" status for that id is recorded against the same message.
+    @Test func outboxAckAndAWhatsAppStatusFindTheirMessage() throws {
+        let dir = TempDir()
+        try setUp(dir)
+        let sent = try purser(["ingest", "-"], data: dir.path,
+                              stdin: #"{"channel":"whatsapp","to":"+4939771234567","from":"+491701234567","text":"Was kostet der SBF Binnen?","externalMessageId":"wamid.o1"}"#)
+        let replyId = try #require(sent.lines.first?["replyId"] as? String)
+        let pending = try purser(["outbox"], data: dir.path)
+        #expect(pending.lines.map { $0["messageId"] as? String } == [replyId])
+        #expect(pending.lines.first?["to"] as? String == "+491701234567")
+        let ack = try purser(["outbox", "ack", "--external-id", "wamid.sent.1", replyId], data: dir.path)
+        #expect(ack.status == 0, "\(ack.stderr)")
+        #expect(try purser(["outbox"], data: dir.path).lines.isEmpty)
+        #expect(try purser(["outbox", "ack", "msg_nope"], data: dir.path).status == 1)
+        let status = """
+        {"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp",
+        "metadata":{"display_phone_number":"4939771234567","phone_number_id":"1"},
+        "statuses":[{"id":"wamid.sent.1","status":"read","timestamp":"1764064800","recipient_id":"491701234567"}]}}]}]}
+        """.replacingOccurrences(of: "\n", with: "")
+        let read = try purser(["ingest", "--format", "whatsapp", "-"], data: dir.path, stdin: status)
+        #expect(read.status == 0, "\(read.stdout) \(read.stderr)")
+        #expect(read.lines.first?["reason"] as? String == "status read")
+        let delivered = try purser(["log", "cat", "--type", "message.delivered"], data: dir.path).lines
+        #expect(delivered.count == 2)
+        #expect((delivered.last?["data"] as? [String: Any])?["status"] as? String == "read")
+    }
 }

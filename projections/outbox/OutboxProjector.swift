@@ -8,8 +8,8 @@ import PurserDomain
 /// delivery keeps it, marked failed with the error.
 public struct OutboxProjector: Projector {
     public static let name = "outbox"
-    /// 1: first version.
-    public static let schemaVersion = 1
+    /// 1: first version. 2: `external_ids`, the channel's ids of delivered messages.
+    public static let schemaVersion = 2
 
     public init() {}
 
@@ -46,6 +46,11 @@ public struct OutboxProjector: Projector {
             let p = try PayloadFields(event)
             let id = try p.string("messageId")
             let status = p.optionalString("status") ?? MessageDelivered.Status.delivered.rawValue
+            if let external = p.optionalString("externalMessageId"),
+               let channel = try String.fetchOne(db, sql: "SELECT channel FROM outbox WHERE org = ? AND message_id = ?", arguments: [event.org, id]) {
+                try db.cachedStatement(sql: "INSERT OR REPLACE INTO external_ids (channel, external_id, org, message_id) VALUES (?, ?, ?, ?)")
+                    .execute(arguments: [channel, external, event.org, id])
+            }
             if status == MessageDelivered.Status.failed.rawValue {
                 try db.cachedStatement(sql: "UPDATE outbox SET state = 'failed', error = ? WHERE org = ? AND message_id = ?")
                     .execute(arguments: [p.optionalString("error") ?? "delivery failed", event.org, id])
@@ -78,6 +83,21 @@ public struct OutboxRecord: Sendable, Hashable {
 
 /// Queries of the outbox read model.
 public enum OutboxQueries {
+    /// The org and message a channel's id stands for (recorded when the message was acknowledged).
+    public static func message(_ db: Database, channel: String, externalId: String) throws -> (org: String, messageId: String)? {
+        try Row.fetchOne(db, sql: "SELECT org, message_id FROM external_ids WHERE channel = ? AND external_id = ?",
+                         arguments: [channel, externalId]).map { ($0["org"], $0["message_id"]) }
+    }
+
+    /// One message of the outbox (any state), for acknowledging it by id.
+    public static func message(_ db: Database, id: String) throws -> OutboxRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM outbox WHERE message_id = ? ORDER BY seq DESC LIMIT 1", arguments: [id]).map {
+            OutboxRecord(org: $0["org"], messageId: $0["message_id"], state: $0["state"], agentId: $0["agent_id"],
+                         sessionId: $0["session_id"], channel: $0["channel"], from: $0["from_address"], to: $0["to_address"],
+                         text: $0["text"], error: $0["error"], seq: UInt64($0["seq"] as Int64))
+        }
+    }
+
     /// Undelivered messages in seq order, of one org or (for a connector serving all) every org.
     public static func messages(_ db: Database, org: String?, states: [String] = ["pending", "failed"]) throws -> [OutboxRecord] {
         let marks = states.map { _ in "?" }.joined(separator: ", ")

@@ -23,3 +23,13 @@ CREATE TABLE outbox (
 ) WITHOUT ROWID;
 
 CREATE INDEX outbox_by_state ON outbox (state, seq);
+
+-- The channel's id of each delivered message (a connector's `outbox ack --external-id`), so a
+-- later status from the channel (WhatsApp "read") finds the message it is about.
+CREATE TABLE external_ids (
+    channel TEXT NOT NULL,
+    external_id TEXT NOT NULL,
+    org TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    PRIMARY KEY (channel, external_id)
+) WITHOUT ROWID;

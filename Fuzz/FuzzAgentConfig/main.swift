@@ -1,0 +1,42 @@
+// libFuzzer target: the agent-config validator of `PurserDomain` (scripts/fuzz.sh runs it).
+//
+// Input: the JSON text of an `org_agent` configuration as a user would apply it. It goes through
+// `OrgAgentConfig.load(_:routing:)` twice: with an empty routing table and with one that already
+// routes a WhatsApp number and a mailbox to another agent (the conflict checks). A config that
+// loads is re-serialized and loaded again: what the validator accepted once it must accept again.
+import Foundation
+import PurserDomain
+
+private let routing: RoutingTable = {
+    // The routing table an org with one other agent would have: taken from a valid config so the
+    // fuzz target does not depend on how addresses are spelled internally.
+    let other = #"""
+    {"type":"org_agent","subtype":"secondary","organizationId":"haff","name":"Other Agent","status":"active",
+     "customProperties":{"systemPrompt":"x","channelBindings":[
+       {"channel":"whatsapp","enabled":true,"address":"+49 3977 1234567"},
+       {"channel":"email","enabled":true,"address":"Info@Segelschule-Haff.de"}]}}
+    """#
+    return (try? OrgAgentConfig.load(Data(other.utf8)))?.routes ?? [:]
+}()
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
+    let data = Data(bytes: start, count: count)
+    for table in [RoutingTable(), routing] {
+        do {
+            let config = try OrgAgentConfig.load(data, routing: table)
+            // Round trip: an accepted config, encoded and loaded again, is accepted again.
+            if let again = try? JSONValue(encoding: config) {
+                do {
+                    _ = try OrgAgentConfig.load(again, routing: [:])
+                } catch {
+                    fatalError("an accepted config is refused after a round trip: \(error)")
+                }
+            }
+        } catch {
+            _ = String(describing: error)
+            _ = error.problems.map(\.description)
+        }
+    }
+    return 0
+}
