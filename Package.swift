@@ -325,10 +325,11 @@ if Context.environment["PURSER_FUZZ"] == "1" {
         .executableTarget(name: name, dependencies: dependencies, path: "Fuzz/\(name)", swiftSettings: swiftSettings)
     }
     package.targets += [
-        fuzzTarget("FuzzEventLog", ["EventLog", "CPurserSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]),
-        fuzzTarget("FuzzInbound", ["Channels"]),
-        fuzzTarget("FuzzDataQuery", ["Tools", "PurserDomain", "CRMProjection", .product(name: "GRDB", package: "GRDB.swift")]),
-        fuzzTarget("FuzzAgentConfig", ["PurserDomain"]),
+        .target(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        fuzzTarget("FuzzEventLog", ["CLibFuzzer", "EventLog", "CPurserSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]),
+        fuzzTarget("FuzzInbound", ["CLibFuzzer", "Channels"]),
+        fuzzTarget("FuzzDataQuery", ["CLibFuzzer", "Tools", "PurserDomain", "CRMProjection", .product(name: "GRDB", package: "GRDB.swift")]),
+        fuzzTarget("FuzzAgentConfig", ["CLibFuzzer", "PurserDomain"]),
     ]
     package.products += ["FuzzEventLog", "FuzzInbound", "FuzzDataQuery", "FuzzAgentConfig"].map {
         .executable(name: $0, targets: [$0])

@@ -4,6 +4,7 @@
 // `OrgAgentConfig.load(_:routing:)` twice: with an empty routing table and with one that already
 // routes a WhatsApp number and a mailbox to another agent (the conflict checks). A config that
 // loads is re-serialized and loaded again: what the validator accepted once it must accept again.
+import CLibFuzzer
 import Foundation
 import PurserDomain
 
@@ -39,4 +40,20 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         }
     }
     return 0
+}
+
+// MARK: Entry
+
+// SwiftPM links executables with `--defsym main=FuzzAgentConfig_main`, so libFuzzer's own `main` is not
+// used: this is the program's entry, and it hands control to libFuzzer's driver.
+@_cdecl("FuzzAgentConfig_main")
+public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var argc = argc
+    var argv = argv
+    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in
+        // libFuzzer may pass no buffer for the empty input.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1) { empty in
+            fuzz(UnsafeRawPointer(data ?? UnsafePointer(empty.baseAddress!)), size)
+        }
+    }
 }

@@ -5,6 +5,7 @@
 // (`DataQueryEngine.execute`) against an in-memory crm read model holding two orgs. Besides
 // crashes and sanitizer reports, one property is checked: nothing of the other org ("org_b",
 // whose rows carry a marker text) ever reaches a result for "org_a".
+import CLibFuzzer
 import CRMProjection
 import Foundation
 import GRDB
@@ -70,4 +71,20 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         fatalError("org_b's data reached an org_a result: \(result)")
     }
     return 0
+}
+
+// MARK: Entry
+
+// SwiftPM links executables with `--defsym main=FuzzDataQuery_main`, so libFuzzer's own `main` is not
+// used: this is the program's entry, and it hands control to libFuzzer's driver.
+@_cdecl("FuzzDataQuery_main")
+public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var argc = argc
+    var argv = argv
+    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in
+        // libFuzzer may pass no buffer for the empty input.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1) { empty in
+            fuzz(UnsafeRawPointer(data ?? UnsafePointer(empty.baseAddress!)), size)
+        }
+    }
 }

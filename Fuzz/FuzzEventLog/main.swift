@@ -13,6 +13,7 @@
 //
 // With PURSER_FUZZ_SEEDS=<dir> set, the target writes seed inputs (segments of real logs) there
 // on its first run.
+import CLibFuzzer
 import CPurserSupport
 import Crypto
 import EventLog
@@ -162,4 +163,20 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         _ = try? LogReader(directory: dir, fileSystem: fs).scan(LogReader.Filter()) { _ in true }
     }
     return seen < 0 ? 1 : 0
+}
+
+// MARK: Entry
+
+// SwiftPM links executables with `--defsym main=FuzzEventLog_main`, so libFuzzer's own `main` is not
+// used: this is the program's entry, and it hands control to libFuzzer's driver.
+@_cdecl("FuzzEventLog_main")
+public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var argc = argc
+    var argv = argv
+    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in
+        // libFuzzer may pass no buffer for the empty input.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1) { empty in
+            fuzz(UnsafeRawPointer(data ?? UnsafePointer(empty.baseAddress!)), size)
+        }
+    }
 }

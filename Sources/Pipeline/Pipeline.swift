@@ -25,6 +25,9 @@ import Tools
 public final class Pipeline: Sendable {
     let log: EventLog
     let provider: any LLMProvider
+    /// An org's own provider (its own OpenRouter key or server, from its credentials), used only
+    /// for that org's agents; nil falls back to the engine's provider.
+    let orgProvider: @Sendable (String) -> (any LLMProvider)?
     let prices: PriceTable
     let options: PipelineOptions
     public let clock: @Sendable () -> PurserDomain.Timestamp
@@ -42,9 +45,11 @@ public final class Pipeline: Sendable {
     public init(dataDirectory: String, log: EventLog, provider: any LLMProvider, prices: PriceTable = .builtIn,
                 options: PipelineOptions = PipelineOptions(),
                 clock: @escaping @Sendable () -> PurserDomain.Timestamp = { PurserDomain.Timestamp.now() },
-                registry: ToolRegistry? = nil, logger: Logger) throws(PipelineError) {
+                registry: ToolRegistry? = nil, orgProvider: @escaping @Sendable (String) -> (any LLMProvider)? = { _ in nil },
+                logger: Logger) throws(PipelineError) {
         self.log = log
         self.provider = provider
+        self.orgProvider = orgProvider
         self.prices = prices
         self.options = options
         self.clock = clock

@@ -162,6 +162,12 @@ public struct BookingExecutor: ToolExecutor {
                 throw ToolError(.notFound, "no booking '\(id)' in this organization; use data_query_tool with objectType booking to find its id",
                                 field: "bookingId")
             }
+            // A customer conversation whose contact is not known yet owns no booking: without
+            // this, an unknown sender could cancel any booking of the org (issue #8).
+            if context.sessionId != nil, !context.internalSession, context.contactId == nil {
+                throw ToolError(.notFound, "booking '\(id)' is not one of this contact's bookings; only the contact's own bookings can be cancelled here",
+                                field: "bookingId")
+            }
             if let contactId = context.contactId, !context.internalSession,
                stored.object.customProperties["contactId"]?.stringValue != contactId {
                 let linked = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM links WHERE org = ? AND from_id = ? AND link_type = ? AND to_id = ?)",

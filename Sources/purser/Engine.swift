@@ -10,6 +10,7 @@ import PurserDomain
 struct Engine {
     let log: EventLog
     let pipeline: Pipeline
+    let secrets: OrgSecrets
 
     static func open(_ global: GlobalOptions, options: PipelineOptions = PipelineOptions()) throws -> Engine {
         let logger = ReadModels.logger("purser.pipeline", level: .notice)
@@ -20,9 +21,13 @@ struct Engine {
         do {
             let provider = try ProviderSelection.provider(logger: logger)
             let prices = try PriceTable.fromEnvironment()
+            let secrets = OrgSecrets(dataDirectory: global.dataDirectory, logger: logger)
+            let cache = ProviderCache()
             let pipeline = try Pipeline(dataDirectory: global.dataDirectory, log: log, provider: provider, prices: prices,
-                                        options: options, logger: logger)
-            return Engine(log: log, pipeline: pipeline)
+                                        options: options,
+                                        orgProvider: { org in cache.provider(org) { secrets.provider(for: org, prices: prices) } },
+                                        logger: logger)
+            return Engine(log: log, pipeline: pipeline, secrets: secrets)
         } catch {
             log.close()
             throw error
@@ -43,4 +48,19 @@ func humanActor() -> String {
 /// Prints an outcome line (JSON) for programs.
 func emit(_ outcome: TurnOutcome) {
     Output.line(outcome.json.serialized())
+}
+
+/// Each org's provider, built once from its credentials (nil: the engine's own).
+final class ProviderCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var providers: [String: (any LLMProvider)?] = [:]
+
+    func provider(_ org: String, _ make: () -> (any LLMProvider)?) -> (any LLMProvider)? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let known = providers[org] { return known }
+        let made = make()
+        providers[org] = made
+        return made
+    }
 }

@@ -10,8 +10,10 @@ struct Serve: AsyncParsableCommand {
         Routes: the dashboard at /, the JSON API under /api/orgs/{org}/ (bearer tokens from `purser token create`),
         /openapi.json, and the webhooks /webhooks/whatsapp (X-Hub-Signature-256 checked against the app secret),
         /webhooks/twilio (X-Twilio-Signature checked) and /webhooks/webchat. Webhook secrets come from the
-        environment: PURSER_WHATSAPP_APP_SECRET, PURSER_WHATSAPP_VERIFY_TOKEN, PURSER_TWILIO_AUTH_TOKEN, and
-        PURSER_PUBLIC_URL (the URL Twilio signs). SIGINT or SIGTERM stop it gracefully: HTTP first, the log last.
+        org's credentials (`purser credentials set --org ORG whatsapp_app_secret|whatsapp_verify_token|twilio_auth_token`),
+        else from the environment: PURSER_WHATSAPP_APP_SECRET, PURSER_WHATSAPP_VERIFY_TOKEN, PURSER_TWILIO_AUTH_TOKEN;
+        PURSER_PUBLIC_URL is the URL Twilio signs. An org's openrouter_api_key or llm_base_url (+ llm_api_key)
+        credentials give its agents their own model provider, used for that org only. SIGINT or SIGTERM stop it gracefully: HTTP first, the log last.
         """
     )
 
@@ -29,7 +31,9 @@ struct Serve: AsyncParsableCommand {
         let logger = ReadModels.logger("purser.serve", level: .notice)
         // The log service closes the log on shutdown; nothing else may close it first.
         try await PurserServer.run(host: host, port: port, pipeline: engine.pipeline, log: engine.log, dataDirectory: global.dataDirectory,
-                                   secrets: WebhookSecrets.environment(), logger: logger) { bound in
+                                   secrets: engine.secrets.webhookSecrets(orgs: { [pipeline = engine.pipeline] in
+                                       Array(Set(pipeline.routingTable.values.map(\.org)))
+                                   }), logger: logger) { bound in
             Output.note("purser serve: http://\(host):\(bound)/ (dashboard), /openapi.json")
         }
     }

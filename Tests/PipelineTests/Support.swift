@@ -59,13 +59,17 @@ final class Harness: @unchecked Sendable {
     let log: EventLog
     private(set) var pipeline: Pipeline!
     let server: LLMTestServer?
+    /// Orgs with a model server of their own (their credentials), used for them only.
+    let orgServers: [String: LLMTestServer]
 
     var eventLogDirectory: String { dir.path + "/eventlog" }
 
     /// - Parameter server: when given, the engine talks to it over real HTTP; else offline.
     init(configs: [OrgAgentConfig], objects: [(org: String, object: OntologyObject)] = [], links: [(org: String, link: ObjectLink)] = [],
-         server: LLMTestServer? = nil, options: PipelineOptions = PipelineOptions(), prices: PriceTable = .builtIn) throws {
+         server: LLMTestServer? = nil, options: PipelineOptions = PipelineOptions(), prices: PriceTable = .builtIn,
+         orgServers: [String: LLMTestServer] = [:]) throws {
         self.server = server
+        self.orgServers = orgServers
         log = try EventLog.open(directory: dir.path + "/eventlog")
         var drafts: [EventDraft] = []
         for config in configs {
@@ -100,7 +104,11 @@ final class Harness: @unchecked Sendable {
         } else {
             provider = OfflineProvider(logger: testLogger)
         }
-        return try Pipeline(dataDirectory: dir.path, log: log, provider: provider, prices: prices, options: options, logger: testLogger)
+        let own: [String: any LLMProvider] = orgServers.mapValues { server in
+            OpenAICompatibleProvider(configuration: .compatible(baseURL: server.baseURL, apiKey: "sk-org"), priceTable: prices, logger: testLogger)
+        }
+        return try Pipeline(dataDirectory: dir.path, log: log, provider: provider, prices: prices, options: options,
+                            orgProvider: { own[$0] }, logger: testLogger)
     }
 
     /// Simulates a restart: a new engine over the same log (the log itself stays open, as the

@@ -233,6 +233,21 @@ struct ConcurrencyTests {
         }
     }
 
+    /// An org with its own model credentials is served by its own provider, and only it is.
+    @Test func orgProviderServesOnlyItsOrg() async throws {
+        let kiteServer = try startedServer()
+        kiteServer.setResponder { _ in .text("kite's own model") }
+        let haff = agentConfig(org: "haff")
+        let kite = agentConfig(org: "kite", address: "+4930999999")
+        let h = try Harness(configs: [haff, kite], orgServers: ["kite": kiteServer])
+        let a = await h.pipeline.process(message("Was kostet der SBF Binnen?"))
+        let b = await h.pipeline.process(message("Was kostet der SBF Binnen?", to: "+4930999999"))
+        #expect(a.reply == "Der SBF Binnen kostet 450 €.")  // offline, the engine's provider
+        #expect(b.reply == "kite's own model")
+        #expect(kiteServer.requestCount == 1)
+        #expect(kiteServer.requests.first?.headers["authorization"] == "Bearer sk-org")
+    }
+
     static func burst(_ pipeline: Pipeline, count: Int) async -> [TurnOutcome] {
         await withTaskGroup(of: TurnOutcome.self) { group in
             for i in 0..<count {

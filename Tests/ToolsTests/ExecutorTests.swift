@@ -314,6 +314,9 @@ import Testing
         // c_1 may not cancel c_2's booking; staff in an internal session may.
         let foreign = try await Self.call(KnownTools.booking, ["action": "cancel", "bookingId": "b_3"])
         #expect(Self.errorCode(foreign) == "not_found" && foreign.effects.isEmpty)
+        // Regression (issue #8): a customer conversation without a known contact cancels nothing.
+        let unknown = try await Self.call(KnownTools.booking, ["action": "cancel", "bookingId": "b_3"], Self.context(contactId: nil))
+        #expect(Self.errorCode(unknown) == "not_found" && unknown.effects.isEmpty)
         let staff = try await Self.call(KnownTools.booking, ["action": "cancel", "bookingId": "b_3"], Self.context(isInternal: true))
         #expect(staff.effects.count == 1)
         let again = try await Self.call(KnownTools.booking, ["action": "cancel", "bookingId": "b_2"])

@@ -1,0 +1,58 @@
+import Credentials
+import Foundation
+import LLM
+import Logging
+import PurserHTTP
+
+/// Per-org secrets from the credentials store (`purser credentials set`), each used only for its
+/// org, with the environment's server-wide values as the fallback.
+struct OrgSecrets: Sendable {
+    let store: CredentialStore?
+    let logger: Logger
+
+    /// Opens the store only when it exists: a server without credentials creates no key.
+    init(dataDirectory: String, logger: Logger) {
+        self.logger = logger
+        if FileManager.default.fileExists(atPath: dataDirectory + "/credentials") {
+            do {
+                store = try CredentialStore.open(dataDirectory: dataDirectory, logger: logger)
+            } catch {
+                logger.error("credentials: \(error); per-org secrets are unavailable")
+                store = nil
+            }
+        } else {
+            store = nil
+        }
+    }
+
+    func value(_ org: String?, _ name: String) -> String? {
+        guard let org, let store else { return nil }
+        do {
+            return try store.get(org: org, name: name)
+        } catch {
+            logger.error("credentials of \(org): \(error)")
+            return nil
+        }
+    }
+
+    /// Webhook secrets: the org's own, else the server's from the environment.
+    func webhookSecrets(orgs: @escaping @Sendable () -> [String]) -> WebhookSecrets {
+        let env = WebhookSecrets.environment()
+        return WebhookSecrets(
+            whatsappAppSecret: { org in org == nil ? env.whatsappAppSecret(nil) : self.value(org, "whatsapp_app_secret") },
+            whatsappVerifyTokens: { env.whatsappVerifyTokens() + orgs().compactMap { self.value($0, "whatsapp_verify_token") } },
+            twilioAuthToken: { org in org == nil ? env.twilioAuthToken(nil) : self.value(org, "twilio_auth_token") },
+            publicBaseURL: env.publicBaseURL)
+    }
+
+    /// The org's own model provider: `openrouter_api_key`, or `llm_base_url` (+ `llm_api_key`).
+    func provider(for org: String, prices: PriceTable) -> (any LLMProvider)? {
+        if let base = value(org, "llm_base_url") {
+            return OpenAICompatibleProvider(configuration: .compatible(baseURL: base, apiKey: value(org, "llm_api_key")), priceTable: prices, logger: logger)
+        }
+        if let key = value(org, "openrouter_api_key") {
+            return OpenAICompatibleProvider(configuration: .openRouter(apiKey: key), priceTable: prices, logger: logger)
+        }
+        return nil
+    }
+}
