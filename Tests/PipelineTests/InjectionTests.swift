@@ -221,9 +221,10 @@ struct InjectionTests {
         #expect(try h.events(org: "haff", type: "object.deleted").isEmpty)
     }
 
-    /// Regression: a sender the CRM does not know cannot cancel an existing customer's booking
-    /// (`booking_tool` cancels only the conversation contact's own bookings, and a conversation
-    /// without a known contact owns none).
+    /// A sender the CRM does not know cannot cancel an existing customer's booking: the engine
+    /// links the conversation to a new contact, who owns no booking, and `booking_tool` cancels
+    /// only the conversation contact's own (a conversation with no contact at all owns none —
+    /// `ExecutorTests.cancelMarksTheContactsOwnBooking`).
     @Test func unknownSenderCannotCancelSomeoneElsesBooking() async throws {
         let server = try startedServer()
         let h = try Harness(configs: [agentConfig(requireApproval: [])], objects: sailingObjects(), links: sailingLinks, server: server)
