@@ -112,7 +112,7 @@ private func writeSeeds(to path: String) {
     var n = 0
     func seed(_ flags: UInt8, _ bytes: [UInt8]) {
         n += 1
-        FileManager.default.createFile(atPath: "\(path)/seed-\(n)", contents: Data([flags] + bytes))
+        _ = FileManager.default.createFile(atPath: "\(path)/seed-\(n)", contents: Data([flags] + bytes))
     }
     for s in template.segments {
         let dictFlag: UInt8 = s.plain ? 0 : 2

@@ -1,3 +1,4 @@
+import ArgumentParser
 import EventLog
 import Foundation
 import LLM
@@ -14,6 +15,18 @@ struct Engine {
 
     static func open(_ global: GlobalOptions, options: PipelineOptions = PipelineOptions()) throws -> Engine {
         let logger = ReadModels.logger("purser.pipeline", level: .notice)
+        var options = options
+        let env = ProcessInfo.processInfo.environment
+        // Tunables from the environment (documented in the README): how long an approval waits,
+        // and how many model calls run at once.
+        if let raw = env["PURSER_APPROVAL_EXPIRY_SECONDS"] {
+            guard let seconds = Double(raw), seconds > 0 else { throw ValidationError("PURSER_APPROVAL_EXPIRY_SECONDS must be a positive number of seconds, got \(raw)") }
+            options.approvalExpirySeconds = seconds
+        }
+        if let raw = env["PURSER_LLM_CONCURRENCY"] {
+            guard let calls = Int(raw), calls > 0 else { throw ValidationError("PURSER_LLM_CONCURRENCY must be a positive number of calls, got \(raw)") }
+            options.llmCallsInFlightMax = calls
+        }
         let log = try EventLog.open(directory: global.eventLogDirectory)
         if !log.recovery.isClean {
             Output.note("recovered the event log: \(log.recovery.truncations.map(\.description).joined(separator: "; "))")

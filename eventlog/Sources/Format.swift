@@ -174,6 +174,11 @@ struct BatchHeader {
         guard eventCount > 0, frameCount > 0, frameCount <= eventCount, stringCount <= 3 * eventCount + 3 else {
             throw LogError(.corrupt, "batch header has impossible counts")
         }
+        // The tables must fit in the payload before anything is reserved for them: counts near
+        // UInt32.max would otherwise ask for gigabytes (found by Fuzz/FuzzEventLog).
+        guard stringCount * 2 + frameCount * Format.frameMetaBytes + eventCount * Format.eventMetaBytes <= r.remaining else {
+            throw LogError(.corrupt, "batch header's tables do not fit in the header")
+        }
         var strings: [String] = []
         strings.reserveCapacity(stringCount)
         for _ in 0..<stringCount { strings.append(try r.string()) }
