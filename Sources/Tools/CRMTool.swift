@@ -81,8 +81,11 @@ public struct CRMExecutor: ToolExecutor {
             }
             return (Array(found.prefix(limit)), found.count > limit)
         }
-        var result: [String: JSONValue] = ["contacts": .array(contacts.map(CRMAccess.compact)), "count": .number(Double(contacts.count))]
-        if truncated { result["truncated"] = true; result["note"] = .string("more than \(limit) contacts match; search by email or phone, or a fuller name") }
+        // In a customer's conversation the agent finds that customer only (see `RowScope`).
+        var visible = contacts
+        if case .customer(let own) = RowScope.of(context) { visible = contacts.filter { $0.id == own } }
+        var result: [String: JSONValue] = ["contacts": .array(visible.map(CRMAccess.compact)), "count": .number(Double(visible.count))]
+        if truncated && visible.count == contacts.count { result["truncated"] = true; result["note"] = .string("more than \(limit) contacts match; search by email or phone, or a fuller name") }
         return ToolOutcome(result: .object(result))
     }
 

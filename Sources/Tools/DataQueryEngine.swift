@@ -8,6 +8,21 @@ import PurserDomain
 /// values, JSON paths, object types and link types travel only as bound parameters. Every
 /// statement, related-object lookups included, is restricted to `org = ?` with the org the
 /// engine was given by the calling agent's context, never one from the query.
+/// Which of the org's rows a query may see. Staff (internal sessions, the command line, the API)
+/// see the whole org; in a customer's conversation the agent sees what that customer may see:
+/// their own contact record, objects linked to it or naming it as `customProperties.contactId`
+/// (their bookings, invoices), and objects tied to no contact at all (the catalog: courses,
+/// products, documents) — never another customer's record or bookings, whatever the model asks.
+public enum RowScope: Sendable, Hashable {
+    case organization
+    case customer(contactId: String?)
+
+    /// The scope of a tool call: a customer's when it runs in a customer's session.
+    public static func of(_ context: ToolContext) -> RowScope {
+        context.sessionId != nil && !context.internalSession ? .customer(contactId: context.contactId) : .organization
+    }
+}
+
 public struct DataQueryEngine: Sendable {
     public let reader: any DatabaseReader
 
@@ -16,11 +31,11 @@ public struct DataQueryEngine: Sendable {
     }
 
     /// Runs a parsed query for `org` and returns the compact result the model receives.
-    public func run(_ query: DataQuery, org: OrgID) throws(ToolError) -> JSONValue {
+    public func run(_ query: DataQuery, org: OrgID, scope: RowScope = .organization) throws(ToolError) -> JSONValue {
         do {
             return try reader.read { db in
                 db.add(function: Self.instantFunction())
-                return try Self.run(query, org: org, db: db)
+                return try Self.run(query, org: org, scope: scope, db: db)
             }
         } catch let error as ToolError {
             throw error
@@ -31,9 +46,9 @@ public struct DataQueryEngine: Sendable {
 
     /// Parses `arguments` and runs them: the whole of `data_query_tool`. Bad queries come back
     /// as the `{"error": ...}` object, so the model always receives JSON it can act on.
-    public func execute(arguments: JSONValue, org: OrgID, now: Timestamp) -> JSONValue {
+    public func execute(arguments: JSONValue, org: OrgID, now: Timestamp, scope: RowScope = .organization) -> JSONValue {
         do {
-            return try run(DataQuery.parse(arguments, now: now), org: org)
+            return try run(DataQuery.parse(arguments, now: now), org: org, scope: scope)
         } catch {
             return error.json
         }
@@ -211,9 +226,13 @@ public struct DataQueryEngine: Sendable {
 
     /// The `WHERE` condition (over `objects o`) selecting the query's live objects of `org`:
     /// what `run` counts, pages and aggregates, and what `bulk_crm_email_tool` sends to.
-    static func selection(_ query: DataQuery, org: OrgID) -> Fragment {
+    static func selection(_ query: DataQuery, org: OrgID, scope: RowScope = .organization) -> Fragment {
         var whereSQL = "o.org = ? AND o.type = ? AND o.deleted = 0"
         var whereArguments: [DatabaseValue] = [org.databaseValue, query.objectType.databaseValue]
+        if let visible = visibility(scope) {
+            whereSQL += " AND \(visible.sql)"
+            whereArguments += visible.arguments
+        }
         for filter in query.filters {
             let part = predicate(filter)
             whereSQL += " AND \(part.sql)"
@@ -222,8 +241,24 @@ public struct DataQueryEngine: Sendable {
         return Fragment(whereSQL, whereArguments)
     }
 
-    static func run(_ query: DataQuery, org: OrgID, db: Database) throws -> JSONValue {
-        let selection = selection(query, org: org)
+    /// The rows of `objects o` a customer may see (see `RowScope`); nil for staff. The contact id
+    /// travels as a bound parameter like every other value.
+    static func visibility(_ scope: RowScope) -> Fragment? {
+        guard case .customer(let contactId) = scope else { return nil }
+        // No contact yet: an id no object has, so only the catalog is visible.
+        let contact = (contactId ?? "\u{0}no-contact").databaseValue
+        return Fragment("""
+            ((o.type = 'crm_contact' AND o.id = ?) OR (o.type <> 'crm_contact' AND (\
+            EXISTS (SELECT 1 FROM links l WHERE l.org = o.org AND ((l.from_id = ? AND l.to_id = o.id) OR (l.to_id = ? AND l.from_id = o.id))) \
+            OR json_extract(o.custom_properties, '$.contactId') = ? \
+            OR (json_extract(o.custom_properties, '$.contactId') IS NULL AND NOT EXISTS (SELECT 1 FROM links l JOIN objects c \
+            ON c.org = l.org AND c.type = 'crm_contact' AND c.id = CASE WHEN l.from_id = o.id THEN l.to_id ELSE l.from_id END \
+            WHERE l.org = o.org AND (l.from_id = o.id OR l.to_id = o.id))))))
+            """, [contact, contact, contact, contact])
+    }
+
+    static func run(_ query: DataQuery, org: OrgID, scope: RowScope = .organization, db: Database) throws -> JSONValue {
+        let selection = selection(query, org: org, scope: scope)
         let whereSQL = selection.sql
         let whereArguments = selection.arguments
 
@@ -255,7 +290,7 @@ public struct DataQueryEngine: Sendable {
                 if !query.includeRelated.isEmpty, case .object(var members) = item {
                     var related: [String: JSONValue] = [:]
                     for linkType in query.includeRelated {
-                        related[linkType] = .array(try relatedObjects(of: row["id"], linkType: linkType, org: org, db: db))
+                        related[linkType] = .array(try relatedObjects(of: row["id"], linkType: linkType, org: org, scope: scope, db: db))
                     }
                     members["related"] = .object(related)
                     item = .object(members)
@@ -375,16 +410,19 @@ public struct DataQueryEngine: Sendable {
     /// Objects linked to `id` by a link of `linkType` in either direction, or linked at all and
     /// of type `linkType` (or `crm_<linkType>`), so `"contact"` finds a booking's contact
     /// whichever way and under whichever link type the link was recorded.
-    static func relatedObjects(of id: String, linkType: String, org: OrgID, db: Database) throws -> [JSONValue] {
+    static func relatedObjects(of id: String, linkType: String, org: OrgID, scope: RowScope = .organization, db: Database) throws -> [JSONValue] {
+        let visible = visibility(scope)
         let sql = """
             SELECT DISTINCT o.id, o.type, o.subtype, o.name, o.status, o.custom_properties, o.created_at, o.updated_at
-            FROM links l JOIN objects o ON o.org = l.org AND o.id = CASE WHEN l.from_id = ? THEN l.to_id ELSE l.from_id END
-            WHERE l.org = ? AND o.org = ? AND (l.from_id = ? OR l.to_id = ?) AND o.deleted = 0
-              AND (l.link_type = ? OR o.type = ? OR o.type = 'crm_' || ?)
+            FROM links lk JOIN objects o ON o.org = lk.org AND o.id = CASE WHEN lk.from_id = ? THEN lk.to_id ELSE lk.from_id END
+            WHERE lk.org = ? AND o.org = ? AND (lk.from_id = ? OR lk.to_id = ?) AND o.deleted = 0
+              AND (lk.link_type = ? OR o.type = ? OR o.type = 'crm_' || ?)\(visible.map { " AND " + $0.sql } ?? "")
             ORDER BY o.id LIMIT ?
             """
-        let rows = try Row.fetchAll(db, sql: sql, arguments: [id, org, org, id, id, linkType, linkType, linkType,
-                                                              DataQuery.maxRelatedPerItemObjects])
+        let arguments: [DatabaseValue] = [id.databaseValue, org.databaseValue, org.databaseValue, id.databaseValue, id.databaseValue,
+                                          linkType.databaseValue, linkType.databaseValue, linkType.databaseValue]
+            + (visible?.arguments ?? []) + [DataQuery.maxRelatedPerItemObjects.databaseValue]
+        let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments))
         return rows.map(compactObject)
     }
 

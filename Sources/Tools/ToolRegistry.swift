@@ -112,7 +112,7 @@ public struct DataQueryExecutor: ToolExecutor {
 
     public func execute(arguments: JSONValue, context: ToolContext) async throws(ToolError) -> ToolOutcome {
         let query = try DataQuery.parse(arguments, now: context.now)
-        return ToolOutcome(result: try engine.run(query, org: context.org))
+        return ToolOutcome(result: try engine.run(query, org: context.org, scope: RowScope.of(context)))
     }
 }
 

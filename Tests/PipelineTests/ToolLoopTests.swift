@@ -299,3 +299,59 @@ struct SampleIngestTests {
         }
     }
 }
+
+/// In a customer's conversation the agent sees that customer's records and the catalog, never
+/// other customers' (`RowScope`); staff asking their own agent see the whole org.
+@Suite("Pipeline: what a customer's conversation may read")
+struct CustomerScopeTests {
+    static func objects() -> [(org: String, object: OntologyObject)] {
+        sailingObjects() + [
+            ("haff", OntologyObject(id: "c_18", type: "crm_contact", subtype: "customer", name: "Lisa Kowalski", status: "active",
+                                    customProperties: ["email": "lisa@example.org", "phone": "+491609876543"])),
+            ("haff", OntologyObject(id: "b_91", type: "booking", name: "Lisa's booking", status: "confirmed",
+                                    customProperties: ["resourceId": "course_sbf", "price": 450.0, "startsAt": "2026-12-01T09:00:00Z"])),
+        ]
+    }
+
+    static let links = sailingLinks + [("haff", ObjectLink(from: "c_18", to: "b_91", linkType: "bookings"))]
+
+    @Test(arguments: [
+        (#"{"objectType":"crm_contact"}"#, ["c_17"]),
+        (#"{"objectType":"booking"}"#, ["b_90"]),
+        (#"{"objectType":"booking","includeRelated":["resource"]}"#, ["b_90"]),
+        (#"{"objectType":"product"}"#, ["course_sbf"]),
+        (#"{"objectType":"crm_contact","filters":[{"field":"name","op":"contains","value":"Lisa"}]}"#, []),
+    ])
+    func customerSeesOwnRecordsAndTheCatalogOnly(query: String, expected: [String]) async throws {
+        let server = try startedServer()
+        let h = try Harness(configs: [agentConfig()], objects: Self.objects(), links: Self.links, server: server)
+        server.enqueue(.toolCall(id: "call_s", name: "data_query_tool", arguments: query), .text("ok"))
+        _ = await h.pipeline.process(message("Zeig mir alles"))
+        let executed = try #require(try h.events(org: "haff", type: "tool.executed").first)
+        let ids = executed["data"]?["result"]?["items"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
+        #expect(ids == expected, "\(executed.serialized())")
+        let resultText = executed["data"]?["result"]?.serialized() ?? ""
+        #expect(resultText.contains("Lisa") == false)
+    }
+
+    @Test func customerCountsAndSumsOnlyTheirOwn() async throws {
+        let server = try startedServer()
+        let h = try Harness(configs: [agentConfig()], objects: Self.objects(), links: Self.links, server: server)
+        server.enqueue(.toolCall(id: "call_s", name: "data_query_tool", arguments: #"{"objectType":"booking","aggregate":{"type":"sum","field":"customProperties.price"}}"#),
+                       .toolCall(id: "call_f", name: "crm_tool", arguments: #"{"action":"find","query":"Lisa"}"#), .text("ok"))
+        _ = await h.pipeline.process(message("Wie viel Umsatz habt ihr?"))
+        let executed = try h.events(org: "haff", type: "tool.executed")
+        #expect(executed.first?["data"]?["result"]?["aggregate"]?["value"]?.doubleValue == 450)
+        #expect(executed.last?["data"]?["result"]?["count"]?.doubleValue == 0)
+    }
+
+    @Test func staffAskingTheirAgentSeeTheWholeOrg() async throws {
+        let server = try startedServer()
+        let h = try Harness(configs: [agentConfig()], objects: Self.objects(), links: Self.links, server: server)
+        server.enqueue(.toolCall(id: "call_s", name: "data_query_tool", arguments: #"{"objectType":"crm_contact"}"#), .text("ok"))
+        let outcome = await h.pipeline.internalChat(org: "haff", agentId: "primary", by: "owner", text: "Alle Kontakte?")
+        #expect(outcome.kind == .drafted)
+        let ids = try h.events(org: "haff", type: "tool.executed").first?["data"]?["result"]?["items"]?.arrayValue?.compactMap { $0["id"]?.stringValue }
+        #expect(ids == ["c_17", "c_18"])
+    }
+}

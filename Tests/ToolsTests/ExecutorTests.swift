@@ -115,8 +115,11 @@ import Testing
         // Only org_b has Bea: org_a finds nobody.
         let bea = try await Self.call(KnownTools.crm, ["action": "find", "query": "bea"])
         #expect(bea.result["contacts"] == [] && bea.error == nil)
-        let beaInB = try await Self.call(KnownTools.crm, ["action": "find", "query": "bea"], Self.context("org_b"))
+        let beaInB = try await Self.call(KnownTools.crm, ["action": "find", "query": "bea"], Self.context("org_b", isInternal: true))
         #expect(Self.tenants(beaInB.result["contacts"]?.arrayValue ?? []) == ["org_b"])
+        // In a customer's conversation of org_b (the customer is c_1), Bea is another customer: not found.
+        let beaForACustomer = try await Self.call(KnownTools.crm, ["action": "find", "query": "bea"], Self.context("org_b"))
+        #expect(beaForACustomer.result["contacts"] == [])
     }
 
     @Test func crmFindsByNormalizedEmailAndPhone() async throws {
