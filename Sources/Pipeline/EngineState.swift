@@ -71,6 +71,11 @@ struct EngineState: Sendable {
     var claimedApprovals: [String: String] = [:]
     /// The last seq that changed the crm model, so a read after a write can wait for it.
     var crmWrittenSeq: UInt64 = 0
+    /// The last seq this engine appended, which the sessions model must reach before a session
+    /// that is not in memory is read from it.
+    var sessionsWrittenSeq: UInt64 = 0
+    /// Whether any session was forgotten to bound memory (only then can a miss be stale).
+    var sessionsEvicted = false
 
     static func sessionKey(org: String, channel: PurserDomain.Channel, contact: String) -> String {
         "\(org)|\(channel.rawValue)|\(contact)"

@@ -280,7 +280,7 @@ extension Pipeline {
     /// Runs `body` in the session's order (after the message being processed, before the next).
     private func withSession(org: String, sessionId: String, correlationId: String? = nil, causedBy: String? = nil,
                              _ body: (Pipeline, inout Turn) async throws(PipelineError) -> TurnOutcome) async throws(PipelineError) -> TurnOutcome {
-        guard let first = try session(org: org, id: sessionId) else {
+        guard let first = try await session(org: org, id: sessionId) else {
             throw PipelineError(.notFound, "org \(org) has no session \(sessionId)")
         }
         let ref = AgentRef(org: org, agentId: first.agentId)
@@ -291,7 +291,7 @@ extension Pipeline {
         await sequencer.wait(ticket)
         do {
             // Re-read after waiting: the turn before may have changed it.
-            let current = try session(org: org, id: sessionId) ?? first
+            let current = try await session(org: org, id: sessionId) ?? first
             let correlation = correlationId ?? ("op_" + ULID.make().lowercased())
             var turn = Turn(agent: ref, config: agentState.config, session: current, messageEventId: correlation,
                             events: TurnEvents(org: org, correlationId: correlation, causedBy: causedBy, clock: clock), source: nil)

@@ -83,8 +83,11 @@ public final class Pipeline: Sendable {
         } catch {
             throw PipelineError(.appendFailed, "could not append \(drafts.count) event(s) to the log", cause: error)
         }
-        if writesCRM, let last = result.seqs.max() {
-            state.withLock { $0.crmWrittenSeq = max($0.crmWrittenSeq, last) }
+        if let last = result.seqs.max() {
+            state.withLock { state in
+                state.sessionsWrittenSeq = max(state.sessionsWrittenSeq, last)
+                if writesCRM { state.crmWrittenSeq = max(state.crmWrittenSeq, last) }
+            }
         }
         return result
     }

@@ -16,5 +16,9 @@ public struct PipelineOptions: Sendable {
     /// The customer's bookings listed in the prompt.
     public var contactBookingsMax = 10
 
+    /// Sessions kept in memory; past it, half are forgotten and reloaded from the sessions read
+    /// model when they are next needed.
+    public var sessionsCachedMax = 100_000
+
     public init() {}
 }

@@ -94,7 +94,7 @@ extension Pipeline {
             return try await recordUnrouted(inbound, reason: "the binding names agent \(ref) but it has no configuration")
         }
         // 3./4. The session (org + channel + contact); a new one is appended below.
-        var session = try openSession(org: ref.org, agentId: ref.agentId, channel: inbound.channel, contact: inbound.from,
+        var session = try await openSession(org: ref.org, agentId: ref.agentId, channel: inbound.channel, contact: inbound.from,
                                       orgAddress: orgAddress, isInternal: inbound.internalAgent != nil)
         let messageId = inbound.eventId
         var turn = Turn(agent: ref, config: agentState.config, session: session, messageEventId: messageId,

@@ -227,3 +227,35 @@ struct PipelineFlowTests {
         }
     }
 }
+
+@Suite("Pipeline: bounded memory")
+struct SessionEvictionTests {
+    /// With room for 2 sessions in memory, 6 conversations interleaved keep their sessions,
+    /// transcripts and takeover state: forgotten sessions come back from the read model.
+    @Test func evictedSessionsComeBackIntact() async throws {
+        var options = PipelineOptions()
+        options.sessionsCachedMax = 2
+        let server = try startedServer()
+        server.setResponder { _ in .text("Ahoi!") }
+        let h = try Harness(configs: [agentConfig()], server: server, options: options)
+        var sessions: [String: String] = [:]
+        for round in 0..<3 {
+            for i in 0..<6 {
+                let from = "+4917055500\(i)"
+                let outcome = await h.pipeline.process(message("Runde \(round) von \(i)", from: from))
+                if round == 0 {
+                    sessions[from] = outcome.sessionId
+                    if i == 0 { _ = try await h.pipeline.takeover(org: "haff", sessionId: outcome.sessionId ?? "", by: "anna") }
+                } else {
+                    #expect(outcome.sessionId == sessions[from], "\(from) got a new session after eviction")
+                    #expect(outcome.kind == (i == 0 ? .handedOff : .sent), "\(from) round \(round): \(outcome)")
+                }
+            }
+        }
+        #expect(try h.events(org: "haff", type: "session.opened").count == 6)
+        // The model saw each contact's own earlier messages, not a fresh start.
+        let last = try #require(server.requests.last?.messages.compactMap(\.content).joined(separator: "\n"))
+        #expect(last.contains("Runde 0 von 5") && last.contains("Runde 1 von 5"))
+        #expect(!last.contains("von 4"))
+    }
+}

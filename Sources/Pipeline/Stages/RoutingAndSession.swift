@@ -22,9 +22,12 @@ extension Pipeline {
     /// Stage 4: the open session of org + channel + contact, from memory, else from the sessions
     /// read model, else a new one (appended by the caller as `session.opened`).
     func openSession(org: String, agentId: String, channel: PurserDomain.Channel, contact: String,
-                     orgAddress: String, isInternal: Bool = false) throws(PipelineError) -> SessionState {
+                     orgAddress: String, isInternal: Bool = false) async throws(PipelineError) -> SessionState {
         let key = EngineState.sessionKey(org: org, channel: channel, contact: contact)
         if let session = state.withLock({ $0.sessions[key] }) { return session }
+        // Not in memory: never touched since start (the model, caught up at start, has it), or
+        // evicted (the model has it once it has caught up with what this engine wrote).
+        try await ensureSessionsModel()
         let limit = options.transcriptMessagesMax
         let stored: SessionState? = try models.read(SessionsProjector.name) { db in
             guard let row = try SessionsQueries.openSession(db, org: org, channel: channel.rawValue, contact: contact) else { return nil }
@@ -45,10 +48,11 @@ extension Pipeline {
     }
 
     /// The session with this id, from memory or the read model; nil when the org has none.
-    func session(org: String, id: String) throws(PipelineError) -> SessionState? {
+    func session(org: String, id: String) async throws(PipelineError) -> SessionState? {
         if let key = state.withLock({ $0.sessionKeys["\(org)|\(id)"] }), let session = state.withLock({ $0.sessions[key] }) {
             return session
         }
+        try await ensureSessionsModel()
         let limit = options.transcriptMessagesMax
         let stored: SessionState? = try models.read(SessionsProjector.name) { db in
             guard let row = try SessionsQueries.session(db, org: org, id: id),
@@ -69,11 +73,27 @@ extension Pipeline {
         return stored
     }
 
+    func ensureSessionsModel() async throws(PipelineError) {
+        let (evicted, written) = state.withLock { ($0.sessionsEvicted, $0.sessionsWrittenSeq) }
+        if evicted { try await models.ensure(SessionsProjector.name, upTo: written) }
+    }
+
     func storeSession(_ session: SessionState) {
         let key = EngineState.sessionKey(org: session.org, channel: session.channel, contact: session.contactAddress)
+        let limit = options.sessionsCachedMax
         state.withLock { state in
             state.sessions[key] = session
             state.sessionKeys["\(session.org)|\(session.id)"] = key
+            // Bounded memory: past the limit, forget half of the sessions. They are reloaded from
+            // the sessions read model (caught up first) when their next message or action comes.
+            if state.sessions.count > limit {
+                state.sessionsEvicted = true
+                for (evicted, old) in state.sessions where evicted != key {
+                    state.sessions[evicted] = nil
+                    state.sessionKeys["\(old.org)|\(old.id)"] = nil
+                    if state.sessions.count <= limit / 2 { break }
+                }
+            }
         }
     }
 
