@@ -34,4 +34,23 @@ import Testing
         let decoded = try intact.withUnsafeBytes { try BatchHeader.decode(payload: $0) }
         #expect(decoded.0.strings == ["haff"] && decoded.0.eventCount == 1)
     }
+
+    /// Fuzz/crashes/FuzzEventLog-crash-45949add…: a header whose checksum holds but whose first
+    /// seq is UInt64.max overflowed `lastSeq` (firstSeq + count - 1, then + 1) and trapped in
+    /// `LogReader.scan`. Seqs that leave no room for the batch are now refused as corrupt.
+    @Test func batchHeaderWhoseSeqsOverflowIsCorruptNotATrap() {
+        for firstSeq: UInt64 in [.max, 0] {
+            let payload = Self.patchedHeader { p in
+                withUnsafeBytes(of: firstSeq.littleEndian) { p.replaceSubrange(8..<16, with: $0) }
+            }
+            #expect(throws: LogError.self) {
+                _ = try payload.withUnsafeBytes { try BatchHeader.decode(payload: $0) }
+            }
+        }
+        // The highest first seq that still leaves room for its one event decodes.
+        let last = Self.patchedHeader { p in
+            withUnsafeBytes(of: (UInt64.max - 1).littleEndian) { p.replaceSubrange(8..<16, with: $0) }
+        }
+        #expect((try? last.withUnsafeBytes { try BatchHeader.decode(payload: $0) })?.0.lastSeq == .max - 1)
+    }
 }

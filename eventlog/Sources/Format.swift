@@ -179,6 +179,11 @@ struct BatchHeader {
         guard stringCount * 2 + frameCount * Format.frameMetaBytes + eventCount * Format.eventMetaBytes <= r.remaining else {
             throw LogError(.corrupt, "batch header's tables do not fit in the header")
         }
+        // Seqs start at 1 and the seq after the batch must exist: `lastSeq + 1` would otherwise
+        // overflow and trap in every reader (found by Fuzz/FuzzEventLog).
+        guard firstSeq >= 1, firstSeq <= UInt64.max - UInt64(eventCount) else {
+            throw LogError(.corrupt, "batch header's seqs \(firstSeq)+\(eventCount) are out of range")
+        }
         var strings: [String] = []
         strings.reserveCapacity(stringCount)
         for _ in 0..<stringCount { strings.append(try r.string()) }
