@@ -25,10 +25,11 @@ build=(swift build --build-path .build-fuzz -c release
 export PURSER_FUZZ=1
 samples=../shared/samples
 
-# seed TARGET FORMAT_BYTE FILE: a corpus entry made of the format byte and FILE (at most 64 KiB).
+# seed TARGET FORMAT_BYTE FILE [NAME]: a corpus entry made of the format byte and FILE (at most
+# 64 KiB), kept unless it is there already.
 seed() {
-    local dir=Fuzz/corpus/$1 name
-    name="sample-$(printf '%02x' "$2")-$(basename "$3" | tr -c 'A-Za-z0-9._-' _)"
+    local dir=Fuzz/corpus/$1 base=${4:-${3##*/}} name
+    name="sample-$(printf '%02x' "$2")-$(printf '%s' "$base" | tr -c 'A-Za-z0-9._-' _)"
     [ -f "$3" ] && [ ! -e "$dir/$name" ] || return 0
     { printf "\\x$(printf '%02x' "$2")"; head -c 65536 "$3"; } > "$dir/$name"
 }
@@ -44,10 +45,9 @@ seed_corpus() {
         seed "$t" 3 "$samples/twilio/inbound_sms_form_bodies.txt"
         for f in "$samples"/email/zbateson/m*.txt "$samples"/email/mikel/*.eml; do seed "$t" 4 "$f"; done
         for f in "$samples"/email/patchew/*.mbox; do seed "$t" 5 "$f"; seed "$t" 0 "$f"; done
-        if [ ! -e "$dir/sample-01-utterances.jsonl" ] && [ -f "$samples/dialogues/inbound_user_utterances.jsonl" ]; then
-            head -n 20 "$samples/dialogues/inbound_user_utterances.jsonl" > .fuzz-seed.tmp
-            seed "$t" 1 .fuzz-seed.tmp && mv "$dir/sample-01-.fuzz-seed.tmp" "$dir/sample-01-utterances.jsonl"
-            rm -f .fuzz-seed.tmp
+        if [ -f "$samples/dialogues/inbound_user_utterances.jsonl" ]; then
+            head -n 20 "$samples/dialogues/inbound_user_utterances.jsonl" > .fuzz-corpus-tmp/utterances.jsonl
+            seed "$t" 1 .fuzz-corpus-tmp/utterances.jsonl
         fi
         ;;
     FuzzEventLog)

@@ -53,4 +53,20 @@ import Testing
         }
         #expect((try? last.withUnsafeBytes { try BatchHeader.decode(payload: $0) })?.0.lastSeq == .max - 1)
     }
+
+    /// Fuzz/crashes/FuzzEventLog-crash-35a5ae0f…: a segment whose header (checksum intact) names
+    /// seq 0 and holds no batch made `verify()` compute `0 - 1` and trap. Such a header is now
+    /// refused as corrupt, and verify reports a fault instead of crashing.
+    @Test func segmentHeaderNamingSeqZeroIsCorruptNotATrap() throws {
+        let header = SegmentHeader(firstSeq: 0, dictID: 0, prevHash: Format.zeroHash, createdMs: 0).encode()
+        #expect(throws: LogError.self) {
+            _ = try header.withUnsafeBytes { try SegmentHeader.decode($0) }
+        }
+        let fs = SimulatedFileSystem()
+        try fs.createDirectory("/log")
+        try fs.createDirectory("/log/segments")
+        fs.setContents("/log/segments/" + Format.segmentName(1), header)
+        let report = try LogReader(directory: "/log", fileSystem: fs).verify()
+        #expect(!report.ok)
+    }
 }

@@ -82,6 +82,9 @@ struct SegmentHeader: Equatable {
         let crc = try r.u32()
         let want = crc32c(UnsafeRawBufferPointer(rebasing: b[8..<(Format.segmentHeaderBytes - 4)]))
         guard crc == want else { throw LogError(.corrupt, "segment header checksum mismatch") }
+        // Seqs start at 1; a segment claiming seq 0 made `verify` compute 0 - 1 and trap (found by
+        // Fuzz/FuzzEventLog).
+        guard firstSeq >= 1 else { throw LogError(.corrupt, "segment header names seq 0; seqs start at 1") }
         return SegmentHeader(firstSeq: firstSeq, dictID: dictID, prevHash: prev, createdMs: created)
     }
 }
