@@ -232,6 +232,51 @@ import Testing
         #expect(try store.status().checkpoint == UInt64(10 + total))
     }
 
+    /// The sessions projector on a disk that fills up: SQLite's own `max_page_count` stops the
+    /// file from growing from `fullAt` on, as ENOSPC would, and every write then fails with
+    /// SQLITE_FULL inside the batch's transaction.
+    struct DiskFullSessions: Projector {
+        let fullAt: UInt64
+        var name: String { SessionsProjector.name }
+        var schemaVersion: Int { SessionsProjector.schemaVersion }
+        var schemaSQL: String { SessionsProjector().schemaSQL }
+        var eventTypes: Set<String> { SessionsProjector().eventTypes }
+        func apply(_ event: ProjectedEvent, _ db: Database) throws {
+            if event.seq == fullAt {
+                let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 1
+                _ = try Int.fetchOne(db, sql: "PRAGMA max_page_count = \(pages)")
+            }
+            try SessionsProjector().apply(event, db)
+        }
+    }
+
+    /// Regression guard for issue 8 item 1: a projection whose disk fills keeps its last committed
+    /// batch and checkpoint (the failed batch rolls back whole), and catches up once space is back.
+    @Test func aDiskFullDuringCatchUpRollsBackTheBatchAndKeepsTheCheckpoint() throws {
+        let data = TestData()
+        func received(_ i: Int) throws -> EventDraft {
+            try data.draft("haff", "session:s1", MessageReceived(channel: .whatsapp, from: "+491701234567", to: "+4939771234567",
+                                                                 text: "Nachricht \(i) " + String(repeating: "Segeln am Haff. ", count: 120),
+                                                                 receivedAt: Timestamp(millisecondsSinceEpoch: Int64(1_764_064_800_000 + i)),
+                                                                 agentId: "primary", sessionId: "s1"))
+        }
+        try data.append((0..<10).map(received))
+        try data.store(SessionsProjector()).catchUp()
+        try data.append((10..<400).map(received))
+        do {
+            try data.store(DiskFullSessions(fullAt: 11)).catchUp()
+            Issue.record("the catch-up did not notice the full disk")
+        } catch {
+            #expect("\(error)".lowercased().contains("full"), "\(error)")
+        }
+        let store = data.store(SessionsProjector())
+        #expect(try store.status().checkpoint == 10)
+        #expect(try store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM transcript") } == 10)
+        try store.catchUp()
+        #expect(try store.status().checkpoint == 400)
+        #expect(try store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM transcript") } == 400)
+    }
+
     @Test func aCheckpointBeyondTheLogsEndRebuilds() throws {
         let data = TestData()
         try data.append((0..<30).map { _ in try data.draft("haff", "spend:primary", Self.charge()) })
