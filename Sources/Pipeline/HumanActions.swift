@@ -49,6 +49,12 @@ extension Pipeline {
         }
     }
 
+    /// One pending approval by id, whatever its org (for the command line, which may omit it).
+    public func pendingApproval(_ approvalId: String) -> ApprovalSummary? {
+        guard let org = state.withLock({ $0.approvals[approvalId]?.org }) else { return nil }
+        return pendingApprovals(org: org).first { $0.approvalId == approvalId }
+    }
+
     /// Approves a held tool call or reply, optionally edited; runs it and resumes the agent.
     ///
     /// Two operators deciding at once: the first to claim it wins, the other gets

@@ -11,11 +11,11 @@ struct ApprovalsCommand: ParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
-    @Option(help: "The organization.") var org: String
+    @Option(help: "The organization (default: every org).") var org: String?
     @Option(help: "pending (default), granted, rejected, expired, or all.") var state: String = "pending"
 
     func validate() throws {
-        if org.isEmpty { throw ValidationError("--org must not be empty") }
+        if org?.isEmpty == true { throw ValidationError("--org must not be empty") }
         guard ["pending", "granted", "rejected", "expired", "all"].contains(state) else {
             throw ValidationError("unknown --state \(state); use pending, granted, rejected, expired or all")
         }
@@ -23,13 +23,16 @@ struct ApprovalsCommand: ParsableCommand {
 
     func run() throws {
         let store = try ReadModels.current(AuditProjector.name, global)
+        let orgs = try org.map { [$0] } ?? ReadModels.orgs(global)
+        for org in orgs {
         for a in try store.read({ try AuditQueries.approvals($0, org: org, state: state == "all" ? nil : state) }) {
             Output.line(JSONValue.from([
-                "approvalId": .string(a.approvalId), "agentId": .string(a.agentId), "sessionId": a.sessionId.map(JSONValue.string),
+                "org": .string(org), "approvalId": .string(a.approvalId), "agentId": .string(a.agentId), "sessionId": a.sessionId.map(JSONValue.string),
                 "kind": .string(a.kind), "tool": a.tool.map(JSONValue.string), "summary": .string(a.summary), "rule": .string(a.rule),
                 "state": .string(a.state), "decidedBy": a.decidedBy.map(JSONValue.string), "requestedAt": .string(a.requestedAt),
                 "expiresAt": .string(a.expiresAt),
             ]).serialized())
+        }
         }
     }
 }
@@ -45,21 +48,22 @@ struct Approve: AsyncParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
-    @Option(help: "The organization.") var org: String
+    @Option(help: "The organization (default: the approval's).") var org: String?
     @Option(help: "Arguments (JSON object) or reply text to use instead.") var edit: String?
     @Argument(help: "The approval id.") var approvalId: String
 
     func validate() throws {
-        if org.isEmpty { throw ValidationError("--org must not be empty") }
+        if org?.isEmpty == true { throw ValidationError("--org must not be empty") }
     }
 
     func run() async throws {
         let engine = try Engine.open(global)
         defer { engine.close() }
-        guard let pending = engine.pipeline.pendingApprovals(org: org).first(where: { $0.approvalId == approvalId }) else {
-            Output.note("org \(org) has no pending approval \(approvalId)")
+        guard let pending = engine.pipeline.pendingApproval(approvalId), org == nil || pending.org == org else {
+            Output.note("\(org.map { "org \($0) has" } ?? "there is") no pending approval \(approvalId)")
             throw Exit.failure
         }
+        let org = pending.org
         var arguments: JSONValue?
         var text: String?
         if let edit {
@@ -86,17 +90,21 @@ struct Reject: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Reject a held tool call or reply; the reason is fed back to the agent.")
 
     @OptionGroup var global: GlobalOptions
-    @Option(help: "The organization.") var org: String
+    @Option(help: "The organization (default: the approval's).") var org: String?
     @Option(help: "Why, for the agent and the audit trail.") var reason: String?
     @Argument(help: "The approval id.") var approvalId: String
 
     func validate() throws {
-        if org.isEmpty { throw ValidationError("--org must not be empty") }
+        if org?.isEmpty == true { throw ValidationError("--org must not be empty") }
     }
 
     func run() async throws {
         let engine = try Engine.open(global)
         defer { engine.close() }
+        guard let org = org ?? engine.pipeline.pendingApproval(approvalId)?.org else {
+            Output.note("there is no pending approval \(approvalId)")
+            throw Exit.failure
+        }
         do {
             emit(try await engine.pipeline.reject(org: org, approvalId: approvalId, by: humanActor(), reason: reason))
         } catch {

@@ -27,6 +27,12 @@ enum ReadModels {
         ProjectionSet(projectors: projectors, dataDirectory: global.dataDirectory, logger: logger())
     }
 
+    /// Every org that has an agent, for commands that list across orgs.
+    static func orgs(_ global: GlobalOptions) throws -> [String] {
+        let agents = try current(AgentsProjector.name, global)
+        return Array(Set(try agents.read { try AgentsQueries.agents($0, org: nil) }.map(\.org))).sorted()
+    }
+
     /// The named model, caught up with the log, for a command that reads it.
     static func current(_ name: String, _ global: GlobalOptions) throws -> ProjectionStore {
         let store = try set(global).store(name)

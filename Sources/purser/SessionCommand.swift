@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GRDB
 import PurserDomain
 import SessionsProjection
 
@@ -11,14 +12,26 @@ struct SessionCommand: ParsableCommand {
     )
 }
 
-/// The org and session a session command acts on.
+/// The org and session a session command acts on. Session ids are unique across orgs, so the
+/// org may be left out; given, it must be the session's (a guard against acting in the wrong org).
 struct SessionTarget: ParsableArguments {
-    @Option(help: "The organization.") var org: String
+    @Option(help: "The organization (default: the session's).") var org: String?
     @Argument(help: "The session id.") var sessionId: String
 
     func validate() throws {
-        if org.isEmpty { throw ValidationError("--org must not be empty") }
+        if org?.isEmpty == true { throw ValidationError("--org must not be empty") }
         if sessionId.isEmpty { throw ValidationError("the session id must not be empty") }
+    }
+
+    /// The session's org, from the sessions read model when --org is not given.
+    func resolvedOrg(_ global: GlobalOptions) throws -> String {
+        if let org { return org }
+        let store = try ReadModels.current(SessionsProjector.name, global)
+        guard let found = try store.read({ try String.fetchOne($0, sql: "SELECT org FROM sessions WHERE session_id = ? LIMIT 1", arguments: [sessionId]) }) else {
+            Output.note("no session \(sessionId)")
+            throw Exit.failure
+        }
+        return found
     }
 }
 
@@ -29,15 +42,16 @@ struct SessionShow: ParsableCommand {
     @OptionGroup var target: SessionTarget
 
     func run() throws {
+        let org = try target.resolvedOrg(global)
         let store = try ReadModels.current(SessionsProjector.name, global)
-        guard let session = try store.read({ try SessionsQueries.session($0, org: target.org, id: target.sessionId) }) else {
-            Output.note("org \(target.org) has no session \(target.sessionId)")
+        guard let session = try store.read({ try SessionsQueries.session($0, org: org, id: target.sessionId) }) else {
+            Output.note("org \(org) has no session \(target.sessionId)")
             throw Exit.failure
         }
         Output.line(JSONValue.from(["sessionId": .string(session.sessionId), "agentId": session.agentId.map(JSONValue.string),
                                     "channel": session.channel.map(JSONValue.string), "contact": session.externalContact.map(JSONValue.string),
                                     "status": .string(session.status), "handedOffTo": session.handedOffTo.map(JSONValue.string)]).serialized())
-        for line in try store.read({ try SessionsQueries.transcript($0, org: target.org, session: target.sessionId) }) {
+        for line in try store.read({ try SessionsQueries.transcript($0, org: org, session: target.sessionId) }) {
             Output.line(JSONValue.from(["seq": .number(Double(line.seq)), "ts": .string(line.ts), "direction": .string(line.direction),
                                         "actor": .string("\(line.actorKind):\(line.actorId)"), "text": .string(line.text)]).serialized())
         }
@@ -51,9 +65,10 @@ struct SessionTakeover: AsyncParsableCommand {
     @OptionGroup var target: SessionTarget
 
     func run() async throws {
+        let org = try target.resolvedOrg(global)
         let engine = try Engine.open(global)
         defer { engine.close() }
-        emit(try await engine.pipeline.takeover(org: target.org, sessionId: target.sessionId, by: humanActor()))
+        emit(try await engine.pipeline.takeover(org: org, sessionId: target.sessionId, by: humanActor()))
     }
 }
 
@@ -69,9 +84,10 @@ struct SessionReply: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let org = try target.resolvedOrg(global)
         let engine = try Engine.open(global)
         defer { engine.close() }
-        emit(try await engine.pipeline.humanReply(org: target.org, sessionId: target.sessionId, by: humanActor(), text: text))
+        emit(try await engine.pipeline.humanReply(org: org, sessionId: target.sessionId, by: humanActor(), text: text))
     }
 }
 
@@ -82,8 +98,9 @@ struct SessionRelease: AsyncParsableCommand {
     @OptionGroup var target: SessionTarget
 
     func run() async throws {
+        let org = try target.resolvedOrg(global)
         let engine = try Engine.open(global)
         defer { engine.close() }
-        emit(try await engine.pipeline.release(org: target.org, sessionId: target.sessionId, by: humanActor()))
+        emit(try await engine.pipeline.release(org: org, sessionId: target.sessionId, by: humanActor()))
     }
 }

@@ -10,12 +10,12 @@ struct SessionsCommand: ParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
-    @Option(help: "The organization.") var org: String
+    @Option(help: "The organization (default: every org).") var org: String?
     @Option(help: "Only sessions in this status: active, handed_off, closed.") var status: String?
     @Option(help: "Only sessions on this channel.") var channel: String?
 
     func validate() throws {
-        if org.isEmpty { throw ValidationError("--org must not be empty") }
+        if org?.isEmpty == true { throw ValidationError("--org must not be empty") }
         if let status, !["active", "handed_off", "closed"].contains(status) {
             throw ValidationError("unknown --status \(status); use active, handed_off or closed")
         }
@@ -26,15 +26,17 @@ struct SessionsCommand: ParsableCommand {
 
     func run() throws {
         let store = try ReadModels.current(SessionsProjector.name, global)
+        for org in try org.map({ [$0] }) ?? ReadModels.orgs(global) {
         let rows = try store.read { try SessionsQueries.sessions($0, org: org, status: status) }
         for row in rows where channel == nil || row.channel == channel {
             Output.line(JSONValue.from([
-                "sessionId": .string(row.sessionId), "agentId": row.agentId.map(JSONValue.string), "channel": row.channel.map(JSONValue.string),
+                "org": .string(org), "sessionId": .string(row.sessionId), "agentId": row.agentId.map(JSONValue.string), "channel": row.channel.map(JSONValue.string),
                 "contact": row.externalContact.map(JSONValue.string), "crmContactId": row.crmContact.map(JSONValue.string),
                 "status": .string(row.status), "handedOffTo": row.handedOffTo.map(JSONValue.string),
                 "lastMessageAt": row.lastMessageAt.map(JSONValue.string), "messages": .number(Double(row.messageCount)),
                 "tokens": .number(Double(row.tokensUsed)), "costUsd": .number(row.costUsd),
             ]).serialized())
+        }
         }
     }
 }

@@ -126,4 +126,22 @@ import Testing
         #expect(delivered.count == 2)
         #expect((delivered.last?["data"] as? [String: Any])?["status"] as? String == "read")
     }
+
+    /// DESIGN.md's forms without --org: approval and session ids are unique, so the org is theirs.
+    @Test func approveAndSessionCommandsFindTheOrgThemselves() throws {
+        let dir = TempDir()
+        try setUp(dir, autonomy: "supervised")
+        let run = try purser(["ingest", "-"], data: dir.path,
+                             stdin: #"{"channel":"whatsapp","to":"+4939771234567","from":"+491701234567","text":"Was kostet der SBF Binnen?","externalMessageId":"wamid.n1"}"#)
+        let approvalId = try #require(run.lines.first?["approvalId"] as? String)
+        let sessionId = try #require(run.lines.first?["sessionId"] as? String)
+        #expect(try purser(["approvals"], data: dir.path).lines.map { $0["org"] as? String } == ["haff"])
+        #expect(try purser(["sessions"], data: dir.path).lines.count == 1)
+        #expect(try purser(["approve", "--org", "other", approvalId], data: dir.path).status == 1)
+        let approved = try purser(["approve", approvalId], data: dir.path)
+        #expect(approved.status == 0, "\(approved.stderr)")
+        #expect(try purser(["session", "show", sessionId], data: dir.path).stdout.contains("450"))
+        #expect(try purser(["session", "takeover", sessionId], data: dir.path).status == 0)
+        #expect(try purser(["session", "show", "ses_nope"], data: dir.path).status == 1)
+    }
 }
