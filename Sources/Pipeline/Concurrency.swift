@@ -1,16 +1,17 @@
 import Foundation
 
 /// A value behind a lock, for state that is read and changed in short synchronous steps (no
-/// `await` while holding it), which an actor would only make slower.
-final class Locked<Value>: @unchecked Sendable {
+/// `await` while holding it), which an actor would only make slower. The one such box of the
+/// engine, the server and the command line.
+public final class Locked<Value>: @unchecked Sendable {
     private let lock = NSLock()
     private var value: Value
 
-    init(_ value: Value) {
+    public init(_ value: Value) {
         self.value = value
     }
 
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+    public func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
         lock.lock()
         defer { lock.unlock() }
         return try body(&value)

@@ -51,15 +51,7 @@ public struct Inbound: Sendable, Hashable {
             return "in_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         }
         let key = "\(channel.rawValue)\u{1F}\(orgAddresses.first ?? "")\u{1F}\(external)"
-        let digest = SHA256.hash(data: Data(key.utf8))
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = Array("in_".utf8)
-        out.reserveCapacity(35)
-        for byte in digest.prefix(16) {
-            out.append(hex[Int(byte >> 4)])
-            out.append(hex[Int(byte & 0x0f)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        return "in_" + WebhookSignature.hex(Array(SHA256.hash(data: Data(key.utf8)).prefix(16)))
     }
 
     /// Messages of one conversation share this key (channel, org address, customer), so they are

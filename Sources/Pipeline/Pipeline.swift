@@ -114,16 +114,19 @@ public final class Pipeline: Sendable {
         do {
             guard reader.exists else { return }
             try reader.scan(.init(typePrefix: "approval.")) { record in
-                guard let envelope = try? Envelope.parse(record.jsonBytes) else { return true }
-                switch envelope.type {
-                case ApprovalRequested.type:
-                    if let request = try? EventCatalog.standard.decode(ApprovalRequested.self, version: envelope.version, data: envelope.data) {
+                // Stored envelopes carry `seq`, which `EnvelopeParser` (for appending) refuses; the
+                // domain's JSON value reads them once.
+                guard let envelope = try? JSONValue(parsing: record.jsonBytes), let id = envelope["id"]?.stringValue,
+                      let data = envelope["data"] else { return true }
+                if record.type == ApprovalRequested.type {
+                    if let request = try? EventCatalog.standard.decode(ApprovalRequested.self, version: Int(envelope["v"]?.doubleValue ?? 1),
+                                                                        data: Data(data.serialized().utf8)) {
                         pending[request.approvalId] = PendingApproval(org: record.org, request: request,
-                                                                      correlationId: envelope.correlationId ?? envelope.id,
-                                                                      requestedEventId: envelope.id)
+                                                                      correlationId: envelope["correlationId"]?.stringValue ?? id,
+                                                                      requestedEventId: id)
                     }
-                default:
-                    if let id = envelope.dataString("approvalId") { pending[id] = nil }
+                } else if let approvalId = data["approvalId"]?.stringValue {
+                    pending[approvalId] = nil
                 }
                 return true
             }
@@ -159,30 +162,5 @@ public final class Pipeline: Sendable {
         try ensureLedgerLoaded(org: org, agentId: agentId, day: day)
         let entry = ledger.withLock { $0.days[SpendLedger.key(org: org, agentId: agentId, day: day)] ?? SpendLedger.Day() }
         return (entry.chargedUsd + entry.reservedUsd, entry.chargedMessages + entry.reservedMessages)
-    }
-}
-
-/// The few envelope fields the engine reads back from the log.
-struct Envelope {
-    var id: String
-    var type: String
-    var version: Int
-    var correlationId: String?
-    var data: Data
-    var object: [String: Any]
-
-    static func parse(_ bytes: [UInt8]) throws -> Envelope {
-        guard let object = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-              let id = object["id"] as? String, let type = object["type"] as? String else {
-            throw PipelineError(.readModelFailed, "an event in the log is not an envelope")
-        }
-        let dataObject = object["data"] ?? [:]
-        let data = try JSONSerialization.data(withJSONObject: dataObject)
-        return Envelope(id: id, type: type, version: (object["v"] as? Int) ?? 1, correlationId: object["correlationId"] as? String,
-                        data: data, object: object)
-    }
-
-    func dataString(_ key: String) -> String? {
-        (object["data"] as? [String: Any])?[key] as? String
     }
 }

@@ -30,27 +30,9 @@ struct Turn {
     }
 }
 
-/// Time a turn spent inside the model provider, summed over its calls.
-final class ModelWait: @unchecked Sendable {
-    private let lock = NSLock()
-    private var total: UInt64 = 0
-
-    func add(_ nanos: UInt64) {
-        lock.lock()
-        total &+= nanos
-        lock.unlock()
-    }
-
-    var nanos: UInt64 {
-        lock.lock()
-        defer { lock.unlock() }
-        return total
-    }
-}
-
 extension Pipeline {
     /// The current turn's model-wait accumulator (a task local, so concurrent turns keep theirs apart).
-    @TaskLocal static var modelWait: ModelWait?
+    @TaskLocal static var modelWait: Locked<UInt64>?
 
     /// Takes the message's place in its conversation's queue. Call in arrival order (the reader
     /// loop, the webhook handler); `run` may then happen on any task.
@@ -62,7 +44,7 @@ extension Pipeline {
     public func run(_ admission: Admission) async -> TurnOutcome {
         await sequencer.wait(admission.ticket)
         let started = DispatchTime.now().uptimeNanoseconds
-        let modelWait = ModelWait()
+        let modelWait = Locked<UInt64>(0)
         var outcome: TurnOutcome
         do {
             outcome = try await Pipeline.$modelWait.withValue(modelWait) { () async throws(PipelineError) -> TurnOutcome in
@@ -74,7 +56,7 @@ extension Pipeline {
         }
         await sequencer.done(admission.ticket)
         let total = DispatchTime.now().uptimeNanoseconds &- started
-        outcome.modelWaitNanos = modelWait.nanos
+        outcome.modelWaitNanos = modelWait.withLock { $0 }
         outcome.engineNanos = total > outcome.modelWaitNanos ? total - outcome.modelWaitNanos : 0
         return outcome
     }

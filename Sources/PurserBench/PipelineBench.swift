@@ -72,16 +72,20 @@ func runPipelineBench(messages: Int, sessions: Int, delayMs: Int, work: String) 
         lines += #"{"channel":"whatsapp","to":"+4939771234567","from":"\#(contact)","text":"Was kostet der SBF Binnen? (\#(i))","externalMessageId":"wamid.bench.\#(i)"}"# + "\n"
     }
     let reader = InboundReader(data: Data(lines.utf8), sourceName: "bench", format: .jsonl)
-    let timings = Timings()
+    let timings = Locked<(engine: [Double], model: [Double])>(([], []))
     let t1 = now()
     let c1 = cpuSeconds()
     let summary = await Ingestor(pipeline: pipeline, inFlightMax: sessions).run(reader) { outcome in
-        timings.add(outcome)
+        timings.withLock {
+            $0.engine.append(Double(outcome.engineNanos) / 1e6)
+            $0.model.append(Double(outcome.modelWaitNanos) / 1e6)
+        }
     }
     let seconds = now() - t1
     let pipelineCPU = cpuSeconds() - c1
     let rate = Double(messages) / seconds
-    let engine = timings.engineMillis.sorted()
+    let (engineMillis, modelMillis) = timings.withLock { $0 }
+    let engine = engineMillis.sorted()
     func pct(_ p: Double) -> Double { engine.isEmpty ? 0 : engine[min(engine.count - 1, Int(Double(engine.count) * p))] }
     row("pipeline end to end (\(messages) msgs, \(sessions) sessions, model +\(delayMs) ms), msg/s", formatRate(rate),
         "model calls alone, same concurrency", formatRate(baselineRate), String(format: "%.2f×", rate / baselineRate))
@@ -92,21 +96,8 @@ func runPipelineBench(messages: Int, sessions: Int, delayMs: Int, work: String) 
         "CPU per model call alone (client + test server)", String(format: "%.3f ms", baselineCPU / Double(messages) * 1000), "")
     row("engine wall time per message (model wait excluded, queueing for CPU and fsync included), p50 / p99 ms",
         String(format: "%.2f / %.2f", pct(0.5), pct(0.99)),
-        "model wait per message, p50", String(format: "%.0f ms", timings.modelMillis.sorted()[timings.modelMillis.count / 2]), "")
+        "model wait per message, p50", String(format: "%.0f ms", modelMillis.sorted()[modelMillis.count / 2]), "")
     FileHandle.standardError.write(Data("pipeline: \(summary.count(.sent)) sent, \(summary.count(.failed)) failed in \(String(format: "%.1f", seconds)) s\n".utf8))
-}
-
-final class Timings: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var engineMillis: [Double] = []
-    private(set) var modelMillis: [Double] = []
-
-    func add(_ outcome: TurnOutcome) {
-        lock.lock()
-        engineMillis.append(Double(outcome.engineNanos) / 1e6)
-        modelMillis.append(Double(outcome.modelWaitNanos) / 1e6)
-        lock.unlock()
-    }
 }
 
 /// User + system CPU seconds of this process so far.

@@ -1,5 +1,7 @@
 import Crypto
+import Channels
 import Foundation
+import Pipeline
 
 /// What a token may do: viewers read, operators act (approvals, takeover, replies), admins also
 /// change the agent.
@@ -41,7 +43,8 @@ public final class AccessTokenStore: Sendable {
     public static let tokenPrefix = "pst_"
 
     public let path: String
-    private let cache = LockedCache()
+    /// The file's tokens as last read, with its modification date.
+    private let cache = Locked<(tokens: [AccessToken], modified: Date?)?>(nil)
 
     public init(dataDirectory: String) {
         path = dataDirectory + "/access/tokens.json"
@@ -68,29 +71,21 @@ public final class AccessTokenStore: Sendable {
         guard let all = try? cachedTokens() else { return nil }
         // Compare every stored hash in full, so timing says nothing about which one was close.
         var found: AccessToken?
-        for token in all where constantTimeEquals(token.hash, hash) { found = token }
+        for token in all where WebhookSignature.constantTimeEquals(Array(token.hash.utf8), Array(hash.utf8)) { found = token }
         return found
     }
 
     public func list() throws(HTTPServerError) -> [AccessToken] { try load() }
 
     static func hash(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
-    }
-
-    private func constantTimeEquals(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        var diff: UInt8 = 0
-        for i in x.indices { diff |= x[i] ^ y[i] }
-        return diff == 0
+        WebhookSignature.hex(Array(SHA256.hash(data: Data(secret.utf8))))
     }
 
     private func cachedTokens() throws(HTTPServerError) -> [AccessToken] {
         let modified = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? nil
-        if let cached = cache.get(modified: modified) { return cached }
+        if let modified, let cached = cache.withLock({ $0 }), cached.modified == modified { return cached.tokens }
         let tokens = try load()
-        cache.set(tokens, modified: modified)
+        cache.withLock { $0 = (tokens, modified) }
         return tokens
     }
 
@@ -130,24 +125,5 @@ public final class AccessTokenStore: Sendable {
         } catch {
             throw HTTPServerError(.storage, "cannot write the token file \(path)", cause: error)
         }
-    }
-}
-
-private final class LockedCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var tokens: [AccessToken]?
-    private var modified: Date?
-
-    func get(modified: Date?) -> [AccessToken]? {
-        lock.lock()
-        defer { lock.unlock() }
-        return self.modified == modified && modified != nil ? tokens : nil
-    }
-
-    func set(_ tokens: [AccessToken], modified: Date?) {
-        lock.lock()
-        self.tokens = tokens
-        self.modified = modified
-        lock.unlock()
     }
 }

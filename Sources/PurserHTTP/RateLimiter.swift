@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 
 /// Per-key token buckets (a key per org on the API, per channel on the webhooks): a burst is
 /// allowed, the sustained rate is bounded, and a refused request learns when to retry.
@@ -8,7 +9,7 @@ public final class RateLimiter: Sendable {
         var updated: Double
     }
 
-    private let state = LockedBuckets()
+    private let state = Locked<[String: Bucket]>([:])
     let ratePerSecond: Double
     let burst: Double
 
@@ -30,17 +31,6 @@ public final class RateLimiter: Sendable {
             }
             buckets[key] = bucket
             return max(1, Int(((1 - bucket.tokens) / ratePerSecond).rounded(.up)))
-        }
-    }
-
-    private final class LockedBuckets: @unchecked Sendable {
-        private let lock = NSLock()
-        private var buckets: [String: Bucket] = [:]
-
-        func withLock<R>(_ body: (inout [String: Bucket]) -> R) -> R {
-            lock.lock()
-            defer { lock.unlock() }
-            return body(&buckets)
         }
     }
 }

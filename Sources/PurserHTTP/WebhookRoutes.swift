@@ -168,9 +168,9 @@ struct WebhookRoutes {
 
     func ingest(_ body: Data, format: InputFormat, source: String) async -> Response {
         let reader = InboundReader(data: body, sourceName: source, format: format)
-        let collected = OutcomeList()
-        let summary = await Ingestor(pipeline: pipeline, inFlightMax: 64).run(reader) { collected.append($0) }
-        let outcomes = collected.all
+        let collected = Locked<[TurnOutcome]>([])
+        let summary = await Ingestor(pipeline: pipeline, inFlightMax: 64).run(reader) { outcome in collected.withLock { $0.append(outcome) } }
+        let outcomes = collected.withLock { $0 }
         if summary.count(.failed) > 0 {
             // Not durable: the sender must retry (Meta and Twilio do on 5xx).
             return Reply.json(["outcomes": .array(outcomes.map(\.json))], status: .serviceUnavailable)
@@ -180,22 +180,5 @@ struct WebhookRoutes {
         // bodies are normal, acknowledged with 200 (they are kept as message.rejected).
         let status: HTTPResponse.Status = onlyRejected && format == .webchat ? .badRequest : .ok
         return Reply.json(["outcomes": .array(outcomes.map(\.json))], status: status)
-    }
-}
-
-final class OutcomeList: @unchecked Sendable {
-    private let lock = NSLock()
-    private var items: [TurnOutcome] = []
-
-    func append(_ outcome: TurnOutcome) {
-        lock.lock()
-        items.append(outcome)
-        lock.unlock()
-    }
-
-    var all: [TurnOutcome] {
-        lock.lock()
-        defer { lock.unlock() }
-        return items
     }
 }

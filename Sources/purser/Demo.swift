@@ -113,19 +113,3 @@ struct Demo: AsyncParsableCommand {
         print(fresh > 0 ? "Set up the agent and \(fresh - 1) objects/links.\n" : "The sailing school is already set up (same event ids).\n")
     }
 }
-
-/// A value shared with the outcome callback.
-final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-
-    init(_ value: Value) {
-        self.value = value
-    }
-
-    func withLock<R>(_ body: (inout Value) -> R) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
-    }
-}

@@ -35,10 +35,17 @@ struct Engine {
             let provider = try ProviderSelection.provider(logger: logger)
             let prices = try PriceTable.fromEnvironment()
             let secrets = OrgSecrets(dataDirectory: global.dataDirectory, logger: logger)
-            let cache = ProviderCache()
+            let cache = Locked<[String: (any LLMProvider)?]>([:])  // each org's provider, built once (nil: the engine's own)
             let pipeline = try Pipeline(dataDirectory: global.dataDirectory, log: log, provider: provider, prices: prices,
                                         options: options,
-                                        orgProvider: { org in cache.provider(org) { secrets.provider(for: org, prices: prices) } },
+                                        orgProvider: { org in
+                                            cache.withLock { known in
+                                                if let provider = known[org] { return provider }
+                                                let made = secrets.provider(for: org, prices: prices)
+                                                known[org] = made
+                                                return made
+                                            }
+                                        },
                                         logger: logger)
             return Engine(log: log, pipeline: pipeline, secrets: secrets)
         } catch {
@@ -61,19 +68,4 @@ func humanActor() -> String {
 /// Prints an outcome line (JSON) for programs.
 func emit(_ outcome: TurnOutcome) {
     Output.line(outcome.json.serialized())
-}
-
-/// Each org's provider, built once from its credentials (nil: the engine's own).
-final class ProviderCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var providers: [String: (any LLMProvider)?] = [:]
-
-    func provider(_ org: String, _ make: () -> (any LLMProvider)?) -> (any LLMProvider)? {
-        lock.lock()
-        defer { lock.unlock() }
-        if let known = providers[org] { return known }
-        let made = make()
-        providers[org] = made
-        return made
-    }
 }

@@ -50,7 +50,8 @@ extension Pipeline {
             } catch {
                 result = .failure(error)
             }
-            Pipeline.modelWait?.add(DispatchTime.now().uptimeNanoseconds &- callStarted)
+            let waited = DispatchTime.now().uptimeNanoseconds &- callStarted
+            Pipeline.modelWait?.withLock { $0 &+= waited }
             await llmSlots.release()
 
             let response: ChatResponse
