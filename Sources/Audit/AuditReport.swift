@@ -22,6 +22,9 @@ public enum AuditCheck: String, Sendable, Hashable, CaseIterable, Codable {
     case messagesCap = "cap.messages_per_day"
     /// Per agent and UTC day, charged USD ≤ `maxCostPerDay`.
     case costCap = "cap.cost_per_day"
+    /// Nothing went out on its own (agent or engine, not a human) after a day's cap tripped for
+    /// that agent, nor while its charged messages or dollars stood at the cap.
+    case capSend = "send.past_cap"
     /// Every session an event names was opened in this org.
     case sessionScope = "scope.session"
     /// Every object id a tool call or link names exists in this org.

@@ -137,6 +137,8 @@ struct AuditState {
     var handedOff: Set<String> = []
     var sessionAgent: [String: String] = [:]
     var spend: [String: Spend] = [:]
+    /// Agent + UTC day keys on which a messages or cost cap tripped.
+    var capTripped: Set<String> = []
     var proposedSpend: [String: Spend] = [:]
     var openedSessions: Set<String> = []
     var sessionRefs: [(seq: UInt64, session: String, type: String)] = []
@@ -194,6 +196,9 @@ struct AuditState {
             checkTool(seq, p)
         case .messageSent(let p):
             checkSend(seq, event.actor, p)
+            checkCapSend(seq, event.actor, p, day: PurserDomain.Timestamp(millisecondsSinceEpoch: event.timestampMs).utcDay)
+        case .guardrailTripped(let p) where p.guardrail == .maxMessagesPerDay || p.guardrail == .maxCostPerDay:
+            capTripped.insert("\(p.agentId)\u{1}\(PurserDomain.Timestamp(millisecondsSinceEpoch: event.timestampMs).utcDay)")
         case .llmCompleted(let p):
             completedReservations.append((seq, p.reservationId))
         case .costCharged(let p):
@@ -342,6 +347,19 @@ struct AuditState {
     }
 
     // MARK: Caps
+
+    /// The engine's own notices (actor `system`; no model call paid for them) must not go out
+    /// after the agent's messages or cost cap tripped that day. The agent's replies are bounded by
+    /// `cap.messages_per_day` through their charged messages: a reply whose reservation was
+    /// granted before another turn tripped the cap is within it.
+    mutating func checkCapSend(_ seq: UInt64, _ actor: EventActor, _ p: MessageSent, day: String) {
+        guard actor.kind == .system else { return }
+        let agentId = p.agentId ?? p.sessionId.flatMap { sessionAgent[$0] } ?? actor.id
+        count(.capSend)
+        if capTripped.contains("\(agentId)\u{1}\(day)") {
+            violate(seq, .capSend, "\(p.messageId) went out automatically on \(day) after agent \(agentId)'s daily cap had tripped")
+        }
+    }
 
     mutating func checkCaps(_ seq: UInt64, _ p: CostCharged) {
         count(.messagesCap)

@@ -57,17 +57,22 @@ public struct StatusUpdate: Sendable, Hashable {
     public var status: String
     /// Who the outbound message went to.
     public var recipient: String?
+    /// The org's own address the message went out from (WhatsApp `metadata.display_phone_number`,
+    /// Twilio `From`): what routes the status to its org, so a webhook signed by one org cannot
+    /// mark another org's messages delivered.
+    public var businessAddress: String?
     public var timestamp: Date?
     /// The provider's error code and text when the status reports a failure.
     public var errorCode: String?
     public var errorMessage: String?
 
     public init(channel: Channel, externalMessageId: String, status: String, recipient: String? = nil,
-                timestamp: Date? = nil, errorCode: String? = nil, errorMessage: String? = nil) {
+                businessAddress: String? = nil, timestamp: Date? = nil, errorCode: String? = nil, errorMessage: String? = nil) {
         self.channel = channel
         self.externalMessageId = externalMessageId
         self.status = status
         self.recipient = recipient
+        self.businessAddress = businessAddress
         self.timestamp = timestamp
         self.errorCode = errorCode
         self.errorMessage = errorMessage
@@ -76,7 +81,7 @@ public struct StatusUpdate: Sendable, Hashable {
 
 extension StatusUpdate: Codable {
     enum CodingKeys: String, CodingKey {
-        case channel, externalMessageId, status, recipient, timestamp, errorCode, errorMessage
+        case channel, externalMessageId, status, recipient, businessAddress, timestamp, errorCode, errorMessage
     }
 
     public init(from decoder: any Decoder) throws {
@@ -85,6 +90,7 @@ extension StatusUpdate: Codable {
         externalMessageId = try c.decode(String.self, forKey: .externalMessageId)
         status = try c.decode(String.self, forKey: .status)
         recipient = try c.decodeIfPresent(String.self, forKey: .recipient)
+        businessAddress = try c.decodeIfPresent(String.self, forKey: .businessAddress)
         if let stamp = try c.decodeIfPresent(String.self, forKey: .timestamp) {
             guard let date = Timestamp.parseISO8601(stamp) else {
                 throw DecodingError.dataCorruptedError(forKey: .timestamp, in: c, debugDescription: "not an ISO-8601 timestamp: \(stamp)")
@@ -104,6 +110,7 @@ extension StatusUpdate: Codable {
         try c.encode(externalMessageId, forKey: .externalMessageId)
         try c.encode(status, forKey: .status)
         try c.encodeIfPresent(recipient, forKey: .recipient)
+        try c.encodeIfPresent(businessAddress, forKey: .businessAddress)
         try c.encodeIfPresent(timestamp.map(Timestamp.formatISO8601), forKey: .timestamp)
         try c.encodeIfPresent(errorCode, forKey: .errorCode)
         try c.encodeIfPresent(errorMessage, forKey: .errorMessage)

@@ -87,7 +87,7 @@ public enum TwilioAdapter {
             }
             let channel = (try? channelResult.get()) ?? .sms
             let update = StatusUpdate(channel: channel, externalMessageId: sid, status: statusWord,
-                                      recipient: toRaw.map(stripPrefix), errorCode: field("ErrorCode"),
+                                      recipient: toRaw.map(stripPrefix), businessAddress: fromRaw.map(stripPrefix), errorCode: field("ErrorCode"),
                                       errorMessage: field("ErrorMessage"))
             return .status(update, position)
         }

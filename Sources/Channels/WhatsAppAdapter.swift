@@ -126,7 +126,7 @@ public enum WhatsAppAdapter {
                         results.append(rejection(here, .invalidWebhook, "`statuses[]` entry is not an object", raw: raw, limits: limits))
                         continue
                     }
-                    results.append(statusOutcome(item, raw: raw, position: here, limits: limits))
+                    results.append(statusOutcome(item, business: businessNumber ?? phoneNumberID, raw: raw, position: here, limits: limits))
                 }
                 if messages.isEmpty && statuses.isEmpty {
                     let errors = describeErrors(value["errors"]).map { ": \($0)" } ?? ""
@@ -208,7 +208,7 @@ public enum WhatsAppAdapter {
         return .message(message, position)
     }
 
-    private static func statusOutcome(_ item: [String: Any], raw: [UInt8], position: SourcePosition,
+    private static func statusOutcome(_ item: [String: Any], business: String?, raw: [UInt8], position: SourcePosition,
                                       limits: ChannelLimits) -> InboundOutcome {
         guard let id = JSONSupport.string(item["id"]), let status = item["status"] as? String else {
             return rejection(position, .invalidWebhook, "WhatsApp status without `id` or `status`", raw: raw, limits: limits)
@@ -217,6 +217,7 @@ public enum WhatsAppAdapter {
         let update = StatusUpdate(
             channel: .whatsapp, externalMessageId: id, status: status,
             recipient: JSONSupport.string(item["recipient_id"]).map(normalizePhone),
+            businessAddress: business,
             timestamp: Timestamp.parseUnixSeconds(item["timestamp"]),
             errorCode: firstError.flatMap { JSONSupport.string($0["code"]) },
             errorMessage: describeErrors(item["errors"]))

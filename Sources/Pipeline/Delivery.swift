@@ -25,8 +25,12 @@ extension Pipeline {
     /// A channel's status report for a message it carries. Known (acknowledged earlier with the
     /// channel's id): recorded as `message.delivered`. Unknown: kept as `message.rejected`, as
     /// every input that is not a message is.
+    ///
+    /// - Parameter restrictedTo: when set (a webhook verified for one org), the status is matched
+    ///   only against that org's messages (`.some(nil)`: against none); unset, against any org's.
     public func recordStatus(channel: PurserDomain.Channel, externalId: String, status: String, error: String?,
-                             raw: Data, source: String?, lineNumber: Int?, format: String?) async -> TurnOutcome {
+                             raw: Data, source: String?, lineNumber: Int?, format: String?,
+                             restrictedTo: String?? = .none) async -> TurnOutcome {
         let mapped: MessageDelivered.Status? = switch status.lowercased() {
         case "delivered": .delivered
         case "read": .read
@@ -37,7 +41,7 @@ extension Pipeline {
             try await refresh(OutboxProjector.name)
             if let mapped, let known = try models.read(OutboxProjector.name, { db in
                 try OutboxQueries.message(db, channel: channel.rawValue, externalId: externalId)
-            }) {
+            }), restrictedTo.map({ $0 == known.org }) ?? true {
                 var events = TurnEvents(org: known.org, correlationId: nil, clock: clock)
                 try events.add(MessageDelivered(messageId: known.messageId, status: mapped, externalMessageId: externalId, deliveredAt: clock(),
                                                 error: error),

@@ -94,6 +94,8 @@ struct SpendLedger: Sendable {
         var chargedMessages: Int = 0
         var reservedUsd: Double = 0
         var reservedMessages: Int = 0
+        /// A reservation was refused today: a cap tripped, so nothing more goes out on its own.
+        var tripped = false
     }
 
     struct Reservation: Sendable, Hashable {
@@ -118,10 +120,12 @@ struct SpendLedger: Sendable {
         var entry = days[key, default: Day()]
         let messagesUsed = entry.chargedMessages + entry.reservedMessages
         if messages > 0, messagesUsed + messages > maxMessages {
+            days[key, default: Day()].tripped = true
             return .failure(.messages(limit: maxMessages, used: messagesUsed))
         }
         let usdUsed = entry.chargedUsd + entry.reservedUsd
         if usdUsed + usd > maxUsd + SpendLedger.toleranceUsd {
+            days[key, default: Day()].tripped = true
             return .failure(.cost(limit: maxUsd, used: usdUsed, asked: usd))
         }
         entry.reservedUsd += usd
@@ -138,6 +142,13 @@ struct SpendLedger: Sendable {
         entry.chargedUsd += usd
         entry.chargedMessages += messages
         days[reservation.key] = entry
+    }
+
+    /// Whether the day's caps leave nothing for an automatic send: a reservation was refused
+    /// today, or the charged messages or dollars have reached their cap.
+    func exhausted(key: String, maxUsd: Double, maxMessages: Int) -> Bool {
+        guard let entry = days[key] else { return false }
+        return entry.tripped || entry.chargedMessages >= maxMessages || entry.chargedUsd >= maxUsd - SpendLedger.toleranceUsd
     }
 
     mutating func release(_ reservation: Reservation) {

@@ -25,6 +25,9 @@ public struct Inbound: Sendable, Hashable {
     /// Staff talking to their own agent from the dashboard ("ask your data"): routed to `agent`
     /// directly, same tools and policy, nothing delivered outside.
     public var internalAgent: AgentRef?
+    /// Webchat: the hash of the visitor token issued with this first message (kept in its
+    /// `message.received`, so the token is valid exactly when the message is durable).
+    public var visitorTokenHash: String?
 
     public init(channel: PurserDomain.Channel, orgAddresses: [String], from: String, text: String, externalMessageId: String? = nil,
                 receivedAt: PurserDomain.Timestamp, contactName: String? = nil, subject: String? = nil, inReplyTo: String? = nil,
@@ -56,7 +59,12 @@ public struct Inbound: Sendable, Hashable {
 
     /// Messages of one conversation share this key (channel, org address, customer), so they are
     /// processed in arrival order; different keys run in parallel.
-    var orderingKey: String { "\(channel.rawValue)|\(orgAddresses.first ?? "")|\(from)" }
+    var orderingKey: String { orderingKeyOverride ?? "\(channel.rawValue)|\(orgAddresses.first ?? "")|\(from)" }
+
+    /// Replaces the conversation key when the sender's address is not yet stable: a webchat
+    /// visitor's first message gets a fresh visitor id per delivery, so a retried first message
+    /// must be ordered by its channel message id instead, or two deliveries would run at once.
+    public var orderingKeyOverride: String?
 
     /// Converts an adapter's message, normalizing its addresses. A message whose addresses cannot
     /// be normalized is refused with the reason, to be kept as `message.rejected`.

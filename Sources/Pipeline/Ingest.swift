@@ -22,11 +22,17 @@ public struct Ingestor: Sendable {
 
     public let pipeline: Pipeline
     public let inFlightMax: Int
+    /// The org a delivery status may touch, when the input's sender is an org rather than the
+    /// operator (a webhook verified with one org's secret): a status is matched only against
+    /// that org's sent messages. Unset (the CLI), a status is matched in any org.
+    public var statusOrg: (@Sendable (StatusUpdate) -> String?)?
 
-    public init(pipeline: Pipeline, inFlightMax: Int = Ingestor.inFlightDefault) {
+    public init(pipeline: Pipeline, inFlightMax: Int = Ingestor.inFlightDefault,
+                statusOrg: (@Sendable (StatusUpdate) -> String?)? = nil) {
         precondition(inFlightMax > 0, "at least one message must be allowed in flight")
         self.pipeline = pipeline
         self.inFlightMax = inFlightMax
+        self.statusOrg = statusOrg
     }
 
     /// Reads `reader` to its end; `emit` gets each outcome as it is known (not in input order: a
@@ -34,6 +40,25 @@ public struct Ingestor: Sendable {
     public func run(_ reader: InboundReader, emit: @escaping @Sendable (TurnOutcome) -> Void) async -> IngestSummary {
         let box = ReaderBox(reader)
         let queue = DispatchQueue(label: "purser.ingest.reader")
+        return await run(format: box.format, sourceName: reader.sourceName, next: {
+            await withCheckedContinuation { continuation in
+                queue.async { continuation.resume(returning: box.next()) }
+            }
+        }, emit: emit)
+    }
+
+    /// Processes items already read and checked (a webhook body, verified for exactly these
+    /// items), in order.
+    public func run(items: [InboundOutcome], format: String?, sourceName: String,
+                    emit: @escaping @Sendable (TurnOutcome) -> Void) async -> IngestSummary {
+        let remaining = Locked(items[...])
+        return await run(format: format, sourceName: sourceName, next: {
+            .success(remaining.withLock { $0.popFirst() })
+        }, emit: emit)
+    }
+
+    private func run(format: String?, sourceName: String, next read: @Sendable () async -> Result<InboundOutcome?, ChannelError>,
+                     emit: @escaping @Sendable (TurnOutcome) -> Void) async -> IngestSummary {
         var summary = IngestSummary()
         await withTaskGroup(of: TurnOutcome.self) { group in
             var inFlight = 0
@@ -42,9 +67,7 @@ public struct Ingestor: Sendable {
                 emit(outcome)
             }
             while true {
-                let next: Result<InboundOutcome?, ChannelError> = await withCheckedContinuation { continuation in
-                    queue.async { continuation.resume(returning: box.next()) }
-                }
+                let next = await read()
                 let item: InboundOutcome
                 switch next {
                 case .success(nil):
@@ -61,7 +84,7 @@ public struct Ingestor: Sendable {
                         case .failure(let error):
                             record(await pipeline.recordRejected(
                                 MessageRejected(code: "invalid_address", reason: error.message, source: position.source, lineNumber: position.line,
-                                                format: box.format, channel: PurserDomain.Channel(rawValue: message.channel.rawValue),
+                                                format: format, channel: PurserDomain.Channel(rawValue: message.channel.rawValue),
                                                 raw: Data(message.text.utf8)),
                                 source: position.description))
                         }
@@ -70,17 +93,18 @@ public struct Ingestor: Sendable {
                         if let channel = PurserDomain.Channel(rawValue: status.channel.rawValue) {
                             record(await pipeline.recordStatus(channel: channel, externalId: status.externalMessageId, status: status.status,
                                                                error: status.errorMessage, raw: raw, source: position.description,
-                                                               lineNumber: position.line, format: box.format))
+                                                               lineNumber: position.line, format: format,
+                                                               restrictedTo: statusOrg.map { .some($0(status)) } ?? .none))
                         } else {
                             record(await pipeline.recordRejected(
                                 MessageRejected(code: "not_a_message", reason: "a status update is not a message", source: position.source,
-                                                lineNumber: position.line, format: box.format, raw: raw),
+                                                lineNumber: position.line, format: format, raw: raw),
                                 source: position.description))
                         }
                     case .rejected(let rejection):
                         record(await pipeline.recordRejected(
                             MessageRejected(code: rejection.code.rawValue, reason: rejection.reason, source: rejection.position.source,
-                                            lineNumber: rejection.position.line, format: box.format,
+                                            lineNumber: rejection.position.line, format: format,
                                             channel: rejection.channel.flatMap { PurserDomain.Channel(rawValue: $0.rawValue) }, raw: rejection.raw),
                             source: rejection.position.description))
                     }
@@ -91,7 +115,7 @@ public struct Ingestor: Sendable {
                     continue
                 case .failure(let error):
                     // The input itself failed (an unreadable file): nothing more can be read from it.
-                    record(TurnOutcome(.failed, reason: "\(error)", source: reader.sourceName))
+                    record(TurnOutcome(.failed, reason: "\(error)", source: sourceName))
                 }
                 break
             }

@@ -87,7 +87,7 @@ extension Pipeline {
                                        externalMessageId: inbound.externalMessageId, receivedAt: inbound.receivedAt,
                                        contactName: inbound.contactName, subject: inbound.subject, inReplyTo: inbound.inReplyTo,
                                        references: inbound.references, attachments: inbound.attachments, agentId: ref.agentId,
-                                       sessionId: session.id)
+                                       sessionId: session.id, visitorTokenHash: inbound.channel == .webchat ? inbound.visitorTokenHash : nil)
         try turn.events.add(received, stream: session.stream, actor: Actor(.customer, inbound.from), id: messageId)
         let result = try await flush(&turn.events)
         if let result, result.duplicates.first == true {

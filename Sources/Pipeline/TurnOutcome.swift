@@ -36,6 +36,9 @@ public struct TurnOutcome: Sendable, Hashable {
     public var reason: String?
     /// Where the input came from (`FILE:LINE`).
     public var source: String?
+    /// Whether `reply` went out to the customer (`message.sent`); a notice of a blocked or
+    /// handed-off turn may have been drafted or held instead. What an anonymous caller may see.
+    public var replySent = false
     /// The engine's own time on this input (waiting for its turn in the conversation excluded),
     /// and the part of it spent waiting for the model; for benchmarks, not printed.
     public var engineNanos: UInt64 = 0
@@ -53,6 +56,7 @@ public struct TurnOutcome: Sendable, Hashable {
         self.approvalId = approvalId
         self.reason = reason
         self.source = source
+        self.replySent = kind == .sent && reply != nil
     }
 
     public var json: JSONValue {
@@ -67,6 +71,7 @@ public struct TurnOutcome: Sendable, Hashable {
         put("replyId", replyId)
         put("approvalId", approvalId)
         put("reason", reason)
+        if reply != nil { fields["replySent"] = .bool(replySent) }
         return .object(fields)
     }
 }

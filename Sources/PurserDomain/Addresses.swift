@@ -81,6 +81,9 @@ public enum AddressNormalizer {
         }
         if text.lowercased().hasPrefix("mailto:") { text = String(text.dropFirst(7)) }
         text = text.lowercased()
+        guard !containsControlCharacters(text) else {
+            throw DomainError(.invalidAddress, "the email address contains a control character (such as NUL); use printable characters only")
+        }
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty,
               parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
@@ -100,16 +103,29 @@ public enum AddressNormalizer {
         case .email:
             return try email(raw)
         case .webchat, .instagramDM:
+            // Both compare case-insensitively: a widget id `HAFF-WEB` is the widget `haff-web`, so
+            // no org can bind a case variant of another org's address.
             var text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-            if channel == .instagramDM {
-                if text.hasPrefix("@") { text.removeFirst() }
-                text = text.lowercased()
-            }
+            if channel == .instagramDM, text.hasPrefix("@") { text.removeFirst() }
+            text = text.lowercased()
             guard !text.isEmpty, !text.contains(where: \.isWhitespace) else {
                 throw DomainError(.invalidAddress, "'\(raw)' is not a \(channel) address; use the widget or account id without spaces")
             }
+            guard !containsControlCharacters(text) else {
+                throw DomainError(.invalidAddress, "the \(channel) address contains a control character (such as NUL); use printable characters only")
+            }
+            guard text.utf8.count <= addressBytesMax else {
+                throw DomainError(.invalidAddress, "the \(channel) address is \(text.utf8.count) bytes; at most \(addressBytesMax) are accepted")
+            }
             return text
         }
+    }
+
+    /// The longest webchat or Instagram identifier accepted.
+    public static let addressBytesMax = 256
+
+    static func containsControlCharacters(_ text: String) -> Bool {
+        text.unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 }
 

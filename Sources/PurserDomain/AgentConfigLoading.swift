@@ -347,8 +347,14 @@ extension OrgAgentConfig {
         }
         if organizationId.trimmingCharacters(in: .whitespaces).isEmpty {
             report("organizationId", "is missing; name the org this agent belongs to, e.g. \"haff\"")
-        } else if !Self.isPlainIdentifier(organizationId) {
-            report("organizationId", "'\(organizationId)' is not a plain id; use letters, digits, '.', '_' or '-' (at most 64)")
+        } else if !OrgIDGrammar.isValid(organizationId) {
+            report("organizationId", "'\(organizationId)' is not an org id; use 1-\(OrgIDGrammar.bytesMax) letters, digits, '.', '_' or '-', starting with a letter or digit")
+        } else {
+            do {
+                try OrgIDGrammar.refuseCaseVariant(organizationId, of: Set(routing.values.map(\.org)))
+            } catch {
+                report("organizationId", error.message)
+            }
         }
         if type != Self.objectType {
             report("type", "must be \"\(Self.objectType)\", found \"\(type)\"")

@@ -30,6 +30,8 @@ public struct DomainError: Error, Sendable, CustomStringConvertible {
         case invalidTimestamp = "timestamp.invalid"
         /// A phone number, email address or channel address that cannot be normalized.
         case invalidAddress = "address.invalid"
+        /// An org id that breaks `OrgIDGrammar`, or a case variant of an existing org.
+        case invalidOrg = "org.invalid"
         /// An `org_agent` configuration with one or more problems (see `problems`).
         case invalidConfig = "config.invalid"
         /// An ontology object or link that breaks the ontology's rules.

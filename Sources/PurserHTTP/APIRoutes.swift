@@ -234,6 +234,9 @@ struct APIRoutes {
         if let status, !["active", "handed_off", "closed"].contains(status) {
             return Reply.error(.badRequest, "invalid_query", "status must be active, handed_off or closed")
         }
+        if let channel, PurserDomain.Channel(rawValue: channel) == nil {
+            return Reply.error(.badRequest, "invalid_query", "channel must be one of \(PurserDomain.Channel.allNames)")
+        }
         try await pipeline.refresh(SessionsProjector.name)
         let rows = try pipeline.readModels.read(SessionsProjector.name) { db -> [JSONValue] in
             try SessionsQueries.sessions(db, org: org, status: status).filter { channel == nil || $0.channel == channel }.map { row in
@@ -294,10 +297,16 @@ struct APIRoutes {
     }
 
     func activity(_ org: String, _ request: Request) async throws -> Response {
-        let limit = min(HTTPLimits.activityPageItemsMax, max(1, Int(request.uri.queryParameters.get("limit") ?? "") ?? 50))
+        var limit = 50
+        if let raw = request.uri.queryParameters.get("limit") {
+            guard let value = Int(raw), (1...HTTPLimits.activityPageItemsMax).contains(value) else {
+                return Reply.error(.badRequest, "invalid_query", "limit must be a whole number from 1 to \(HTTPLimits.activityPageItemsMax)")
+            }
+            limit = value
+        }
         var before: UInt64?
         if let raw = request.uri.queryParameters.get("before") {
-            guard let value = UInt64(raw) else { return Reply.error(.badRequest, "invalid_query", "before must be a seq number") }
+            guard let value = UInt64(raw), value >= 1 else { return Reply.error(.badRequest, "invalid_query", "before must be a seq number (1 or more)") }
             before = value
         }
         try await pipeline.refresh(AuditProjector.name)

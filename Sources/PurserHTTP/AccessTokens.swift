@@ -2,6 +2,7 @@ import Crypto
 import Channels
 import Foundation
 import Pipeline
+import PurserDomain
 
 /// What a token may do: viewers read, operators act (approvals, takeover, replies), admins also
 /// change the agent.
@@ -51,7 +52,17 @@ public final class AccessTokenStore: Sendable {
     }
 
     /// Creates a token and returns its secret, which is shown once and never stored.
-    public func create(org: String, role: Role, label: String, now: Date = Date()) throws(HTTPServerError) -> (secret: String, token: AccessToken) {
+    ///
+    /// - Parameter knownOrgs: orgs that exist elsewhere (the agents read model), besides those
+    ///   holding tokens; a new org that is a case variant of any of them is refused.
+    public func create(org: String, role: Role, label: String, knownOrgs: [String] = [], now: Date = Date()) throws(HTTPServerError) -> (secret: String, token: AccessToken) {
+        var all = try load()
+        do {
+            try OrgIDGrammar.validate(org)
+            try OrgIDGrammar.refuseCaseVariant(org, of: all.map(\.org) + knownOrgs)
+        } catch {
+            throw HTTPServerError(.invalidOrg, error.message)
+        }
         var bytes = [UInt8](repeating: 0, count: Self.secretBytes)
         var rng = SystemRandomNumberGenerator()
         for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255, using: &rng) }
@@ -59,7 +70,6 @@ public final class AccessTokenStore: Sendable {
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
         let token = AccessToken(id: "tok_" + String(Self.hash(secret).prefix(12)), hash: Self.hash(secret), org: org, role: role,
                                 label: label, createdAt: ISO8601DateFormatter().string(from: now))
-        var all = try load()
         all.append(token)
         try save(all)
         return (secret, token)

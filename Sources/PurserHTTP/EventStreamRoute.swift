@@ -15,18 +15,31 @@ struct EventStreamRoute {
 
     /// Seconds between keep-alive comments on an idle stream.
     static let keepAliveSeconds = 15.0
+    /// Open streams per token id: a token may hold `HTTPLimits.eventStreamsPerTokenMax`.
+    let open = Locked<[String: Int]>([:])
 
     func register(_ org: RouterGroup<PurserRequestContext>, api: APIRoutes) {
         org.get("events") { request, context -> Response in
             let authorized = api.authorize(context, .viewer)
-            guard case .success(let (orgID, _)) = authorized else {
+            guard case .success(let (orgID, token)) = authorized else {
                 if case .failure(let error) = authorized { return error.response }
                 return Reply.error(.unauthorized, "unauthorized", "no token")
             }
+            let admitted = open.withLock { counts in
+                guard counts[token.id, default: 0] < HTTPLimits.eventStreamsPerTokenMax else { return false }
+                counts[token.id, default: 0] += 1
+                return true
+            }
+            guard admitted else {
+                return WebhookRoutes.tooMany("this token already holds \(HTTPLimits.eventStreamsPerTokenMax) event streams; close one first", wait: 5)
+            }
+            let open = self.open
+            let tokenId = token.id
             // Resume after the last event the client saw (EventSource sends Last-Event-ID).
             let from = request.headers[.init("Last-Event-ID")!].flatMap(UInt64.init).map { $0 + 1 } ?? pipeline.logHead + 1
             let directory = logDirectory
             let body = ResponseBody { writer in
+                defer { open.withLock { $0[tokenId, default: 1] -= 1 } }
                 var next = from
                 var idle = 0.0
                 try await writer.write(ByteBuffer(string: ": connected\n\n"))

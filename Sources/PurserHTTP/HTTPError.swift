@@ -9,6 +9,8 @@ public struct HTTPServerError: Error, Sendable, CustomStringConvertible {
         case startup
         /// A configuration value is unusable.
         case configuration
+        /// An org id that breaks the org id grammar or is a case variant of an existing org.
+        case invalidOrg = "invalid_org"
     }
 
     public var code: Code

@@ -1,7 +1,9 @@
 import EventLog
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 import Pipeline
 import ServiceLifecycle
 
@@ -9,16 +11,24 @@ import ServiceLifecycle
 /// dashboard, over one engine shared with everything else in the process.
 public enum PurserServer {
     /// Every route of the server on one router (also what the HummingbirdTesting tests drive).
+    ///
+    /// - Parameters:
+    ///   - limiter: per org, for the API and verified webhooks.
+    ///   - sourceLimiter: per source address, for traffic nobody vouched for (unverified webhook
+    ///     posts, the anonymous webchat).
     public static func router(pipeline: Pipeline, dataDirectory: String, secrets: WebhookSecrets,
-                              tokens: AccessTokenStore, limiter: RateLimiter = RateLimiter()) -> Router<PurserRequestContext> {
+                              tokens: AccessTokenStore, limiter: RateLimiter = RateLimiter(),
+                              sourceLimiter: RateLimiter = RateLimiter(ratePerSecond: HTTPLimits.sourceRequestsPerSecond,
+                                                                       burst: HTTPLimits.sourceBurstRequests)) -> Router<PurserRequestContext> {
         let router = Router(context: PurserRequestContext.self)
+        router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: ErrorShapeMiddleware())
         router.get("/") { _, _ in Reply.text(DashboardAssets.indexHTML, contentType: "text/html; charset=utf-8") }
         router.get("app.js") { _, _ in Reply.text(DashboardAssets.appJS, contentType: "text/javascript; charset=utf-8") }
         router.get("app.css") { _, _ in Reply.text(DashboardAssets.appCSS, contentType: "text/css; charset=utf-8") }
         router.get("openapi.json") { _, _ in Reply.json(OpenAPIDocument.document) }
         router.get("healthz") { _, _ in Reply.json(["status": "ok", "logHead": .number(Double(pipeline.logHead))]) }
-        WebhookRoutes(pipeline: pipeline, secrets: secrets, limiter: limiter).register(router)
+        WebhookRoutes(pipeline: pipeline, secrets: secrets, limiter: limiter, sourceLimiter: sourceLimiter).register(router)
         let api = router.group("api").add(middleware: AuthMiddleware(tokens: tokens, limiter: limiter))
         let routes = APIRoutes(pipeline: pipeline)
         routes.register(api)
@@ -90,6 +100,9 @@ struct ErrorShapeMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch is NIOTooManyBytesError {
+            // A body over the limit, refused while it was being read.
+            return Reply.error(.contentTooLarge, "body_too_large", "the body is larger than \(HTTPLimits.bodyBytesMax) bytes")
         } catch let error as HTTPResponseError {
             let status = error.status
             let code = status == .contentTooLarge ? "body_too_large" : status == .notFound ? "not_found" : "http_\(status.code)"
@@ -100,5 +113,25 @@ struct ErrorShapeMiddleware: RouterMiddleware {
             context.logger.error("unhandled error: \(error)")
             return Reply.error(.internalServerError, "internal", "the request failed on the server; it has been logged")
         }
+    }
+}
+
+/// Headers every response carries: the dashboard runs only its own scripts and cannot be framed,
+/// nothing is content-sniffed, and no page leaks its URL (the event stream's carries a token) to
+/// another site through `Referer`.
+struct SecurityHeadersMiddleware: RouterMiddleware {
+    typealias Context = PurserRequestContext
+
+    static let contentSecurityPolicy =
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        + "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        response.headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
+        response.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        return response
     }
 }

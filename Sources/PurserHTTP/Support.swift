@@ -4,13 +4,20 @@ import NIOCore
 import PurserDomain
 
 /// The request context: who is calling, once the auth middleware has looked at the token.
-public struct PurserRequestContext: RequestContext {
+public struct PurserRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public var token: AccessToken?
+    /// The peer's address, for limiting traffic nobody has vouched for (unsigned webhooks,
+    /// anonymous webchat) per source.
+    public var remoteAddress: SocketAddress?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
     }
+
+    /// The source address as a rate-limit key (`unknown` when the transport has none).
+    var sourceKey: String { remoteAddress?.ipAddress ?? "unknown" }
 
     /// Bodies larger than this are refused with 413 before they are read whole.
     public var maxUploadSize: Int { HTTPLimits.bodyBytesMax }
@@ -27,6 +34,15 @@ public enum HTTPLimits {
     /// Requests per org per second on the API and webhooks (token bucket), and the burst.
     public static let orgRequestsPerSecond = 50.0
     public static let orgBurstRequests = 200.0
+    /// Live event streams one token may hold open at once.
+    public static let eventStreamsPerTokenMax = 8
+    /// Traffic nobody vouched for — webhook posts whose signature did not check out, and the
+    /// anonymous webchat — per source address per second, and the burst. Counted apart from
+    /// verified traffic (limited per org), which it therefore never starves.
+    public static let sourceRequestsPerSecond = 5.0
+    public static let sourceBurstRequests = 50.0
+    /// Messages one webchat poll returns at most.
+    public static let webchatPollMessagesMax = 100
 }
 
 /// JSON responses and errors in one shape: `{"error":{"code","message"}}`.
@@ -53,8 +69,13 @@ enum Reply {
 extension Request {
     /// The body, bounded; nil with a 413 response when it is too large.
     mutating func bytes() async throws -> [UInt8] {
-        let buffer = try await collectBody(upTo: HTTPLimits.bodyBytesMax)
-        return Array(buffer.readableBytesView)
+        do {
+            let buffer = try await collectBody(upTo: HTTPLimits.bodyBytesMax)
+            return Array(buffer.readableBytesView)
+        } catch is NIOTooManyBytesError {
+            // A client's mistake, not the server's: 413 wherever the body is read.
+            throw HTTPError(.contentTooLarge, message: "the body is larger than \(HTTPLimits.bodyBytesMax) bytes")
+        }
     }
 
     /// The body as a JSON object, or a 400 response naming the problem.

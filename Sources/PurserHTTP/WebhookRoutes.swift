@@ -35,12 +35,25 @@ public struct WebhookSecrets: Sendable {
     }
 }
 
-/// The channel webhooks. A body is processed only when its signature checks out, and answered
-/// only after its messages are durable in the log (the response carries the outcomes).
+/// The channel webhooks.
+///
+/// A signed body (WhatsApp, Twilio) belongs to the org whose secret signed it — all of it: the
+/// body is parsed once, every message and status in it is routed by the org address it names,
+/// and the signature is checked with the secret of the one org they all route to (or with the
+/// server-wide secret, which the platform itself holds and which admits any org). A body whose
+/// items route to more than one org, or to an org whose secret did not sign it, gets 401 and
+/// nothing of it is stored. Exactly the items that were verified are processed.
+///
+/// Limits: verified posts count against their org's bucket; posts that fail verification and
+/// the anonymous webchat count against their source address's bucket, so junk from one source
+/// never starves anyone's signed traffic. A webhook is answered after its messages are durable.
 struct WebhookRoutes {
     let pipeline: Pipeline
     let secrets: WebhookSecrets
+    /// Per org, for verified traffic.
     let limiter: RateLimiter
+    /// Per source address, for traffic nobody vouched for.
+    let sourceLimiter: RateLimiter
 
     static func hmacSHA256(_ key: [UInt8], _ message: [UInt8]) -> [UInt8] {
         Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
@@ -48,6 +61,14 @@ struct WebhookRoutes {
 
     static func hmacSHA1(_ key: [UInt8], _ message: [UInt8]) -> [UInt8] {
         Array(HMAC<Insecure.SHA1>.authenticationCode(for: message, using: SymmetricKey(data: key)))
+    }
+
+    /// Where a signed body's items route: one org, or something no single org's secret may admit.
+    enum Scope: Equatable {
+        /// Every routable item goes to this org, and no item names an address nobody binds.
+        case org(String)
+        /// Items for several orgs, for an unbound address, or none that name an org address.
+        case platformOnly
     }
 
     func register(_ router: Router<PurserRequestContext>) {
@@ -62,123 +83,153 @@ struct WebhookRoutes {
             }
             return Reply.text(challenge, contentType: "text/plain")
         }
-        router.post("webhooks/whatsapp") { request, _ -> Response in
+        router.post("webhooks/whatsapp") { request, context -> Response in
             var request = request
-            if let limited = limit("whatsapp") { return limited }
-            let body = Data(try await request.bytes())
-            let orgs = routedOrgs(body, format: .whatsapp)
-            let secretsToTry = (orgs.isEmpty ? [nil] : orgs.map { Optional($0) }).compactMap { secrets.whatsappAppSecret($0) }
-                + [secrets.whatsappAppSecret(nil)].compactMap { $0 }
-            guard !secretsToTry.isEmpty else {
-                return Reply.error(.unauthorized, "unauthorized", "no WhatsApp app secret is configured for this number; set whatsapp_app_secret with `purser credentials set` or PURSER_WHATSAPP_APP_SECRET")
+            let body = try await request.bytes()
+            let items = Self.read(Data(body), format: .whatsapp, source: "webhook:whatsapp")
+            let scope = scope(of: items)
+            let header = request.headers[.init("X-Hub-Signature-256")!]
+            func verifies(_ secret: String) -> Bool {
+                (try? WebhookSignature.verifyWhatsApp(body: Data(body), header: header, appSecret: secret, hmacSHA256: Self.hmacSHA256)) != nil
             }
-            var lastError = "the signature does not match"
-            for secret in secretsToTry {
-                do {
-                    try WebhookSignature.verifyWhatsApp(body: body, header: request.headers[.init("X-Hub-Signature-256")!],
-                                                        appSecret: secret, hmacSHA256: Self.hmacSHA256)
-                    return await ingest(body, format: .whatsapp, source: "webhook:whatsapp")
-                } catch {
-                    lastError = (error as? ChannelError)?.message ?? "\(error)"
-                }
+            guard let admitted = admit(scope, platformSecret: secrets.whatsappAppSecret(nil), orgSecret: secrets.whatsappAppSecret,
+                                       verifies: verifies) else {
+                return refuseUnverified(context, channel: "WhatsApp", scope: scope, hasHeader: header != nil)
             }
-            return Reply.error(.unauthorized, "bad_signature", lastError)
+            if let limited = limitVerified(admitted, items: items) { return limited }
+            return await ingest(items, format: .whatsapp, source: "webhook:whatsapp")
         }
-        router.post("webhooks/twilio") { request, _ -> Response in
+        router.post("webhooks/twilio") { request, context -> Response in
             var request = request
-            if let limited = limit("twilio") { return limited }
-            let body = Data(try await request.bytes())
-            let parameters = TwilioAdapter.parseForm(Array(body))
-            let orgs = routedOrgs(body, format: .twilio)
-            let tokens = orgs.compactMap { secrets.twilioAuthToken($0) } + [secrets.twilioAuthToken(nil)].compactMap { $0 }
-            guard !tokens.isEmpty else {
-                return Reply.error(.unauthorized, "unauthorized", "no Twilio auth token is configured; set twilio_auth_token with `purser credentials set` or PURSER_TWILIO_AUTH_TOKEN")
+            var body = try await request.bytes()[...]
+            while let last = body.last, last == 0x0A || last == 0x0D || last == 0x20 { body = body.dropLast() }
+            // Twilio posts one form per request; a line break would make a second reading of the
+            // same bytes (as lines) differ from the one that was signed.
+            guard !body.contains(0x0A), !body.contains(0x0D) else {
+                return Reply.error(.badRequest, "invalid_form", "a Twilio webhook carries one application/x-www-form-urlencoded form; this body has a line break")
             }
+            let position = SourcePosition(source: "webhook:twilio", index: 1)
+            let item = TwilioAdapter.outcome(formBody: Array(body), position: position)
+            let parameters = TwilioAdapter.parseForm(body)
+            let scope = scope(of: [item])
+            let header = request.headers[.init("X-Twilio-Signature")!]
             let base = secrets.publicBaseURL ?? "http://\(request.head.authority ?? "localhost")"
             let url = base + request.uri.description
-            var lastError = "the signature does not match"
-            for token in tokens {
-                do {
-                    try WebhookSignature.verifyTwilio(url: url, parameters: parameters, header: request.headers[.init("X-Twilio-Signature")!],
-                                                      authToken: token, hmacSHA1: Self.hmacSHA1)
-                    return await ingest(body, format: .twilio, source: "webhook:twilio")
-                } catch {
-                    lastError = (error as? ChannelError)?.message ?? "\(error)"
-                }
+            func verifies(_ token: String) -> Bool {
+                (try? WebhookSignature.verifyTwilio(url: url, parameters: parameters, header: header, authToken: token, hmacSHA1: Self.hmacSHA1)) != nil
             }
-            return Reply.error(.unauthorized, "bad_signature", lastError)
+            guard let admitted = admit(scope, platformSecret: secrets.twilioAuthToken(nil), orgSecret: secrets.twilioAuthToken, verifies: verifies) else {
+                return refuseUnverified(context, channel: "Twilio", scope: scope, hasHeader: header != nil)
+            }
+            if let limited = limitVerified(admitted, items: [item]) { return limited }
+            return await ingest([item], format: .twilio, source: "webhook:twilio")
         }
-        // The webchat widget posts the inbound message JSON (channel webchat); it is public, so it
-        // is rate limited, and it can only reach an address some agent binds for webchat.
-        router.post("webhooks/webchat") { request, _ -> Response in
-            var request = request
-            if let limited = limit("webchat") { return limited }
-            let body = Data(try await request.bytes())
-            return await ingest(body, format: .webchat, source: "webhook:webchat")
+        WebchatRoutes(pipeline: pipeline, limiter: limiter, sourceLimiter: sourceLimiter).register(router)
+    }
+
+    /// Reads a whole body into its items (bounded: the body is at most `HTTPLimits.bodyBytesMax`).
+    static func read(_ body: Data, format: InputFormat, source: String) -> [InboundOutcome] {
+        let reader = InboundReader(data: body, sourceName: source, format: format)
+        var items: [InboundOutcome] = []
+        while let item = try? reader.next() { items.append(item) }
+        return items
+    }
+
+    /// The org each item routes to by the org address it names: a message by its recipients (in
+    /// order, as the pipeline routes it), a status by the business address it went out from.
+    /// `nil` for an item that names an org address nobody binds; items that name none (a
+    /// rejection) are left out.
+    func routes(of items: [InboundOutcome]) -> [String?] {
+        let table = pipeline.routingTable
+        func route(_ channel: Channels.Channel, _ addresses: [String]) -> String? {
+            guard let channel = PurserDomain.Channel(rawValue: channel.rawValue) else { return nil }
+            for raw in addresses {
+                if let address = try? AddressNormalizer.address(raw, on: channel),
+                   let ref = table[ChannelAddress(channel: channel, address: address)] { return ref.org }
+            }
+            return nil
+        }
+        return items.compactMap { item -> String?? in
+            switch item {
+            case .message(let message, _): return .some(route(message.channel, [message.to] + message.recipients))
+            case .status(let status, _): return .some(status.businessAddress.flatMap { route(status.channel, [$0]) })
+            case .rejected: return .none
+            }
         }
     }
 
-    func limit(_ channel: String) -> Response? {
-        guard let wait = limiter.take("webhook:" + channel) else { return nil }
-        var response = Reply.error(.tooManyRequests, "rate_limited", "too many \(channel) webhooks; retry after \(wait) s")
+    func scope(of items: [InboundOutcome]) -> Scope {
+        let routed = routes(of: items)
+        guard let first = routed.first, let org = first, routed.allSatisfy({ $0 == org }) else { return .platformOnly }
+        return .org(org)
+    }
+
+    /// Which orgs a verified body may touch: every org for the platform's own secret, else the one
+    /// org whose secret signed it; nil when no secret that may admit the body verifies.
+    func admit(_ scope: Scope, platformSecret: String?, orgSecret: (String?) -> String?, verifies: (String) -> Bool) -> Scope? {
+        if let platformSecret, verifies(platformSecret) { return .platformOnly }
+        if case .org(let org) = scope, let secret = orgSecret(org), verifies(secret) { return .org(org) }
+        return nil
+    }
+
+    func refuseUnverified(_ context: PurserRequestContext, channel: String, scope: Scope, hasHeader: Bool) -> Response {
+        if let wait = sourceLimiter.take("unverified:" + context.sourceKey) {
+            return Self.tooMany("too many unverified \(channel) webhooks from your address; retry after \(wait) s", wait: wait)
+        }
+        if !hasHeader { return Reply.error(.unauthorized, "bad_signature", "the \(channel) signature header is missing") }
+        if case .platformOnly = scope {
+            return Reply.error(.unauthorized, "bad_signature",
+                               "the signature does not match; a body whose messages route to more than one org (or to no org) is accepted only with the server-wide secret")
+        }
+        return Reply.error(.unauthorized, "bad_signature", "the signature does not match the secret of the org this body is for")
+    }
+
+    /// Takes a token from each org the body touches.
+    func limitVerified(_ admitted: Scope, items: [InboundOutcome]) -> Response? {
+        let orgs: [String]
+        switch admitted {
+        case .org(let org): orgs = [org]
+        case .platformOnly: orgs = Array(Set(routes(of: items).compactMap { $0 })).sorted()
+        }
+        for org in orgs.isEmpty ? ["_platform"] : orgs {
+            if let wait = limiter.take("webhook:" + org) {
+                return Self.tooMany("too many webhooks for org \(org); retry after \(wait) s", wait: wait)
+            }
+        }
+        return nil
+    }
+
+    static func tooMany(_ message: String, wait: Int) -> Response {
+        var response = Reply.error(.tooManyRequests, "rate_limited", message)
         response.headers[.retryAfter] = String(wait)
         return response
     }
 
-    /// The orgs a body's messages route to, to pick whose secret must have signed it.
-    func routedOrgs(_ body: Data, format: InputFormat) -> [String] {
-        let routes = pipeline.routingTable
-        var orgs: [String] = []
-        // WhatsApp names the receiving business number in every change, statuses included.
-        if format == .whatsapp, let json = try? JSONValue(parsing: body) {
-            for number in Self.displayNumbers(in: json) {
-                if let address = try? AddressNormalizer.address(number, on: .whatsapp),
-                   let ref = routes[ChannelAddress(channel: .whatsapp, address: address)], !orgs.contains(ref.org) {
-                    orgs.append(ref.org)
-                }
-            }
+    /// Processes exactly the verified items; a status may touch only the org its business address
+    /// routes to. The answer names what became of each item, never what an agent wrote.
+    func ingest(_ items: [InboundOutcome], format: InputFormat, source: String) async -> Response {
+        let table = pipeline.routingTable
+        let statusOrg: @Sendable (StatusUpdate) -> String? = { status in
+            guard let raw = status.businessAddress, let channel = PurserDomain.Channel(rawValue: status.channel.rawValue),
+                  let address = try? AddressNormalizer.address(raw, on: channel) else { return nil }
+            return table[ChannelAddress(channel: channel, address: address)]?.org
         }
-        let reader = InboundReader(data: body, sourceName: "webhook", format: format)
-        while let outcome = try? reader.next() {
-            guard let message = outcome.message, let channel = PurserDomain.Channel(rawValue: message.channel.rawValue) else { continue }
-            for raw in [message.to] + message.recipients {
-                guard let address = try? AddressNormalizer.address(raw, on: channel),
-                      let ref = routes[ChannelAddress(channel: channel, address: address)] else { continue }
-                if !orgs.contains(ref.org) { orgs.append(ref.org) }
-            }
-        }
-        return orgs
-    }
-
-    /// Every `metadata.display_phone_number` in a WhatsApp body (or an object of bodies).
-    static func displayNumbers(in value: JSONValue, depth: Int = 0) -> [String] {
-        guard depth < 12 else { return [] }
-        switch value {
-        case .object(let fields):
-            var found: [String] = []
-            if let number = fields["metadata"]?["display_phone_number"]?.stringValue { found.append(number) }
-            for (_, child) in fields { found += displayNumbers(in: child, depth: depth + 1) }
-            return found
-        case .array(let items):
-            return items.flatMap { displayNumbers(in: $0, depth: depth + 1) }
-        default:
-            return []
-        }
-    }
-
-    func ingest(_ body: Data, format: InputFormat, source: String) async -> Response {
-        let reader = InboundReader(data: body, sourceName: source, format: format)
         let collected = Locked<[TurnOutcome]>([])
-        let summary = await Ingestor(pipeline: pipeline, inFlightMax: 64).run(reader) { outcome in collected.withLock { $0.append(outcome) } }
-        let outcomes = collected.withLock { $0 }
+        let summary = await Ingestor(pipeline: pipeline, inFlightMax: 64, statusOrg: statusOrg)
+            .run(items: items, format: format.rawValue, sourceName: source) { outcome in collected.withLock { $0.append(outcome) } }
+        let outcomes = collected.withLock { $0 }.map(Self.receipt)
         if summary.count(.failed) > 0 {
             // Not durable: the sender must retry (Meta and Twilio do on 5xx).
-            return Reply.json(["outcomes": .array(outcomes.map(\.json))], status: .serviceUnavailable)
+            return Reply.json(["outcomes": .array(outcomes)], status: .serviceUnavailable)
         }
-        let onlyRejected = !outcomes.isEmpty && outcomes.allSatisfy { $0.kind == .rejected }
-        // A body that holds nothing usable is a client error for webchat; Meta's status-only
-        // bodies are normal, acknowledged with 200 (they are kept as message.rejected).
-        let status: HTTPResponse.Status = onlyRejected && format == .webchat ? .badRequest : .ok
-        return Reply.json(["outcomes": .array(outcomes.map(\.json))], status: status)
+        return Reply.json(["outcomes": .array(outcomes)])
+    }
+
+    /// What a channel is told about one item: its fate and the id it is stored under.
+    static func receipt(_ outcome: TurnOutcome) -> JSONValue {
+        var fields: [String: JSONValue] = ["outcome": .string(outcome.kind.rawValue)]
+        if let source = outcome.source { fields["source"] = .string(source) }
+        if let id = outcome.messageId { fields["messageId"] = .string(id) }
+        return .object(fields)
     }
 }

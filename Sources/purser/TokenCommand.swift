@@ -1,3 +1,4 @@
+import AgentsProjection
 import ArgumentParser
 import Foundation
 import PurserDomain
@@ -24,13 +25,32 @@ struct TokenCreate: ParsableCommand {
     @Option(help: "Who holds it; recorded as the actor of their actions (default: the user at the terminal).") var label: String?
 
     func validate() throws {
-        if org.isEmpty { throw ValidationError("--org must not be empty") }
+        do {
+            try OrgIDGrammar.validate(org)
+        } catch {
+            throw ValidationError("--org: \(error.message)")
+        }
         guard Role(rawValue: role) != nil else { throw ValidationError("--role must be viewer, operator or admin") }
     }
 
     func run() throws {
         let store = AccessTokenStore(dataDirectory: global.dataDirectory)
-        let (secret, token) = try store.create(org: org, role: Role(rawValue: role) ?? .viewer, label: label ?? humanActor())
+        // Orgs that have an agent but no token yet count too, so `HAFF` is refused beside `haff`.
+        let agentOrgs = (try? ReadModels.current(AgentsProjector.name, global).read { try AgentsQueries.agents($0, org: nil) })?.map(\.org) ?? []
+        let result: Result<(secret: String, token: AccessToken), HTTPServerError>
+        do {
+            result = .success(try store.create(org: org, role: Role(rawValue: role) ?? .viewer, label: label ?? humanActor(), knownOrgs: agentOrgs))
+        } catch {
+            result = .failure(error)
+        }
+        let secret: String, token: AccessToken
+        switch result {
+        case .success(let created):
+            (secret, token) = created
+        case .failure(let error):
+            if error.code == .invalidOrg { throw ValidationError("--org: \(error.message)") }
+            throw error
+        }
         Output.line(JSONValue.from(["token": .string(secret), "id": .string(token.id), "org": .string(token.org),
                                     "role": .string(token.role.rawValue), "label": .string(token.label)]).serialized())
         Output.note("keep this token now: it is not stored and cannot be shown again")

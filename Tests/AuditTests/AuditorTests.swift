@@ -88,6 +88,11 @@ import Testing
             try h.llm("s1", reservation: "r2")
             return try h.llm("s1", reservation: "r3") + 1 // the charge after it
         },
+        Case(name: "engine notice sent after the day's cap tripped", rule: .capSend, config: { History.config(autonomy: .autonomous, maxMessages: 2) }) { h in
+            try h.raw("session:s1", "guardrail.tripped", Actor(.system, "purser"),
+                      #"{"agentId":"primary","sessionId":"s1","guardrail":"max_messages_per_day","detail":"2 of 2 messages used today","limit":2,"observed":2}"#)
+            return try h.sent("s1", messageId: "m_notice", actor: Actor(.system, "purser"))
+        },
         Case(name: "over maxCostPerDay", rule: .costCap, config: { History.config(maxCost: 0.05) }) { h in
             try h.llm("s1", reservation: "r2", usd: 0.03, messages: 0)
             return try h.llm("s1", reservation: "r3", usd: 0.03, messages: 0) + 1

@@ -176,6 +176,27 @@ struct ConcurrencyTests {
         #expect(try h.events(org: "haff", type: "guardrail.tripped").allSatisfy { $0["data"]?["guardrail"]?.stringValue == "max_messages_per_day" })
     }
 
+    /// With a cap of 10 and 40 customers at once, 10 answers go out and nothing else: the 30
+    /// "a colleague will get back to you" notices are drafted for the human who takes over, not
+    /// sent (they were 40 `message.sent` against a cap of 10).
+    @Test func aTrippedCapSendsNothingMoreNoticesIncluded() async throws {
+        let server = try startedServer(delay: .milliseconds(20))
+        server.setResponder { _ in .text("Ahoi!", usage: .init(promptTokens: 100, completionTokens: 5, cost: 0.0001)) }
+        let h = try Harness(configs: [agentConfig(maxMessages: 10)], server: server)
+        let outcomes = await Self.burst(h.pipeline, count: 40)
+        #expect(outcomes.filter { $0.kind == .sent }.count == 10)
+        #expect(outcomes.filter { $0.kind == .blocked }.count == 30)
+        #expect(outcomes.filter { $0.replySent }.count == 10)
+        #expect(try h.events(org: "haff", type: "message.sent").count == 10)
+        let notices = try h.events(org: "haff", type: "message.drafted")
+        #expect(notices.count == 30)
+        #expect(notices.allSatisfy { $0["actor"]?["kind"]?.stringValue == "system" && $0["data"]?["approvalId"] == nil })
+        // A later customer the same day: still nothing sent.
+        let later = await h.pipeline.process(message("Moin?", from: "+491709999999"))
+        #expect(later.kind == .blocked && !later.replySent)
+        #expect(try h.events(org: "haff", type: "message.sent").count == 10)
+    }
+
     /// A cost cap several times one call's worst case: whatever the interleaving, what is charged
     /// never passes it, and calls are refused once the reservations would.
     @Test func costCapHoldsUnder50ConcurrentSessions() async throws {

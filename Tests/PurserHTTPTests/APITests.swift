@@ -27,7 +27,10 @@ final class Server: @unchecked Sendable {
     static let appSecret = "test-app-secret"
     static let twilioToken = "test-twilio-token"
 
-    init(haffAutonomy: String = "supervised") throws {
+    /// Secrets the server checks webhooks with (default: `defaultSecrets`).
+    var customSecrets: WebhookSecrets?
+
+    init(haffAutonomy: String = "supervised", kiteSMS: String? = nil, haffMaxMessages: Int = 100) throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         log = try EventLog.open(directory: path + "/eventlog")
         var drafts: [EventDraft] = []
@@ -35,12 +38,15 @@ final class Server: @unchecked Sendable {
             let json = """
             {"type":"org_agent","subtype":"primary","organizationId":"\(org)","name":"\(org) agent","status":"active",
              "customProperties":{"language":"de","faqEntries":[{"q":"Was kostet der SBF Binnen?","a":"Der SBF Binnen kostet 450 €."}],
-             "enabledTools":["data_query_tool"],"autonomyLevel":"\(autonomy)","maxMessagesPerDay":100,"maxCostPerDay":5,
+             "enabledTools":["data_query_tool"],"autonomyLevel":"\(autonomy)","maxMessagesPerDay":\(org == "haff" ? haffMaxMessages : 100),"maxCostPerDay":5,
              "channelBindings":[{"channel":"whatsapp","enabled":true,"address":"\(address)"},{"channel":"sms","enabled":true,"address":"+14158141829"},
                                 {"channel":"webchat","enabled":true,"address":"\(web)"}]}}
             """
             var config = try OrgAgentConfig.load(Data(json.utf8))
-            if org == "kite" { config.customProperties.channelBindings.removeAll { $0.channel == .sms } }
+            if org == "kite" {
+                config.customProperties.channelBindings.removeAll { $0.channel == .sms }
+                if let kiteSMS { config.customProperties.channelBindings.append(ChannelBinding(channel: .sms, enabled: true, address: kiteSMS)) }
+            }
             let encoded = try EventCatalog.standard.encode(AgentConfigured(agentId: "primary", revision: 1, config: config))
             drafts.append(EventDraft(org: org, stream: "agent:primary", type: encoded.type, version: encoded.version, data: Array(encoded.data)))
         }
@@ -63,13 +69,16 @@ final class Server: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: path)
     }
 
-    var secrets: WebhookSecrets {
+    var secrets: WebhookSecrets { customSecrets ?? defaultSecrets }
+
+    var defaultSecrets: WebhookSecrets {
         WebhookSecrets(whatsappAppSecret: { org in org == "haff" ? Server.appSecret : nil }, whatsappVerifyTokens: { ["verify-me"] },
                        twilioAuthToken: { _ in Server.twilioToken }, publicBaseURL: "https://purser.example.org")
     }
 
-    func app(limiter: RateLimiter = RateLimiter()) -> some ApplicationProtocol {
-        Application(router: PurserServer.router(pipeline: pipeline, dataDirectory: path, secrets: secrets, tokens: tokens, limiter: limiter))
+    func app(limiter: RateLimiter = RateLimiter(), sourceLimiter: RateLimiter = RateLimiter()) -> some ApplicationProtocol {
+        Application(router: PurserServer.router(pipeline: pipeline, dataDirectory: path, secrets: secrets, tokens: tokens, limiter: limiter,
+                                                sourceLimiter: sourceLimiter))
     }
 
     func headers(_ org: String, _ role: String) -> HTTPFields {
@@ -145,8 +154,10 @@ struct APITests {
         try await s.app().test(.router) { client in
             let posted = try await client.execute(uri: "/webhooks/webchat", method: .post, body: body(webchatMessage))
             #expect(posted.status == .ok)
+            // The held reply stays internal: the anonymous caller is told it is pending.
             let outcome = parse(posted)["outcomes"]?[0]
-            #expect(outcome?["outcome"]?.stringValue == "held")
+            #expect(outcome?["outcome"]?.stringValue == "pending")
+            #expect(outcome?["reply"] == nil)
             let listed = parse(try await client.execute(uri: "/api/orgs/haff/approvals", method: .get, headers: s.headers("haff", "viewer")))
             let approval = try #require(listed["approvals"]?[0])
             #expect(approval["replyText"]?.stringValue == "Der SBF Binnen kostet 450 €.")
@@ -202,12 +213,15 @@ struct APITests {
         let s = try Server(haffAutonomy: "autonomous")
         try await s.app().test(.router) { client in
             let sent = parse(try await client.execute(uri: "/webhooks/webchat", method: .post, body: body(webchatMessage)))
-            let session = try #require(sent["outcomes"]?[0]?["sessionId"]?.stringValue)
+            #expect(sent["outcomes"]?[0]?["outcome"]?.stringValue == "sent")
+            let visitorToken = try #require(sent["visitorToken"]?.stringValue)
+            let listed = parse(try await client.execute(uri: "/api/orgs/haff/sessions", method: .get, headers: s.headers("haff", "viewer")))
+            let session = try #require(listed["sessions"]?[0]?["sessionId"]?.stringValue)
             let h = s.headers("haff", "operator")
             #expect(try await client.execute(uri: "/api/orgs/haff/sessions/\(session)/takeover", method: .post, headers: h).status == .ok)
             let during = parse(try await client.execute(uri: "/webhooks/webchat", method: .post,
-                                                        body: body(#"{"channel":"webchat","to":"haff-web","from":"visitor-1","text":"Hallo?","externalMessageId":"web.2"}"#)))
-            #expect(during["outcomes"]?[0]?["outcome"]?.stringValue == "handed_off")
+                                                        body: body(#"{"channel":"webchat","to":"haff-web","visitorToken":"\#(visitorToken)","text":"Hallo?","externalMessageId":"web.2"}"#)))
+            #expect(during["outcomes"]?[0]?["outcome"]?.stringValue == "pending")
             #expect(try await client.execute(uri: "/api/orgs/haff/sessions/\(session)/reply", method: .post, headers: h, body: body(#"{"text":"Moin, Anna hier."}"#)).status == .ok)
             #expect(try await client.execute(uri: "/api/orgs/haff/sessions/\(session)/reply", method: .post, headers: h, body: body(#"{"text":""}"#)).status == .badRequest)
             #expect(try await client.execute(uri: "/api/orgs/haff/sessions/\(session)/release", method: .post, headers: h).status == .ok)
@@ -321,7 +335,14 @@ struct WebhookTests {
     @Test(arguments: ["pywa_message.json", "cloud_api_text_message.json", "pywa_message_status.json"])
     func signedWhatsAppBodyIsProcessedAndABadSignatureIsNot(file: String) async throws {
         let s = try Server()
-        let data = try Data(contentsOf: Self.samples.appendingPathComponent("whatsapp/" + file))
+        var sample = try Data(contentsOf: Self.samples.appendingPathComponent("whatsapp/" + file))
+        if file == "pywa_message_status.json", case .object(var bodies) = try JSONValue(parsing: Array(sample)) {
+            // The bundle's `group` body goes to a placeholder number nobody binds: a body with an
+            // item for no org is admitted only by the server-wide secret, so it is left out here.
+            bodies["group"] = nil
+            sample = Data(JSONValue.object(bodies).serialized().utf8)
+        }
+        let data = sample
         try await s.app().test(.router) { client in
             let forged = try await client.execute(uri: "/webhooks/whatsapp", method: .post, headers: [.init("X-Hub-Signature-256")!: Self.sign(data, secret: "wrong")],
                                                   body: ByteBuffer(bytes: data))

@@ -40,7 +40,8 @@ struct LoadTests {
         let pipeline = try Pipeline(dataDirectory: path, log: log, provider: OfflineProvider(logger: testLogger), logger: testLogger)
         let secrets = WebhookSecrets(whatsappAppSecret: { _ in nil }, whatsappVerifyTokens: { [] }, twilioAuthToken: { _ in nil })
         let router = PurserServer.router(pipeline: pipeline, dataDirectory: path, secrets: secrets, tokens: AccessTokenStore(dataDirectory: path),
-                                         limiter: RateLimiter(ratePerSecond: 10_000, burst: 10_000))
+                                         limiter: RateLimiter(ratePerSecond: 10_000, burst: 10_000),
+                                         sourceLimiter: RateLimiter(ratePerSecond: 10_000, burst: 10_000))
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
 
         let acknowledged = try await app.test(.live) { client in

@@ -9,8 +9,8 @@ import PurserDomain
 /// precedes `session.opened`); later events fill in what they know.
 public struct SessionsProjector: Projector {
     public static let name = "sessions"
-    /// 1: first version.
-    public static let schemaVersion = 1
+    /// 1: first version. 2: `webchat_visitors` (the hashes of issued visitor tokens).
+    public static let schemaVersion = 2
 
     public init() {}
 
@@ -41,6 +41,14 @@ public struct SessionsProjector: Projector {
                 b.bind(1, event.org); b.bind(2, session); b.bind(3, agent); b.bind(4, channel); b.bind(5, from); b.bind(6, at); b.bind(7, seq)
             }
             try transcript(db, event, session, direction: "inbound", text: text, at: at)
+            if channel == Channel.webchat.rawValue, let hash = p.optionalString("visitorTokenHash") {
+                let to = try p.string("to")
+                try db.run("""
+                    INSERT OR IGNORE INTO webchat_visitors (token_hash, org, visitor_id, org_address, seq) VALUES (?, ?, ?, ?, ?)
+                    """) { b in
+                    b.bind(1, hash); b.bind(2, event.org); b.bind(3, from); b.bind(4, to); b.bind(5, seq)
+                }
+            }
         case MessageSent.type:
             let p = try PayloadFields(event)
             let text = try p.string("text")
@@ -167,6 +175,27 @@ public enum SessionsQueries {
             SELECT * FROM sessions WHERE org = ? AND channel = ? AND external_contact = ? AND status != 'closed'
             ORDER BY updated_seq DESC LIMIT 1
             """, arguments: [org, channel, contact]).map(record)
+    }
+
+    /// The webchat visitor a token hash was issued to: their org, visitor id and widget address.
+    public static func visitor(_ db: Database, tokenHash: String) throws -> (org: String, visitorId: String, orgAddress: String)? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT org, visitor_id, org_address FROM webchat_visitors WHERE token_hash = ?",
+                                         arguments: [tokenHash]) else { return nil }
+        return (row["org"], row["visitor_id"], row["org_address"])
+    }
+
+    /// What was sent to a contact on a channel (every session of theirs), after `afterSeq`, oldest
+    /// first: what a webchat visitor may read back.
+    public static func sentTo(_ db: Database, org: String, channel: String, contact: String, afterSeq: UInt64, limit: Int) throws -> [TranscriptLine] {
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT t.* FROM transcript t JOIN sessions s ON s.org = t.org AND s.session_id = t.session_id
+            WHERE s.org = ? AND s.channel = ? AND s.external_contact = ? AND t.direction = 'outbound' AND t.seq > ?
+            ORDER BY t.seq LIMIT ?
+            """, arguments: [org, channel, contact, Int64(afterSeq), limit])
+        return rows.map {
+            TranscriptLine(seq: UInt64($0["seq"] as Int64), direction: $0["direction"], actorKind: $0["actor_kind"],
+                           actorId: $0["actor_id"], text: $0["text"], ts: $0["ts"])
+        }
     }
 
     public static func session(_ db: Database, org: String, id: String) throws -> SessionRecord? {

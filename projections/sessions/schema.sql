@@ -41,3 +41,13 @@ CREATE TABLE transcript (
 );
 
 CREATE INDEX transcript_by_session ON transcript (org, session_id, seq);
+
+-- Webchat visitors: the SHA-256 of each visitor token the server issued (never the token), from
+-- the visitor's first message.received. A later message proves its visitor by the token.
+CREATE TABLE webchat_visitors (
+    token_hash TEXT PRIMARY KEY,
+    org TEXT NOT NULL,
+    visitor_id TEXT NOT NULL,
+    org_address TEXT NOT NULL,
+    seq INTEGER NOT NULL
+) WITHOUT ROWID;

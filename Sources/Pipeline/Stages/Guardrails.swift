@@ -33,7 +33,7 @@ extension Pipeline {
         var delivered: Delivered?
         let notice = Notices.handoff(language: turn.config.customProperties.language)
         if reply {
-            delivered = try deliver(&turn, text: notice, actor: .system)
+            delivered = try deliver(&turn, text: notice, actor: .system, automaticNotice: true)
         }
         try turn.events.add(SessionHandedOff(sessionId: turn.session.id, trigger: .guardrail, reason: "\(guardrail.rawValue): \(detail)"),
                             stream: turn.session.stream, actor: .system)
@@ -42,8 +42,10 @@ extension Pipeline {
         try await flush(&turn.events)
         storeSession(turn.session)
         logger.info("guardrail \(guardrail.rawValue) tripped", metadata: ["org": "\(turn.agent.org)", "session": "\(turn.session.id)"])
-        return turn.outcome(.blocked, reply: delivered == nil ? nil : notice, replyId: delivered?.replyId,
-                            approvalId: delivered?.approvalId, reason: "\(guardrail.rawValue): \(detail)")
+        var outcome = turn.outcome(.blocked, reply: delivered == nil ? nil : notice, replyId: delivered?.replyId,
+                                   approvalId: delivered?.approvalId, reason: "\(guardrail.rawValue): \(detail)")
+        outcome.replySent = delivered?.kind == .sent
+        return outcome
     }
 }
 

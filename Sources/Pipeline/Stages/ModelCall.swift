@@ -131,7 +131,9 @@ extension Pipeline {
         turn.session.handedOffTo = nil
         try await flush(&turn.events)
         storeSession(turn.session)
-        return turn.outcome(.handedOff, reply: delivered == nil ? nil : notice, replyId: delivered?.replyId,
-                            approvalId: delivered?.approvalId ?? turn.heldApprovals.first, reason: reason)
+        var outcome = turn.outcome(.handedOff, reply: delivered == nil ? nil : notice, replyId: delivered?.replyId,
+                                   approvalId: delivered?.approvalId ?? turn.heldApprovals.first, reason: reason)
+        outcome.replySent = delivered?.kind == .sent
+        return outcome
     }
 }

@@ -16,11 +16,24 @@ struct Delivered: Sendable {
 
 extension Pipeline {
     /// Adds the reply's events to the turn; the caller flushes.
-    func deliver(_ turn: inout Turn, text: String, actor: Actor) throws(PipelineError) -> Delivered {
+    ///
+    /// - Parameter automaticNotice: the engine's own notice (a guardrail's "a colleague will get
+    ///   back to you"), which no model call paid for. Once the day's caps are used up it is not
+    ///   sent but drafted for the human who takes the session over: a cap caps everything that
+    ///   goes out on its own, notices included.
+    func deliver(_ turn: inout Turn, text: String, actor: Actor, automaticNotice: Bool = false) throws(PipelineError) -> Delivered {
         let session = turn.session
         let replyId = "msg_" + ULID.make(ms: clock().millisecondsSinceEpoch).lowercased()
         let autonomy = turn.config.customProperties.autonomyLevel
-        if session.isInternal || autonomy == .draftOnly {
+        var capped = false
+        if automaticNotice, autonomy == .autonomous, !session.isInternal {
+            let day = clock().utcDay
+            try ensureLedgerLoaded(org: turn.agent.org, agentId: turn.agent.agentId, day: day)
+            let key = SpendLedger.key(org: turn.agent.org, agentId: turn.agent.agentId, day: day)
+            let properties = turn.config.customProperties
+            capped = ledger.withLock { $0.exhausted(key: key, maxUsd: properties.maxCostPerDay, maxMessages: properties.maxMessagesPerDay) }
+        }
+        if session.isInternal || autonomy == .draftOnly || capped {
             try turn.events.add(MessageDrafted(messageId: replyId, agentId: turn.agent.agentId, sessionId: session.id,
                                                channel: session.channel, to: session.contactAddress, text: text,
                                                inReplyTo: turn.messageEventId),

@@ -76,11 +76,15 @@ public struct MessageReceived: EventPayload {
     public var agentId: String?
     /// The session the message belongs to, when the pipeline resolved it before appending.
     public var sessionId: String?
+    /// Webchat only, on a visitor's first message: the SHA-256 (hex) of the visitor token the
+    /// server issued with it. Later messages prove they come from the same visitor by carrying
+    /// the token; only its hash is ever stored.
+    public var visitorTokenHash: String?
 
     public init(channel: Channel, from: String, to: String, text: String, externalMessageId: String? = nil,
                 receivedAt: Timestamp, contactName: String? = nil, subject: String? = nil, inReplyTo: String? = nil,
                 references: [String] = [], attachments: [MessageAttachment] = [], agentId: String? = nil,
-                sessionId: String? = nil) {
+                sessionId: String? = nil, visitorTokenHash: String? = nil) {
         self.channel = channel
         self.from = from
         self.to = to
@@ -94,11 +98,12 @@ public struct MessageReceived: EventPayload {
         self.attachments = attachments
         self.agentId = agentId
         self.sessionId = sessionId
+        self.visitorTokenHash = visitorTokenHash
     }
 
     enum CodingKeys: String, CodingKey {
         case channel, from, to, text, externalMessageId, receivedAt, contactName, subject, inReplyTo, references,
-             attachments, agentId, sessionId
+             attachments, agentId, sessionId, visitorTokenHash
     }
 
     public init(from decoder: any Decoder) throws {
@@ -116,6 +121,7 @@ public struct MessageReceived: EventPayload {
         attachments = try c.decodeIfPresent([MessageAttachment].self, forKey: .attachments) ?? []
         agentId = try c.decodeIfPresent(String.self, forKey: .agentId)
         sessionId = try c.decodeIfPresent(String.self, forKey: .sessionId)
+        visitorTokenHash = try c.decodeIfPresent(String.self, forKey: .visitorTokenHash)
     }
 
     /// v1 → v2, see the type's documentation. Addresses that cannot be normalized are kept

@@ -1,0 +1,56 @@
+import Crypto
+import Foundation
+import PurserDomain
+import SessionsProjection
+
+/// Webchat visitors: anonymous callers whose only proof of identity is the random token the
+/// server issued with their first message. Only the token's SHA-256 is stored (in that first
+/// `message.received`), so the sessions read model — or a copy of the log — gives no access.
+extension Pipeline {
+    /// A visitor the server issued a token to.
+    public struct WebchatVisitor: Sendable, Hashable {
+        public var org: String
+        public var visitorId: String
+        /// The widget address (the binding) the visitor first wrote to.
+        public var orgAddress: String
+    }
+
+    /// The SHA-256 (hex) under which a visitor token is stored.
+    public static func visitorTokenHash(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// A new visitor id and token (256 random bits; the token is returned to the caller once).
+    public static func newVisitor() -> (visitorId: String, token: String) {
+        var rng = SystemRandomNumberGenerator()
+        func random(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) } }
+        let id = "wv_" + random(12).map { String(format: "%02x", $0) }.joined()
+        let token = "pvt_" + Data(random(32)).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        return (id, token)
+    }
+
+    /// The visitor `token` was issued to, or nil. Looks in the sessions model, brought up to the
+    /// log's head first when the token is not found (it may have been issued a moment ago).
+    public func webchatVisitor(token: String) async throws(PipelineError) -> WebchatVisitor? {
+        let hash = Self.visitorTokenHash(token)
+        func find() throws(PipelineError) -> WebchatVisitor? {
+            try models.read(SessionsProjector.name) { db in
+                try SessionsQueries.visitor(db, tokenHash: hash).map { WebchatVisitor(org: $0.org, visitorId: $0.visitorId, orgAddress: $0.orgAddress) }
+            }
+        }
+        if let found = try find() { return found }
+        try await refresh(SessionsProjector.name)
+        return try find()
+    }
+
+    /// What was sent to `visitor` after `afterSeq` (every session of theirs): all an anonymous
+    /// caller may read back — never drafts, held replies or anything internal.
+    public func sentToVisitor(_ visitor: WebchatVisitor, afterSeq: UInt64, limit: Int) async throws(PipelineError) -> [TranscriptLine] {
+        try await refresh(SessionsProjector.name)
+        return try models.read(SessionsProjector.name) { db in
+            try SessionsQueries.sentTo(db, org: visitor.org, channel: PurserDomain.Channel.webchat.rawValue, contact: visitor.visitorId,
+                                       afterSeq: afterSeq, limit: limit)
+        }
+    }
+}
