@@ -11,11 +11,9 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/purser-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sm); events=$events"
 .build/release/purser-bench eventlog --events "$events" --work "$work/eventlog"
-if .build/release/purser-bench 2>&1 | grep -q projections; then
-  .build/release/purser-bench projections --events "$events" --work "$work/projections"
-fi
-if .build/release/purser-bench 2>&1 | grep -q query; then
-  .build/release/purser-bench query --objects "$events" --work "$work/query"
-fi
+# Every subcommand of Sources/PurserBench/main.swift, unconditionally: a bench that fails must
+# fail the script (set -e), not be skipped.
+.build/release/purser-bench projections --events "$events" --work "$work/projections"
+.build/release/purser-bench query --objects "$events" --work "$work/query"
 .build/release/purser-bench audit --events "$events" --org-events "$((events / 10))" --work "$work/audit"
 .build/release/purser-bench pipeline --messages 20000 --sessions 500 --delay-ms 200 --work "$work/pipeline"

@@ -101,7 +101,7 @@ if args.count >= 2 && args[1] == "query" {
 }
 
 guard args.count >= 2 && args[1] == "eventlog" else {
-    FileHandle.standardError.write(Data("usage: purser-bench eventlog [--events N] [--work DIR] | projections [--events N] [--work DIR] | query [--objects N] [--big N] [--runs N] | replay DIR\n".utf8))
+    FileHandle.standardError.write(Data("usage: purser-bench eventlog [--events N] [--work DIR] | projections [--events N] [--work DIR] | query [--objects N] [--orgs N] [--big N] [--runs N] [--work DIR] | audit [--events N] [--org-events N] [--work DIR] | pipeline [--messages N] [--sessions N] [--delay-ms N] [--work DIR] | replay DIR\n".utf8))
     exit(2)
 }
 

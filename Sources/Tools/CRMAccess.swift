@@ -8,13 +8,13 @@ import PurserDomain
 /// schema, every statement restricted to `org = ?` with the org of the calling agent's context
 /// and every value bound, never spliced.
 enum CRMAccess {
-    /// Runs `body` in a read transaction with `purser_instant` and `purser_fold` registered; any
-    /// failure that is not already a `ToolError` becomes `read_model_failed`.
+    /// Runs `body` in a read transaction with the query functions (`purser_instant`,
+    /// `purser_sort_value`, `purser_fold`) registered; any failure that is not already a
+    /// `ToolError` becomes `read_model_failed`.
     static func read<T>(_ reader: any DatabaseReader, _ body: (Database) throws -> T) throws(ToolError) -> T {
         do {
             return try reader.read { db in
-                db.add(function: DataQueryEngine.instantFunction())
-                db.add(function: foldFunction())
+                DataQueryEngine.addFunctions(to: db)
                 return try body(db)
             }
         } catch let error as ToolError {

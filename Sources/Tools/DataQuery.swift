@@ -9,16 +9,22 @@ import PurserDomain
 /// Semantics, shared by the SQL path and the tests' reference evaluator:
 /// - The value's JSON type picks the comparison: numbers match JSON numbers, booleans match
 ///   booleans (`eq`/`neq`/`in`/`nin` only), ISO-8601 strings and relative dates match values
-///   that parse as ISO-8601 and compare as instants, other strings match strings by UTF-8 bytes
-///   (case-sensitive). A value of another type never matches: `"12"` is not `12`.
+///   that parse as ISO-8601 and compare as instants (so `2026-11-20T10:00:00+01:00` equals
+///   `2026-11-20T09:00:00Z`), other strings match strings by UTF-8 bytes (case-sensitive for
+///   `eq`, `in` and the orderings). A value of another type never matches: `"12"` is not `12`.
 /// - `id`, `type`, `subtype`, `name`, `status` compare as strings; `createdAt`, `updatedAt` as
 ///   instants, whatever the value looks like.
 /// - `neq` and `nin` are the negation of `eq` and `in`: they also match objects without the
 ///   field, which is what "customers whose status is not cancelled" means to a person.
 /// - `contains` is a substring test on strings and an element test on arrays of strings;
-///   `startsWith` a prefix test on strings. `exists` (default `true`) tests presence and not-null.
-/// - Sorting follows SQLite's order (missing, numbers, strings), timestamps by instant, ties
-///   broken by `id`. Groups come in the same order, at most `maxGroupCount`.
+///   `startsWith` a prefix test on strings. Both match as people type: case and accents are
+///   folded on both sides (`TextMatching.fold`: Unicode case folding, diacritics removed, `ß` as
+///   `ss`), so "berlin" finds "Berlin", "gdansk" finds "Gdańsk" and "MÜNCHEN" finds "münchen";
+///   `eq` stays exact. `exists` (default `true`) tests presence and not-null.
+/// - Sorting follows SQLite's order (missing, numbers, strings) with timestamps by instant:
+///   `createdAt`/`updatedAt` always, and in a custom field every string that parses as ISO-8601,
+///   which sorts after the other strings. Ties are broken by `id`. Groups come in the same order,
+///   at most `maxGroupCount`.
 /// - `sum`/`avg`/`min`/`max` consider numeric values only (`min`/`max` also take `createdAt` and
 ///   `updatedAt`); `count` with a field counts objects having it. `groupBy` alone means `count`.
 public struct DataQuery: Sendable, Hashable {
@@ -119,7 +125,8 @@ public struct DataQuery: Sendable, Hashable {
         /// An ISO-8601 date or timestamp (or a resolved relative date): compared as an instant
         /// with values that parse as ISO-8601.
         case instant(Timestamp)
-        /// Compared with JSON strings only, by their UTF-8 bytes.
+        /// Compared with JSON strings only, by their UTF-8 bytes (after folding both sides for
+        /// `contains` and `startsWith`).
         case string(String)
     }
 

@@ -34,7 +34,7 @@ public struct DataQueryEngine: Sendable {
     public func run(_ query: DataQuery, org: OrgID, scope: RowScope = .organization) throws(ToolError) -> JSONValue {
         do {
             return try reader.read { db in
-                db.add(function: Self.instantFunction())
+                Self.addFunctions(to: db)
                 return try Self.run(query, org: org, scope: scope, db: db)
             }
         } catch let error as ToolError {
@@ -54,6 +54,14 @@ public struct DataQueryEngine: Sendable {
         }
     }
 
+    /// Registers the Swift functions the compiled SQL calls (`purser_instant`, `purser_sort_value`,
+    /// `purser_fold`); every connection that runs a query's SQL needs them.
+    static func addFunctions(to db: Database) {
+        db.add(function: instantFunction())
+        db.add(function: sortValueFunction())
+        db.add(function: CRMAccess.foldFunction())
+    }
+
     /// `purser_instant(text)`: the instant an ISO-8601 text names, in milliseconds since the
     /// epoch, by the same parser as the rest of Purser (`Timestamp`); NULL for anything else.
     /// Text comparison would misorder fractions and offsets, and SQLite's own date functions
@@ -63,6 +71,26 @@ public struct DataQueryEngine: Sendable {
             guard let text = String.fromDatabaseValue(values[0]), let instant = Timestamp(iso8601: text) else { return nil }
             return instant.millisecondsSinceEpoch
         }
+    }
+
+    /// `purser_sort_value(value)`: what a custom field sorts and groups by. Missing values,
+    /// numbers and other text keep SQLite's order (NULL, then numbers, then text by bytes); a text
+    /// that parses as ISO-8601 becomes a BLOB of its instant, 8 bytes big-endian with the sign bit
+    /// flipped, so timestamps sort after all text, among themselves by instant. Sorting their text
+    /// instead put `2026-02-28T23:30:00-01:00` (00:30Z on March 1st) before `2026-03-01T00:00:00Z`.
+    static func sortValueFunction() -> DatabaseFunction {
+        DatabaseFunction("purser_sort_value", argumentCount: 1, pure: true) { values in
+            let value = values[0]
+            guard case .string(let text) = value.storage else { return value }
+            guard let instant = Timestamp(iso8601: text) else { return text }
+            return Data(instantSortBytes(instant))
+        }
+    }
+
+    /// An instant as bytes that compare (memcmp, as SQLite compares BLOBs) in time order.
+    static func instantSortBytes(_ instant: Timestamp) -> [UInt8] {
+        let key = UInt64(bitPattern: instant.millisecondsSinceEpoch) ^ (1 << 63)
+        return (0..<8).map { UInt8(truncatingIfNeeded: key >> (56 - 8 * $0)) }
     }
 
     // MARK: SQL
@@ -148,13 +176,15 @@ public struct DataQueryEngine: Sendable {
             let value = "json_extract(o.custom_properties, ?)"
             switch (op, operand) {
             case (.contains, .string(let text)):
+                let folded = TextMatching.fold(text).databaseValue
                 return Fragment("""
-                    CASE json_type(o.custom_properties, ?) WHEN 'text' THEN instr(\(value), ?) > 0 \
-                    WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each(o.custom_properties, ?) AS e WHERE e.type = 'text' AND e.value = ?) \
+                    CASE json_type(o.custom_properties, ?) WHEN 'text' THEN instr(purser_fold(\(value)), ?) > 0 \
+                    WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each(o.custom_properties, ?) AS e WHERE e.type = 'text' AND purser_fold(e.value) = ?) \
                     ELSE 0 END
-                    """, [path, path, text.databaseValue, path, text.databaseValue])
+                    """, [path, path, folded, path, folded])
             case (.startsWith, .string(let text)):
-                return Fragment("json_type(o.custom_properties, ?) = 'text' AND instr(\(value), ?) = 1", [path, path, text.databaseValue])
+                return Fragment("json_type(o.custom_properties, ?) = 'text' AND instr(purser_fold(\(value)), ?) = 1",
+                                [path, path, TextMatching.fold(text).databaseValue])
             case (_, .number(let number)):
                 return Fragment("json_type(o.custom_properties, ?) IN ('integer', 'real') AND \(value) \(symbol) ?", [path, path, number.databaseValue])
             case (_, .bool(let flag)):
@@ -168,9 +198,9 @@ public struct DataQueryEngine: Sendable {
             let name = column(field)
             switch (op, operand) {
             case (.contains, .string(let text)):
-                return Fragment("instr(\(name), ?) > 0", [text.databaseValue])
+                return Fragment("instr(purser_fold(\(name)), ?) > 0", [TextMatching.fold(text).databaseValue])
             case (.startsWith, .string(let text)):
-                return Fragment("instr(\(name), ?) = 1", [text.databaseValue])
+                return Fragment("instr(purser_fold(\(name)), ?) = 1", [TextMatching.fold(text).databaseValue])
             case (_, .instant(let instant)):
                 return Fragment("purser_instant(\(name)) \(symbol) ?", [instant.millisecondsSinceEpoch.databaseValue])
             case (_, .string(let text)):
@@ -182,11 +212,12 @@ public struct DataQueryEngine: Sendable {
         }
     }
 
-    /// The value a field sorts and groups by: instants for the timestamp columns, the JSON
-    /// value (SQLite order: missing, numbers, text) for custom paths.
+    /// The value a field sorts and groups by: instants for the timestamp columns; for custom
+    /// paths the JSON value in SQLite's order (missing, numbers, text) with ISO-8601 texts last,
+    /// by instant (`purser_sort_value`).
     static func sortValue(_ field: DataQuery.Field) -> Fragment {
         switch field {
-        case .custom(let path): Fragment("json_extract(o.custom_properties, ?)", [jsonPath(path)])
+        case .custom(let path): Fragment("purser_sort_value(json_extract(o.custom_properties, ?))", [jsonPath(path)])
         case .createdAt, .updatedAt: Fragment("purser_instant(\(column(field)))")
         default: Fragment(column(field))
         }
@@ -393,7 +424,7 @@ public struct DataQueryEngine: Sendable {
         case .custom(let path):
             keyValue = Fragment("o.custom_properties -> ?", [jsonPath(path)])
             key = "CASE WHEN kj = 'null' THEN NULL ELSE kj END"
-            order = "json_extract(kj, '$')"
+            order = "purser_sort_value(json_extract(kj, '$'))"
         default:
             keyValue = Fragment(column(groupBy))
             key = "json_quote(kj)"

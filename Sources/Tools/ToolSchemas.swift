@@ -12,13 +12,14 @@ public enum ToolSchemas {
         Query the organization's own CRM objects (contacts, bookings, and other types). \
         objectType is required (e.g. "crm_contact", "booking"). filters: [{field, op, value}] with op one of \
         eq, neq, gt, gte, lt, lte, in, nin, contains, startsWith, exists. Numbers compare as numbers, ISO-8601 \
-        dates ("2026-11-25" or "2026-11-25T10:00:00Z") as instants, other strings as strings (case-sensitive). \
+        dates ("2026-11-25" or "2026-11-25T10:00:00Z") as instants, other strings as strings (case-sensitive, \
+        except contains and startsWith, which ignore case and accents). \
         Relative dates: {"relative": "-7d"} (units h d w M y), "startOfDay", "startOfWeek" (Monday), \
         "startOfMonth", "startOfYear", optionally with an offset such as "startOfMonth-1M"; all UTC. \
         neq and nin also match objects without the field. aggregate: {type: count|sum|avg|min|max, field}, \
         optionally with groupBy (a field). With an aggregate, limit defaults to 0 (no items); otherwise 50, \
         at most 200. includeRelated: link types (e.g. ["contact"]) to attach linked objects to each item. \
-        sort: [{field, dir: asc|desc}]. Long text is cut and marked "…[trimmed N chars]".
+        sort: [{field, dir: asc|desc}]; dates sort by instant. Long text is cut and marked "…[trimmed N chars]".
         """
 
     public static let dataQueryParameters: JSONValue = [

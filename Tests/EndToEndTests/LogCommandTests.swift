@@ -40,6 +40,56 @@ import Testing
         #expect(r.lines.contains { $0["fault"] != nil && $0["offset"] != nil })
     }
 
+    /// Three appends (three batches, at least) of 20 events each into a fresh log.
+    static func logOfThreeAppends(_ dir: TempDir) throws -> String {
+        var input = ""
+        for i in 0..<20 { input += #"{"org":"haff","stream":"s","type":"message.received","data":{"n":\#(i)}}"# + "\n" }
+        for _ in 0..<3 { _ = try purser(["log", "append", "-"], data: dir.path, stdin: input) }
+        return dir.path + "/eventlog/segments/00000000000000000001.lz4"
+    }
+
+    /// The newest batch cut short, as a crash before its sync leaves it: not damage. verify says
+    /// so and exits 0; the next writer cuts the tail and the log verifies clean.
+    @Test func verifyAfterACrashReportsTheTornTailAndExitsZero() throws {
+        let dir = TempDir()
+        let seg = try Self.logOfThreeAppends(dir)
+        let before = try purser(["log", "stats"], data: dir.path).lines.first?["events"] as? Int
+        #expect(before == 60)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: seg))
+        try bytes.prefix(bytes.count - 5).write(to: URL(fileURLWithPath: seg))
+        let r = try purser(["log", "verify"], data: dir.path)
+        #expect(r.status == 0, "\(r.stderr)")
+        let tail = r.lines.first { $0["tornTail"] != nil }
+        let torn = tail?["bytes"] as? Int ?? 0
+        #expect(torn > 5)
+        #expect(r.stderr.contains("torn tail from an interrupted write, \(torn) bytes, no acknowledged event lost"), "\(r.stderr)")
+        #expect(!r.stderr.contains("FAULT"))
+        #expect(r.lines.last?["ok"] as? Bool == true)
+        let verified = r.lines.last?["events"] as? Int ?? 0
+        #expect(verified > 0 && verified < 60)
+        // The next writer cuts the torn batch; afterwards there is nothing left to report.
+        _ = try purser(["log", "append", "-"], data: dir.path,
+                       stdin: #"{"org":"haff","stream":"s","type":"message.received","data":{"n":99}}"# + "\n")
+        let after = try purser(["log", "verify"], data: dir.path)
+        #expect(after.status == 0)
+        #expect(!after.stderr.contains("torn tail"))
+        #expect(after.lines.last?["events"] as? Int == verified + 1)
+    }
+
+    /// Damage in the middle exits non-zero, also when the log ends in a torn write as well.
+    @Test func verifyExitsNonZeroForDamageInTheMiddleEvenWithATornTail() throws {
+        let dir = TempDir()
+        let seg = try Self.logOfThreeAppends(dir)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: seg))
+        bytes[bytes.count / 2] ^= 0x01
+        try bytes.prefix(bytes.count - 5).write(to: URL(fileURLWithPath: seg))
+        let r = try purser(["log", "verify"], data: dir.path)
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("FAULT 00000000000000000001.lz4 @"))
+        #expect(r.stderr.contains("log damaged"))
+        #expect(r.lines.last?["ok"] as? Bool == false)
+    }
+
     /// A child process appends in a loop and reports each acknowledged seq; it is killed with
     /// SIGKILL at random moments, 20 times; every acknowledged seq survives with its event.
     @Test func sigkillNeverLosesAnAcknowledgedEvent() throws {

@@ -11,11 +11,25 @@ import Testing
     static let names = ["Lisa K.", "Ömer", "O'Brien", "\"quoted\"", "anna", "Anna", "Zoë", "a%b_c", "x' OR 1=1 --"]
     static let statuses = ["active", "confirmed", "cancelled", "lead"]
     static let courses = ["sailing", "kayak", "sailing-advanced", "SUP"]
-    static let tags = ["vip", "newsletter", "late", "o'hara"]
+    static let tags = ["vip", "VIP", "newsletter", "late", "o'hara"]
+    static let cities = ["Kiel", "Berlin", "kiel", "Gdańsk", "MÜNCHEN", "münchen"]
+    /// Offsets whose text order differs from their instant order are in here on purpose:
+    /// `2026-02-28T23:30:00-01:00` is 00:30Z on March 1st, after `2026-03-01T00:00:00Z`.
     static let instants = [
         "2026-11-01", "2026-11-20T09:00:00Z", "2026-11-20T10:00:00+01:00", "2026-11-24T23:59:59.500Z",
-        "2026-11-25T08:00:00Z", "2026-12-01T12:00:00Z", "2025-06-15", "not a date",
+        "2026-11-25T08:00:00Z", "2026-12-01T12:00:00Z", "2025-06-15", "2026-02-28T23:30:00-01:00",
+        "2026-03-01T00:00:00Z", "2026-03-01T00:15:00Z", "2026-11-25T01:00:00+03:00", "2026-11-24T20:30:00.250-02:30",
+        "not a date",
     ]
+
+    /// `instant` written in the zone `minutes` east of UTC, e.g. `2026-03-01T01:30:00+01:00`.
+    static func written(_ instant: Timestamp, offsetMinutes minutes: Int) -> String {
+        guard minutes != 0 else { return instant.iso8601 }
+        let local = String(instant.adding(milliseconds: Int64(minutes) * 60_000).iso8601.dropLast()) // no "Z"
+        let sign = minutes < 0 ? "-" : "+"
+        let hours = abs(minutes) / 60, rest = abs(minutes) % 60
+        return local + sign + (hours < 10 ? "0" : "") + "\(hours):" + (rest < 10 ? "0" : "") + "\(rest)"
+    }
 
     static func randomObject(_ index: Int, _ rng: inout SeededGenerator) -> TestObject {
         var props: [String: JSONValue] = [:]
@@ -29,14 +43,18 @@ import Testing
         if Int.random(in: 0..<2, using: &rng) == 0 { props["vip"] = .bool(Bool.random(using: &rng)) }
         if Int.random(in: 0..<6, using: &rng) == 0 { props["note"] = .null }
         if Int.random(in: 0..<2, using: &rng) == 0 {
-            props["address"] = ["city": .string(["Kiel", "Berlin", "kiel"].randomElement(using: &rng)!)]
+            props["address"] = ["city": .string(cities.randomElement(using: &rng)!)]
         }
         let created = Timestamp(iso8601: "2026-01-01T00:00:00Z")!.adding(milliseconds: Int64.random(in: 0...(330 * 86_400_000), using: &rng))
+        let updated = created.adding(milliseconds: Int64.random(in: 0...86_400_000, using: &rng))
+        // Read models may hold timestamps written in any zone; they still sort by instant.
+        let offsets = [0, 0, -60, 60, 180, -150, 330]
         return TestObject(
             id: "o\(index)", type: ["crm_contact", "booking"].randomElement(using: &rng)!,
             subtype: [nil, "customer", "lead"].randomElement(using: &rng)!, name: (names.map(Optional.some) + [nil]).randomElement(using: &rng)!,
             status: (statuses.map(Optional.some) + [nil]).randomElement(using: &rng)!, customProperties: .object(props),
-            createdAt: created.iso8601, updatedAt: created.adding(milliseconds: Int64.random(in: 0...86_400_000, using: &rng)).iso8601,
+            createdAt: written(created, offsetMinutes: offsets.randomElement(using: &rng)!),
+            updatedAt: written(updated, offsetMinutes: offsets.randomElement(using: &rng)!),
             deleted: Int.random(in: 0..<10, using: &rng) == 0)
     }
 
@@ -48,7 +66,8 @@ import Testing
     static func randomValue(for field: String, op: String, _ rng: inout SeededGenerator) -> JSONValue {
         if op == "exists" { return .bool(Bool.random(using: &rng)) }
         if op == "contains" || op == "startsWith" {
-            return .string(["a", "sail", "vip", "Ki", "o'", "2026-11", "\"", "Ö"].randomElement(using: &rng)!)
+            return .string(["a", "sail", "vip", "VIP", "Ki", "o'", "2026-11", "\"", "Ö", "ö", "ANN", "zoe", "berlin",
+                            "gdansk", "GDAŃSK", "münchen", "MUNCH"].randomElement(using: &rng)!)
         }
         switch field {
         case "createdAt", "updatedAt":
@@ -59,7 +78,7 @@ import Testing
         case "customProperties.startsAt":
             return Bool.random(using: &rng) ? .string(instants.randomElement(using: &rng)!) : ["relative": "-7d"]
         case "customProperties.course": return .string(courses.randomElement(using: &rng)!)
-        case "customProperties.address.city": return .string(["Kiel", "Berlin", "kiel", "K"].randomElement(using: &rng)!)
+        case "customProperties.address.city": return .string((cities + ["K"]).randomElement(using: &rng)!)
         case "name": return .string(names.randomElement(using: &rng)!)
         case "status": return .string(statuses.randomElement(using: &rng)!)
         case "id": return .string("o\(Int.random(in: 0..<60, using: &rng))")

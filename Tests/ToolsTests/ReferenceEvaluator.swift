@@ -7,11 +7,13 @@ import PurserDomain
 struct ReferenceEvaluator {
     var objects: [TestObject]
 
-    /// SQLite's ordering of the values a field sorts by: missing, then numbers, then text bytes.
+    /// The documented order of the values a field sorts by: missing, then numbers, then text
+    /// bytes, then (custom fields) ISO-8601 strings by instant.
     enum SortValue: Comparable {
         case null
         case number(Double)
         case text([UInt8])
+        case instant(Int64)
 
         static func < (lhs: SortValue, rhs: SortValue) -> Bool {
             switch (lhs, rhs) {
@@ -22,6 +24,9 @@ struct ReferenceEvaluator {
             case (.number, .text): true
             case (.text, .number): false
             case (.text(let x), .text(let y)): x.lexicographicallyPrecedes(y)
+            case (.number, .instant), (.text, .instant): true
+            case (.instant, .number), (.instant, .text): false
+            case (.instant(let x), .instant(let y)): x < y
             }
         }
     }
@@ -67,19 +72,22 @@ struct ReferenceEvaluator {
         return false
     }
 
+    /// Case and accents folded, as a person typing expects `contains`/`startsWith` to match.
+    static func folded(_ text: String) -> [UInt8] { Array(TextMatching.fold(text).utf8) }
+
     func matches(_ object: TestObject, _ field: DataQuery.Field, _ op: DataQuery.Operator, _ operand: DataQuery.Operand) -> Bool {
         let value = fieldValue(object, field)
         switch (op, operand) {
         case (.contains, .string(let text)):
             switch value {
-            case .string(let s)?: return Self.containsBytes(Array(s.utf8), Array(text.utf8))
+            case .string(let s)?: return Self.containsBytes(Self.folded(s), Self.folded(text))
             case .array(let elements)? where { if case .custom = field { true } else { false } }():
-                return elements.contains(.string(text))
+                return elements.contains { if case .string(let e) = $0 { Self.folded(e) == Self.folded(text) } else { false } }
             default: return false
             }
         case (.startsWith, .string(let text)):
             guard case .string(let s)? = value else { return false }
-            return Array(s.utf8).starts(with: Array(text.utf8))
+            return Self.folded(s).starts(with: Self.folded(text))
         case (_, .number(let n)):
             guard case .number(let x)? = value else { return false }
             return Self.compare(x, n, op)
@@ -118,7 +126,9 @@ struct ReferenceEvaluator {
         switch value {
         case .number(let n)?: return .number(n)
         case .bool(let b)?: return .number(b ? 1 : 0)
-        case .string(let s)?: return .text(Array(s.utf8))
+        case .string(let s)?:
+            if case .custom = field, let t = Timestamp(iso8601: s) { return .instant(t.millisecondsSinceEpoch) }
+            return .text(Array(s.utf8))
         case .array?, .object?: return .text(Array(value!.serialized().utf8))
         default: return .null
         }

@@ -222,3 +222,39 @@ struct BatchHeader {
         return (header, Format.sha256(b))
     }
 }
+
+extension BatchHeader {
+    /// Whether `prefix`, the first bytes of a batch header payload whose frame says it is
+    /// `payloadBytes` long, can be the start of the header the writer would write next: magic and
+    /// version, `firstSeq` and `prevHash` continuing the log, and, once the strings are in the
+    /// prefix, tables that add up to `payloadBytes`. Tells a header cut short by a crash from one
+    /// whose size field is damaged (the whole header is there and says another size). A field the
+    /// prefix holds only in part is compared as far as it goes.
+    static func prefixIsConsistent(_ prefix: [UInt8], payloadBytes: Int, firstSeq: UInt64, prevHash: [UInt8]) -> Bool {
+        guard prefix.count < payloadBytes else { return false }
+        var expected: [(offset: Int, bytes: [UInt8])] = []
+        var w = ByteWriter(capacity: 16)
+        w.u32(Format.batchMagic)
+        w.u16(Format.version)
+        w.u16(0)
+        w.u64(firstSeq)
+        expected.append((0, w.bytes))
+        expected.append((Format.batchFixedBytes - Format.hashBytes, prevHash))
+        for field in expected {
+            for (i, byte) in field.bytes.enumerated() where field.offset + i < prefix.count {
+                guard prefix[field.offset + i] == byte else { return false }
+            }
+        }
+        guard prefix.count >= Format.batchFixedBytes else { return true }
+        return prefix.withUnsafeBytes { p -> Bool in
+            let eventCount = Int(loadU32LE(p, 16)), frameCount = Int(loadU32LE(p, 20)), stringCount = Int(loadU32LE(p, 24))
+            guard eventCount > 0, frameCount > 0, frameCount <= eventCount, stringCount <= 3 * eventCount + 3 else { return false }
+            var at = Format.batchFixedBytes
+            for _ in 0..<stringCount {
+                guard at + 2 <= p.count else { return true } // cut inside the strings: nothing more to check
+                at += 2 + Int(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
+            }
+            return at + frameCount * Format.frameMetaBytes + eventCount * Format.eventMetaBytes + 4 == payloadBytes
+        }
+    }
+}

@@ -75,6 +75,30 @@ struct SegmentScanner {
         return .batch(batch)
     }
 
+    /// Whether the damage at `at` is the next batch cut short: the file ends inside a batch whose
+    /// bytes, as far as they go, are what the writer writes there (its frame magic; a header that
+    /// continues the log's seqs and hash chain, or the start of one). A crash before `fdatasync`
+    /// leaves exactly that, and such a batch was never acknowledged. A batch that is all there but
+    /// fails a checksum, or bytes that are no batch at all, are damage wherever they sit.
+    func isCutShort(at: UInt64, expectSeq: UInt64, prevHash: [UInt8]) throws -> Bool {
+        guard at <= fileSize else { return false }
+        let remaining = fileSize - at
+        let head = try handle.readBytes(count: Int(min(remaining, 8)), at: at)
+        var magic = ByteWriter(capacity: 4)
+        magic.u32(Format.batchFrameMagic)
+        guard head.count == Int(min(remaining, 8)), Array(head.prefix(4)) == Array(magic.bytes.prefix(head.count)) else { return false }
+        guard remaining >= 8 else { return true }
+        let size = Int(head.withUnsafeBytes { loadU32LE($0, 4) })
+        guard size >= Format.batchFixedBytes + 4, size <= Format.batchHeaderBytesMax else { return false }
+        if UInt64(size) > remaining - 8 {
+            let prefix = try handle.readBytes(count: Int(remaining - 8), at: at + 8)
+            return BatchHeader.prefixIsConsistent(prefix, payloadBytes: size, firstSeq: expectSeq, prevHash: prevHash)
+        }
+        let payload = try handle.readBytes(count: size, at: at + 8)
+        guard let header = try? payload.withUnsafeBytes({ try BatchHeader.decode(payload: $0) }).0 else { return false }
+        return header.firstSeq == expectSeq && header.prevHash == prevHash && header.dataBytes > remaining - 8 - UInt64(size)
+    }
+
     /// Whether an intact batch header starts anywhere after `from`: tells damage in the middle
     /// of a segment (intact batches follow) from a torn tail (nothing intact follows).
     func intactBatchExists(after from: UInt64) throws -> UInt64? {

@@ -14,6 +14,24 @@ public struct VerifyReport: Sendable {
         }
     }
 
+    /// The newest batch (or segment header) cut short by a crash before it was synced: the state
+    /// a log is in until the next writer opens it and cuts the bytes. Never a fault: no event in
+    /// it was acknowledged (acknowledgement waits for `fdatasync` of the whole batch).
+    public struct TornTail: Sendable, CustomStringConvertible {
+        public var segment: String
+        public var offset: UInt64
+        /// From `offset` to the end of the segment: what the next writer cuts.
+        public var bytes: UInt64
+        public var firstSeq: UInt64?
+        public var lastSeq: UInt64?
+        public var reason: String
+
+        public var description: String {
+            let range = firstSeq.map { " seq \($0)–\(lastSeq ?? $0)" } ?? ""
+            return "torn tail from an interrupted write, \(bytes) bytes, no acknowledged event lost (\(segment) @\(offset)\(range): \(reason); the next writer to open the log cuts it)"
+        }
+    }
+
     public var segments = 0
     public var batches = 0
     public var events: UInt64 = 0
@@ -22,6 +40,8 @@ public struct VerifyReport: Sendable {
     /// detectable too (the chain alone cannot tell a cut tail from a crash before acknowledgement).
     public var headHash: String = ""
     public var faults: [Fault] = []
+    /// Set when the log ends in a torn write; `ok` can still be true.
+    public var tornTail: TornTail?
     /// Derived files that disagree with the log (harmless: they are rebuilt on open).
     public var notes: [String] = []
 
@@ -64,6 +84,12 @@ extension LogReader {
             do {
                 header = try hb.withUnsafeBytes { try SegmentHeader.decode($0) }
             } catch {
+                if si == segments.count - 1, first == expectSeq, size < UInt64(Format.segmentHeaderBytes), Self.isSegmentHeaderPrefix(hb, firstSeq: first) {
+                    // The newest segment was being created: its header never became durable, so
+                    // nothing in it was acknowledged (the writer removes and recreates it).
+                    report.tornTail = .init(segment: name, offset: 0, bytes: size, reason: "segment header cut short (\(size) of \(Format.segmentHeaderBytes) bytes)")
+                    continue
+                }
                 report.faults.append(.init(segment: name, offset: 0, reason: "segment header: \((error as? LogError)?.message ?? "\(error)")"))
                 continue
             }
@@ -114,10 +140,18 @@ extension LogReader {
                     expectSeq = b.header.lastSeq + 1
                     prevHash = b.hash
                 case let .damaged(offset, reason, first, last):
+                    // The writer's recovery rule (FORMAT.md, "Recovery on open"): damage in the last
+                    // segment with no intact batch after it is the tail; anything else is damage in
+                    // the middle. Verify also asks that the tail be cut short, as a crash leaves it:
+                    // a whole batch failing its checksum may have been acknowledged, so it is a fault.
                     let resume = try scanner.intactBatchExists(after: offset)
                     let tail = resume == nil && si == segments.count - 1
+                    if tail, try scanner.isCutShort(at: offset, expectSeq: expectSeq, prevHash: prevHash) {
+                        report.tornTail = .init(segment: name, offset: offset, bytes: size - offset, firstSeq: first, lastSeq: last, reason: reason)
+                        break scanning
+                    }
                     report.faults.append(.init(segment: name, offset: offset, firstSeq: first, lastSeq: last,
-                                               reason: reason + (tail ? " (torn tail: the writer cuts it on its next open)" : "")))
+                                               reason: reason + (tail ? " (at the end of the log, but the batch is not cut short as a crash leaves it, so it may have been acknowledged; the next writer to open the log cuts it: copy the segment first if its events matter)" : "")))
                     guard let resume else { break scanning }
                     // Carry on from the next intact batch so later damage is reported too.
                     scanner.offset = resume
@@ -142,6 +176,19 @@ extension LogReader {
         report.lastSeq = expectSeq - 1
         report.headHash = prevHash.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
         return report
+    }
+
+    /// Whether `bytes` (shorter than a segment header) are the start of the header the writer
+    /// writes for the segment starting at `firstSeq`.
+    static func isSegmentHeaderPrefix(_ bytes: [UInt8], firstSeq: UInt64) -> Bool {
+        var w = ByteWriter(capacity: 24)
+        w.u32(Format.segmentFrameMagic)
+        w.u32(UInt32(Format.segmentHeaderPayloadBytes))
+        w.u32(Format.segmentMagic)
+        w.u16(Format.version)
+        w.u16(0)
+        w.u64(firstSeq)
+        return bytes.count < Format.segmentHeaderBytes && zip(bytes, w.bytes).allSatisfy { $0 == $1 }
     }
 
     public func stats() throws -> LogStats {
