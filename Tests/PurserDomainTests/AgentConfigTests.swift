@@ -84,7 +84,7 @@ struct AgentConfigTests {
                    edit: { $0.set(["name"], "  ") }),
         ConfigCase("missing organizationId", path: "organizationId", "is missing; name the org",
                    edit: { $0.set(["organizationId"], nil) }),
-        ConfigCase("organizationId with spaces", path: "organizationId", "not a plain id",
+        ConfigCase("organizationId with spaces", path: "organizationId", "not an org id",
                    edit: { $0.set(["organizationId"], "Segelschule Haff") }),
         ConfigCase("wrong object type", path: "type", "must be \"org_agent\"",
                    edit: { $0.set(["type"], "crm_contact") }),

@@ -1,5 +1,6 @@
 import EventLog
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import LLM
@@ -15,6 +16,7 @@ import Testing
 struct LoadTests {
     static let orgs = 12
     static let messagesPerOrg = 20
+    static let visitorsPerOrg = 5
     static let capPerOrg = 15
 
     @Test func manyOrgsAtOnceExactlyOnceNoCrossingCapsHeld() async throws {
@@ -45,24 +47,48 @@ struct LoadTests {
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
 
         let acknowledged = try await app.test(.live) { client in
-            try await withThrowingTaskGroup(of: [String].self) { group in
+            @Sendable func post(_ org: String, _ n: Int, token: String?) async throws -> (ids: [String], token: String?) {
+                let body = #"{"channel":"webchat","to":"web-\#(org)","text":"What is the code word? (\#(n))","externalMessageId":"\#(org).m\#(n)"}"#
+                let headers: HTTPFields = token.map { [WebchatRoutes.tokenHeader: $0] } ?? [:]
+                let response = try await client.execute(uri: "/webhooks/webchat", method: .post, headers: headers, body: ByteBuffer(string: body))
+                guard response.status == .ok else { return ([], nil) }
+                let answer = try? JSONValue(parsing: Array(response.body.readableBytesView))
+                let outcomes = answer?["outcomes"]?.arrayValue ?? []
+                return (outcomes.compactMap { $0["messageId"]?.stringValue.map { "\(org)|\($0)" } }, answer?["visitorToken"]?.stringValue)
+            }
+            // Each message twice (a channel retrying): it must be stored once. Five visitors per
+            // org: their first messages (without a token) open the conversations, and the rest
+            // carry the token each visitor was given.
+            var acknowledged = Set<String>()
+            let first = try await withThrowingTaskGroup(of: (String, Int, [String], String?).self) { group in
                 for i in 0..<Self.orgs {
-                    for n in 0..<Self.messagesPerOrg {
-                        let org = "org\(i)"
-                        // Each message twice (a channel retrying): it must be stored once.
+                    for n in 0..<Self.visitorsPerOrg {
                         for _ in 0..<2 {
-                            group.addTask {
-                                let body = #"{"channel":"webchat","to":"web-\#(org)","from":"visitor-\#(org)-\#(n % 5)","text":"What is the code word? (\#(n))","externalMessageId":"\#(org).m\#(n)"}"#
-                                let response = try await client.execute(uri: "/webhooks/webchat", method: .post, body: ByteBuffer(string: body))
-                                guard response.status == .ok else { return [] }
-                                let outcomes = (try? JSONValue(parsing: Array(response.body.readableBytesView)))?["outcomes"]?.arrayValue ?? []
-                                return outcomes.compactMap { $0["messageId"]?.stringValue.map { "\(org)|\($0)" } }
-                            }
+                            group.addTask { let r = try await post("org\(i)", n, token: nil); return ("org\(i)", n, r.ids, r.token) }
+                        }
+                    }
+                }
+                return try await group.reduce(into: [(String, Int, [String], String?)]()) { $0.append($1) }
+            }
+            var tokens: [String: String] = [:]
+            for (org, n, ids, token) in first {
+                acknowledged.formUnion(ids)
+                if let token { tokens["\(org)|\(n)"] = token }
+            }
+            let visitorTokens = tokens
+            let rest = try await withThrowingTaskGroup(of: [String].self) { group in
+                for i in 0..<Self.orgs {
+                    for n in Self.visitorsPerOrg..<Self.messagesPerOrg {
+                        let token = visitorTokens["org\(i)|\(n % Self.visitorsPerOrg)"]
+                        for _ in 0..<2 {
+                            group.addTask { try await post("org\(i)", n, token: token).ids }
                         }
                     }
                 }
                 return try await group.reduce(into: Set<String>()) { $0.formUnion($1) }
             }
+            #expect(tokens.count == Self.orgs * Self.visitorsPerOrg, "every visitor got one token")
+            return acknowledged.union(rest)
         }
 
         var received: [String: [String]] = [:]
