@@ -59,7 +59,7 @@ public struct WhatIfFinding: Sendable, Hashable, Codable, CustomStringConvertibl
     public var agentId: String
     public var tool: String?
     public var decision: Decision
-    /// The deciding rule under the proposed config (a `PolicyRule` name or a cap).
+    /// The deciding rule under the proposed config: a `PolicyRule` name, or a cap's `AuditCheck` name (`cap.cost_per_day`).
     public var rule: String
     public var detail: String
     /// Whether a human had approved the action when it ran (it would still be held, but it was).

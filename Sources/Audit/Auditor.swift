@@ -386,10 +386,10 @@ struct AuditState {
             s.messages += p.messages
             let c = proposed.customProperties
             if s.messages > c.maxMessagesPerDay && p.messages > 0 {
-                findings.append(.init(seq: seq, action: .llmCall, agentId: p.agentId, tool: nil, decision: .deny, rule: "maxMessagesPerDay",
+                findings.append(.init(seq: seq, action: .llmCall, agentId: p.agentId, tool: nil, decision: .deny, rule: AuditCheck.messagesCap.rawValue,
                                       detail: "message \(s.messages) of \(p.day) is over the proposed cap \(c.maxMessagesPerDay)", approvedAtTheTime: false))
             } else if s.usd > c.maxCostPerDay + Auditor.capToleranceUSD && p.usd > 0 {
-                findings.append(.init(seq: seq, action: .llmCall, agentId: p.agentId, tool: nil, decision: .deny, rule: "maxCostPerDay",
+                findings.append(.init(seq: seq, action: .llmCall, agentId: p.agentId, tool: nil, decision: .deny, rule: AuditCheck.costCap.rawValue,
                                       detail: String(format: "$%.4f spent on %@ is over the proposed cap $%.2f", s.usd, p.day, c.maxCostPerDay), approvedAtTheTime: false))
             }
             proposedSpend[key] = s

@@ -2,7 +2,6 @@ import ArgumentParser
 import Audit
 import EventLog
 import Foundation
-import Logging
 
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,7 +25,7 @@ struct AuditCommand: ParsableCommand {
         let report: AuditReport
         do {
             let proposed = try config.map(Auditor.loadProposedConfig)
-            let auditor = try Auditor(reader: LogReader(directory: global.eventLogDirectory), logger: Logger(label: "purser.audit"))
+            let auditor = try Auditor(reader: LogReader(directory: global.eventLogDirectory), logger: LogSetup.logger("purser.audit"))
             report = try auditor.audit(org: org, proposed: proposed)
         } catch {
             Output.note(error.description)

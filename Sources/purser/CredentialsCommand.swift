@@ -1,7 +1,6 @@
 import ArgumentParser
 import Credentials
 import Foundation
-import Logging
 
 struct CredentialsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,9 +14,7 @@ struct CredentialsCommand: ParsableCommand {
 
     /// The store under the data directory; its notes (a created development key) go to stderr.
     static func store(_ global: GlobalOptions) throws -> CredentialStore {
-        var logger = Logger(label: "purser.credentials", factory: { StreamLogHandler.standardError(label: $0) })
-        logger.logLevel = .warning
-        return try run { try CredentialStore.open(dataDirectory: global.dataDirectory, logger: logger) }
+        try run { try CredentialStore.open(dataDirectory: global.dataDirectory, logger: LogSetup.logger("purser.credentials", level: .warning)) }
     }
 
     /// Runs `body`, turning a `CredentialsError` into a message on stderr and the exit status of

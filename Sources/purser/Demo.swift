@@ -3,7 +3,6 @@ import Audit
 import Channels
 import EventLog
 import Foundation
-import Logging
 import Pipeline
 import PurserDomain
 
@@ -73,7 +72,7 @@ struct Demo: AsyncParsableCommand {
         print("\nSpend today, agent primary: \(spend.messages) of 100 messages, $\(String(format: "%.4f", spend.usd)) of $5.00 (offline provider: free)")
 
         print("\nReplayed history of org \(DemoData.org) (purser replay --org \(DemoData.org)):")
-        let replayer = Replayer(reader: LogReader(directory: global.eventLogDirectory), logger: Logger(label: "purser.demo"))
+        let replayer = Replayer(reader: LogReader(directory: global.eventLogDirectory), logger: LogSetup.logger("purser.demo"))
         for line in try replayer.text(ReplayOptions(org: DemoData.org)) { print("  " + line) }
 
         let reader2 = LogReader(directory: global.eventLogDirectory)

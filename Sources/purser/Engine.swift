@@ -2,7 +2,6 @@ import ArgumentParser
 import EventLog
 import Foundation
 import LLM
-import Logging
 import Pipeline
 import PurserDomain
 
@@ -14,7 +13,7 @@ struct Engine {
     let secrets: OrgSecrets
 
     static func open(_ global: GlobalOptions, options: PipelineOptions = PipelineOptions()) throws -> Engine {
-        let logger = ReadModels.logger("purser.pipeline", level: .notice)
+        let logger = LogSetup.logger("purser.pipeline")
         var options = options
         let env = ProcessInfo.processInfo.environment
         // Tunables from the environment (documented in the README): how long an approval waits,

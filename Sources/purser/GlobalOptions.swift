@@ -1,10 +1,18 @@
 import ArgumentParser
 import Foundation
+import Logging
 
-/// Flags every command shares.
+/// Flags every command shares. They may also come before the subcommand (`purser --data DIR agent
+/// list`); `GlobalArguments.hoist` moves them to where the parser looks for them.
 struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Data directory (default: $PURSER_DATA, else ./purser-data).", valueName: "DIR"))
     var data: String?
+
+    @Option(name: .long, help: ArgumentHelp("Log level on stderr: trace, debug, info, notice, warning, error, critical (default: $PURSER_LOG_LEVEL, else notice; info for read-model progress).", valueName: "LEVEL"))
+    var logLevel: Logger.Level?
+
+    @Option(name: .long, help: ArgumentHelp("Log lines on stderr as text, or json: one object per line, for servers (default: $PURSER_LOG_FORMAT, else text).", valueName: "FORMAT"))
+    var logFormat: LogFormat?
 
     var dataDirectory: String {
         if let data { return data }

@@ -43,7 +43,7 @@ struct LogAppend: ParsableCommand {
                 for line in lines {
                     if line.bytes.allSatisfy({ $0 == 32 || $0 == 9 }) { continue }
                     if line.truncated {
-                        reject(line, "invalidEvent", "line is longer than \(input.lineBytesMax) bytes")
+                        reject(line, LogError.Code.invalidEvent.rawValue, "line is longer than \(input.lineBytesMax) bytes")
                         continue
                     }
                     do {

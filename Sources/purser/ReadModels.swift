@@ -2,7 +2,6 @@ import AgentsProjection
 import AuditProjection
 import CRMProjection
 import Foundation
-import Logging
 import OutboxProjection
 import Projection
 import PurserDomain
@@ -16,15 +15,9 @@ enum ReadModels {
         AgentsProjector(), CRMProjector(), SessionsProjector(), SpendProjector(), AuditProjector(), OutboxProjector(),
     ]
 
-    /// Progress and rebuild notes go to stderr, never to stdout, which carries JSON Lines.
-    static func logger(_ label: String = "purser.projections", level: Logger.Level = .info) -> Logger {
-        var logger = Logger(label: label, factory: { StreamLogHandler.standardError(label: $0) })
-        logger.logLevel = ProcessInfo.processInfo.environment["PURSER_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? level
-        return logger
-    }
-
+    /// Progress and rebuild notes go to stderr (as all logs do), never to stdout, which carries JSON Lines.
     static func set(_ global: GlobalOptions) -> ProjectionSet {
-        ProjectionSet(projectors: projectors, dataDirectory: global.dataDirectory, logger: logger())
+        ProjectionSet(projectors: projectors, dataDirectory: global.dataDirectory, logger: LogSetup.logger("purser.projections", level: .info))
     }
 
     /// Every org that has an agent, for commands that list across orgs.

@@ -2,7 +2,6 @@ import ArgumentParser
 import Audit
 import EventLog
 import Foundation
-import Logging
 
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,7 +31,7 @@ struct ReplayCommand: ParsableCommand {
     func run() throws {
         let options = ReplayOptions(org: org, session: session, since: try since.map(ReplayBound.parse),
                                     until: try until.map(ReplayBound.parse), typePrefix: type)
-        let replayer = Replayer(reader: LogReader(directory: global.eventLogDirectory), logger: Logger(label: "purser.replay"))
+        let replayer = Replayer(reader: LogReader(directory: global.eventLogDirectory), logger: LogSetup.logger("purser.replay"))
         let out = BufferedOutput()
         do {
             switch format {

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Logging
 import PurserHTTP
 
 struct Serve: AsyncParsableCommand {
@@ -28,7 +27,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let engine = try Engine.open(global)
-        let logger = ReadModels.logger("purser.serve", level: .notice)
+        let logger = LogSetup.logger("purser.serve")
         // The log service closes the log on shutdown; nothing else may close it first.
         try await PurserServer.run(host: host, port: port, pipeline: engine.pipeline, log: engine.log, dataDirectory: global.dataDirectory,
                                    secrets: engine.secrets.webhookSecrets(orgs: { [pipeline = engine.pipeline] in

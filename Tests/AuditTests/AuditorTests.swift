@@ -156,6 +156,6 @@ import Testing
 
         let drafts = try audit(dir, proposed: History.config(autonomy: .draftOnly, maxCost: 0.01)).whatIf ?? []
         #expect(drafts.first { $0.seq == send }?.decision == .deny)
-        #expect(drafts.contains { $0.action == .llmCall && $0.rule == "maxCostPerDay" })
+        #expect(drafts.contains { $0.action == .llmCall && $0.rule == AuditCheck.costCap.rawValue })
     }
 }

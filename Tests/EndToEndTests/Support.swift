@@ -37,12 +37,18 @@ struct RunResult {
     }
 }
 
-/// Runs `purser` with arguments and optional stdin.
+/// Runs `purser` with arguments (then `--data DIR`) and optional stdin.
 @discardableResult
 func purser(_ args: [String], data: String, stdin: String? = nil, env: [String: String] = [:]) throws -> RunResult {
+    try purser(exactly: args + ["--data", data], stdin: stdin, env: env)
+}
+
+/// Runs `purser` with exactly these arguments, for tests of where the global options may go.
+@discardableResult
+func purser(exactly args: [String], stdin: String? = nil, env: [String: String] = [:]) throws -> RunResult {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: purserBinary())
-    p.arguments = args + ["--data", data]
+    p.arguments = args
     var environment = ProcessInfo.processInfo.environment
     for (k, v) in env { environment[k] = v }
     p.environment = environment

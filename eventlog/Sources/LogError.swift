@@ -7,15 +7,15 @@ public struct LogError: Error, CustomStringConvertible, Sendable {
         /// Another process holds the data directory's writer lock.
         case locked
         /// An append named a stream version that is no longer current.
-        case versionConflict
+        case versionConflict = "version_conflict"
         /// An event could not be appended as given (empty org, oversized, bad JSON, ...).
-        case invalidEvent
+        case invalidEvent = "invalid_event"
         /// A read or write of the underlying files failed.
         case io
         /// The log is no longer accepting appends after a failed write or sync; reopen it.
         case poisoned
         /// Bytes inside the log (not at its tail) are damaged.
-        case corruptMiddle
+        case corruptMiddle = "corrupt_middle"
         /// A segment, batch or index could not be decoded.
         case corrupt
         /// The log was closed.
