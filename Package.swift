@@ -5,7 +5,7 @@ let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
 ]
 
-/// The projector targets, one per read model (DESIGN.md, "Projections").
+/// The projector targets, one per read model (docs/ARCHITECTURE.md, "Projections").
 let projectorTargets: [Target.Dependency] = [
     "AgentsProjection", "CRMProjection", "SessionsProjection", "SpendProjection", "AuditProjection", "OutboxProjection",
 ]

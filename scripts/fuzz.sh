@@ -6,7 +6,7 @@
 #
 # Targets: FuzzEventLog FuzzInbound FuzzDataQuery FuzzAgentConfig (Fuzz/README.md says what each
 # covers). The corpus of each target lives in Fuzz/corpus/<target>/ and is kept in the repository:
-# it is seeded from ../shared/samples and the targets' own seeds when a seed is missing, a run
+# it is seeded from Tests/Fixtures/samples and the targets' own seeds when a seed is missing, a run
 # writes what it discovers to .fuzz-corpus-tmp/<target>/, and only inputs that add coverage are
 # merged back. A crash, sanitizer report, timeout or out-of-memory input is written to
 # Fuzz/crashes/<target>-<kind>-<sha1>; the script then carries on with the next target and exits 1
@@ -23,7 +23,7 @@ targets=("$@")
 build=(swift build --build-path .build-fuzz -c release
        -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library)
 export PURSER_FUZZ=1
-samples=../shared/samples
+samples=Tests/Fixtures/samples
 
 # seed TARGET FORMAT_BYTE FILE [NAME]: a corpus entry made of the format byte and FILE (at most
 # 64 KiB), kept unless it is there already.

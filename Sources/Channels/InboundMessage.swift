@@ -1,6 +1,6 @@
 import Foundation
 
-/// The channels an inbound message can arrive on (DESIGN.md, "Inbound message").
+/// The channels an inbound message can arrive on (docs/INPUT-FORMATS.md, "Inbound message").
 public enum Channel: String, Sendable, Hashable, Codable, CaseIterable {
     case whatsapp
     case email
@@ -36,7 +36,7 @@ public struct Attachment: Sendable, Hashable, Codable {
     }
 }
 
-/// One inbound customer message in the normalized shape of DESIGN.md.
+/// One inbound customer message in the normalized shape of docs/INPUT-FORMATS.md.
 ///
 /// The first seven fields are the contract every channel fills; the rest are optional extras
 /// some channels supply (mail threading, WhatsApp reply context and button ids, attachments).
@@ -102,7 +102,7 @@ public struct InboundMessage: Sendable, Hashable {
         self.attachments = attachments
     }
 
-    /// Every rule of DESIGN.md's inbound message this value breaks, worded for the person who
+    /// Every rule of the inbound message (docs/INPUT-FORMATS.md) this value breaks, worded for the person who
     /// has to fix the input; empty when the message is acceptable.
     public func problems(limits: ChannelLimits = .standard) -> [String] {
         var problems: [String] = []

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Reads the normalized inbound message of DESIGN.md from JSON (JSON Lines and the webchat
+/// Reads the normalized inbound message (docs/INPUT-FORMATS.md) from JSON (JSON Lines and the webchat
 /// webhook body) and checks every rule, listing all problems of a line in one reason.
 public enum NormalizedMessageParser {
     /// Which `channel` values a caller accepts.

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 
-/// Chooses the provider from the environment, as DESIGN.md ("LLM providers") specifies:
+/// Chooses the provider from the environment, as docs/ARCHITECTURE.md ("LLM providers") says:
 ///
 /// 1. `PURSER_LLM_BASE_URL` set → an OpenAI-compatible server at that URL, with
 ///    `PURSER_LLM_API_KEY` as bearer key if set and `PURSER_LLM_MODEL` as the model for every

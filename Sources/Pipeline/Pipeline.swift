@@ -9,7 +9,7 @@ import SessionsProjection
 import SpendProjection
 import Tools
 
-/// The agent execution pipeline (DESIGN.md, "The pipeline").
+/// The agent execution pipeline (docs/ARCHITECTURE.md, "The pipeline").
 ///
 /// An inbound message goes through the stages in `Stages/`, each appending its events: identify
 /// org and agent → load config → resolve the contact → open or reuse the session → guardrails →

@@ -91,7 +91,7 @@ public struct EventCatalog: Sendable {
         self.upcasters = upcasters
     }
 
-    /// Every event type of the catalog, in the order of DESIGN.md.
+    /// Every event type of the catalog, in the order of eventlog/EVENTS.md.
     public static var types: [String] { entries.map(\.type) }
 
     /// The version this build writes for `type`; `nil` for types it does not know.

@@ -63,7 +63,7 @@ public struct OntologyParseReport: Sendable, Hashable {
     public var links: [ObjectLink] { records.compactMap { if case .link(let l) = $0.record { l } else { nil } } }
 }
 
-/// Parses the ontology JSON Lines format of DESIGN.md: each line is an object
+/// Parses the ontology JSON Lines format (docs/INPUT-FORMATS.md): each line is an object
 /// (`{"id", "type", "subtype", "name", "status", "customProperties", "createdAt", "updatedAt"}`)
 /// or a link (`{"link": {"from", "to", "linkType"}}`).
 ///

@@ -39,7 +39,7 @@ struct AuthMiddleware: RouterMiddleware {
     }
 }
 
-/// The JSON API under `/api/orgs/{org}/` (DESIGN.md, "HTTP").
+/// The JSON API under `/api/orgs/{org}/` (docs/HTTP.md).
 struct APIRoutes {
     let pipeline: Pipeline
 

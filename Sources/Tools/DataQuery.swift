@@ -1,7 +1,7 @@
 import Foundation
 import PurserDomain
 
-/// A parsed and validated `data_query_tool` call (DESIGN.md, "Data query tool").
+/// A parsed and validated `data_query_tool` call (docs/QUERY-LANGUAGE.md).
 ///
 /// Only `DataQuery.parse` builds one, so every field path, operator, value and limit in it has
 /// been checked: the SQL compiler never sees text a model wrote except as bound parameters.

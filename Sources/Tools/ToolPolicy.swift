@@ -38,7 +38,7 @@ public enum PolicyDecision: Sendable, Hashable {
     public var isAllowed: Bool { if case .allow = self { true } else { false } }
 }
 
-/// The tool policy of DESIGN.md ("The pipeline"), as a pure function of the config in force
+/// The tool policy (docs/ARCHITECTURE.md, "The pipeline"), as a pure function of the config in force
 /// and the call, so an audit can re-run it on recorded events and get the same answer.
 ///
 /// Rules in order, first match decides:

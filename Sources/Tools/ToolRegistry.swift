@@ -3,7 +3,7 @@ import GRDB
 import PurserDomain
 
 /// What a tool call runs for: taken from the calling agent and its session, never from the
-/// model's arguments, so no argument can name another org (DESIGN.md, "The pipeline").
+/// model's arguments, so no argument can name another org (docs/ARCHITECTURE.md, "The pipeline").
 public struct ToolContext: Sendable {
     public var org: OrgID
     public var agentId: String
@@ -180,7 +180,7 @@ public struct ToolRegistry: Sendable {
         }
     }
 
-    /// The seven tools of DESIGN.md, their executors reading the `crm` read model.
+    /// The seven tools (docs/ARCHITECTURE.md, "Tools"), their executors reading the `crm` read model.
     public static func standard(crm: any DatabaseReader) -> ToolRegistry {
         ToolRegistry(ToolSchemas.definitions(crm: crm))
     }

@@ -138,7 +138,7 @@ public enum ToolSchemas {
         }
     }
 
-    /// The seven tools of DESIGN.md; the executors that read org data read the `crm` read model.
+    /// The seven tools (docs/ARCHITECTURE.md, "Tools"); the executors that read org data read the `crm` read model.
     public static func definitions(crm: any DatabaseReader) -> [ToolDefinition] {
         [
             ToolDefinition(name: KnownTools.dataQuery, description: dataQueryDescription, parameters: dataQueryParameters,

@@ -9,7 +9,7 @@ struct AgentApply: ParsableCommand {
         commandName: "apply",
         abstract: "Validate an org_agent configuration and apply it (appends agent.configured).",
         discussion: """
-        FILE holds the org_agent JSON of DESIGN.md ("-" for standard input). It is checked against the
+        FILE holds the org_agent JSON of docs/INPUT-FORMATS.md ("-" for standard input). It is checked against the
         routing table of the agents read model, so an address bound to another org's agent is refused.
         An invalid config changes nothing: every problem is listed on stderr and as a JSON line
         {"problem":{"path","message"}} on stdout, and the exit status is 2. A valid one is appended as

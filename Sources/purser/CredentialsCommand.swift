@@ -18,7 +18,7 @@ struct CredentialsCommand: ParsableCommand {
     }
 
     /// Runs `body`, turning a `CredentialsError` into a message on stderr and the exit status of
-    /// DESIGN.md (2 for invalid input, 1 otherwise). Messages never contain values.
+    /// docs/CLI.md (2 for invalid input, 1 otherwise). Messages never contain values.
     static func run<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()

@@ -40,7 +40,7 @@ enum Output {
     }
 }
 
-/// Exit statuses of DESIGN.md.
+/// Exit statuses (docs/CLI.md, "Exit status").
 enum Exit {
     static let failure = ExitCode(1)
     static let invalidInput = ExitCode(2)

@@ -7,7 +7,7 @@ struct LogAppend: ParsableCommand {
         commandName: "append",
         abstract: "Append JSON Lines envelopes (without seq) to the log; prints one JSON line per input line.",
         discussion: """
-        Each input line is an event envelope as in DESIGN.md minus "seq": org, stream, type and data are
+        Each input line is an event envelope as in eventlog/EVENTS.md minus "seq": org, stream, type and data are
         required; id (default: a new ULID), ts (default: now), v (default 1), actor (default system),
         correlationId and causationId are optional. For each line, stdout gets {"line":N,"seq":S} (plus
         "duplicate":true when the id was already stored) or {"line":N,"error":{...},"raw":"..."}.

@@ -10,7 +10,7 @@ struct ObjectsImport: ParsableCommand {
         abstract: "Import ontology objects and links (JSON Lines) into an org.",
         discussion: """
         Each line is an object {"id","type","subtype","name","status","customProperties","createdAt","updatedAt"}
-        or a link {"link":{"from","to","linkType"}} (DESIGN.md). The file is streamed. A new id becomes
+        or a link {"link":{"from","to","linkType"}} (docs/INPUT-FORMATS.md). The file is streamed. A new id becomes
         object.created, a known one object.updated (with the fields that changed), an unchanged one nothing; a
         link becomes link.created unless it exists. A bad line is reported with its number and reason on stderr
         and as {"line":N,"error":{"code","message"},"raw":...} on stdout; the other lines are still imported.

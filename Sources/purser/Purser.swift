@@ -13,7 +13,7 @@ struct Purser: AsyncParsableCommand {
         subcommands: [Demo.self, LogCommand.self, AgentCommand.self, ObjectsCommand.self, ProjectionsCommand.self, QueryCommand.self, PolicyCommand.self, Ingest.self, Serve.self, TokenCommand.self, SessionsCommand.self, SessionCommand.self, ApprovalsCommand.self, Approve.self, Reject.self, SpendCommand.self, OutboxCommand.self, ReplayCommand.self, AuditCommand.self, CredentialsCommand.self]
     )
 
-    /// Exit status per DESIGN.md: 0 success, 1 failure, 2 invalid input (argument-parser's
+    /// Exit status per docs/CLI.md: 0 success, 1 failure, 2 invalid input (argument-parser's
     /// usage errors become 2 instead of 64). Leading global options are moved behind the
     /// subcommand first; logging is set up once, from the parsed options, before the command runs.
     static func main() async {

@@ -19,7 +19,7 @@ final class TestDir: @unchecked Sendable {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
-/// Builds an org's history the way the pipeline writes it (DESIGN.md conventions), event by
+/// Builds an org's history the way the pipeline writes it (the conventions of eventlog/EVENTS.md), event by
 /// event through the test-only raw append path (`EventLog.appendSync`), so tests can seed
 /// exactly the violation they mean. Each method returns the event's seq.
 final class History {

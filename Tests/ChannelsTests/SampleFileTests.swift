@@ -2,7 +2,7 @@ import Channels
 import Foundation
 import Testing
 
-/// Every real sample under `shared/samples/{whatsapp,twilio,email}` must become messages,
+/// Every real sample under `Tests/Fixtures/samples/{whatsapp,twilio,email}` must become messages,
 /// statuses or reasoned rejections — never a crash, never silently nothing.
 @Suite struct SampleFileTests {
     /// What each sample must yield: messages, statuses, rejections, and the detected format.

@@ -1,13 +1,13 @@
 import Channels
 import Foundation
 
-/// Locates `shared/samples` beside the repository: `<repo>/../shared/samples`, found from this
-/// file's path so the tests work wherever the repository is cloned.
+/// Locates the sample inputs kept in the repository, `<repo>/Tests/Fixtures/samples`, found from
+/// this file's path so the tests work wherever the repository is cloned.
 enum Samples {
     static let root: URL = {
         let here = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
-        let repo = here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return repo.deletingLastPathComponent().appendingPathComponent("shared/samples", isDirectory: true)
+        let tests = here.deletingLastPathComponent().deletingLastPathComponent()
+        return tests.appendingPathComponent("Fixtures/samples", isDirectory: true)
     }()
 
     /// Every file under the channel sample folders, as paths relative to `root`, sorted.

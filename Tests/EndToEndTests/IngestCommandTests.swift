@@ -127,7 +127,7 @@ import Testing
         #expect((delivered.last?["data"] as? [String: Any])?["status"] as? String == "read")
     }
 
-    /// DESIGN.md's forms without --org: approval and session ids are unique, so the org is theirs.
+    /// The forms without --org (docs/CLI.md): approval and session ids are unique, so the org is theirs.
     @Test func approveAndSessionCommandsFindTheOrgThemselves() throws {
         let dir = TempDir()
         try setUp(dir, autonomy: "supervised")

@@ -13,10 +13,10 @@ func purserBinary() -> String {
     return root.appendingPathComponent(".build/debug/purser").path
 }
 
-/// `../shared/samples` beside the repository.
+/// The sample inputs kept in the repository, `Tests/Fixtures/samples`.
 func samplesDirectory() -> String {
-    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/samples").path
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/samples").path
 }
 
 final class TempDir {

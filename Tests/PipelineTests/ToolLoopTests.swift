@@ -284,8 +284,9 @@ struct ConcurrencyTests {
 struct SampleIngestTests {
     static let root: URL = {
         let here = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
-        return here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("shared/samples", isDirectory: true)
+        // Tests/PipelineTests/ToolLoopTests.swift → Tests/Fixtures/samples
+        return here.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/samples", isDirectory: true)
     }()
 
     static let files: [String] = {

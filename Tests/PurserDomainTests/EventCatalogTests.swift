@@ -6,7 +6,7 @@ import Testing
 struct EventCatalogTests {
     let catalog = EventCatalog.standard
 
-    @Test("the catalog holds every event type of DESIGN.md")
+    @Test("the catalog holds exactly the core event types of eventlog/EVENTS.md, in order")
     func catalogMatchesDesign() {
         let design = [
             "agent.configured", "agent.status_changed", "object.created", "object.updated", "object.deleted",
@@ -164,7 +164,7 @@ struct EventCatalogTests {
         #expect(badEnum?.code == .invalidPayload)
     }
 
-    @Test("the envelope example of DESIGN.md decodes as a v1 message")
+    @Test("the envelope example of eventlog/EVENTS.md decodes as a v1 message")
     func envelopeExampleData() throws {
         let data = Data(#"{"channel": "whatsapp", "text": "Wann ist der nächste SBF-Kurs?", "sender": "+491701234567", "recipient": "+4939771234567", "receivedAt": "2026-11-25T10:00:00.123Z"}"#.utf8)
         let message = try catalog.decode(MessageReceived.self, version: 1, data: data)

@@ -3,7 +3,7 @@ import PurserDomain
 
 /// Test data shared by the suites.
 enum Fixtures {
-    /// The seed's sailing-school agent, with the channel addresses DESIGN.md adds, written the way
+    /// The seed's sailing-school agent, with channel addresses added, written the way
     /// a person would (spaces in the phone number, capitals in the email address).
     static let sailingSchoolConfig = #"""
     {

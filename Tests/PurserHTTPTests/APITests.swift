@@ -314,8 +314,9 @@ struct APITests {
 @Suite("HTTP webhooks with the real sample bodies")
 struct WebhookTests {
     static let samples: URL = {
+        // Tests/PurserHTTPTests/APITests.swift → Tests/Fixtures/samples
         URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/samples")
+            .appendingPathComponent("Fixtures/samples")
     }()
 
     static func sign(_ body: Data, secret: String) -> String {

@@ -1,4 +1,4 @@
-/// Turns an envelope written as JSON (a `purser log append` line: the envelope of DESIGN.md
+/// Turns an envelope written as JSON (a `purser log append` line: the envelope of eventlog/EVENTS.md
 /// without `seq`) into a draft, with a message naming the field at fault.
 public enum EnvelopeParser {
     static let knownKeys: Set<String> = ["id", "ts", "org", "stream", "type", "v", "correlationId", "causationId", "actor", "data"]

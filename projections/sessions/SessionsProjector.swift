@@ -3,7 +3,7 @@ import GRDB
 import Projection
 import PurserDomain
 
-/// The sessions read model: state per conversation (DESIGN.md) and its transcript.
+/// The sessions read model: state per conversation (docs/ARCHITECTURE.md) and its transcript.
 ///
 /// A session row is created by whichever of its events comes first (`message.received` usually
 /// precedes `session.opened`); later events fill in what they know.
