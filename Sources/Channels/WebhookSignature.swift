@@ -90,6 +90,15 @@ public enum WebhookSignature {
         return difference == 0
     }
 
+    /// `byteCount` random bytes from the system's generator, base64url without padding, after
+    /// `prefix`: the one way API tokens and webchat visitor tokens are made.
+    public static func randomSecret(prefix: String, byteCount: Int) -> String {
+        var rng = SystemRandomNumberGenerator()
+        let bytes = (0..<byteCount).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        return prefix + Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
     /// Lowercase hex of `bytes`.
     public static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)

@@ -1,3 +1,4 @@
+import Channels
 import Crypto
 import Foundation
 import PurserDomain
@@ -17,17 +18,14 @@ extension Pipeline {
 
     /// The SHA-256 (hex) under which a visitor token is stored.
     public static func visitorTokenHash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        WebhookSignature.hex(Array(SHA256.hash(data: Data(token.utf8))))
     }
 
     /// A new visitor id and token (256 random bits; the token is returned to the caller once).
     public static func newVisitor() -> (visitorId: String, token: String) {
         var rng = SystemRandomNumberGenerator()
-        func random(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) } }
-        let id = "wv_" + random(12).map { String(format: "%02x", $0) }.joined()
-        let token = "pvt_" + Data(random(32)).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-        return (id, token)
+        let id = "wv_" + WebhookSignature.hex((0..<12).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        return (id, WebhookSignature.randomSecret(prefix: "pvt_", byteCount: 32))
     }
 
     /// The visitor `token` was issued to, or nil. Looks in the sessions model, brought up to the

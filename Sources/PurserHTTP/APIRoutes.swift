@@ -29,9 +29,7 @@ struct AuthMiddleware: RouterMiddleware {
             return Reply.error(.unauthorized, "unauthorized", "the token is not valid")
         }
         if let wait = limiter.take("org:" + token.org) {
-            var response = Reply.error(.tooManyRequests, "rate_limited", "too many requests for org \(token.org); retry after \(wait) s")
-            response.headers[.retryAfter] = String(wait)
-            return response
+            return Reply.tooManyRequests("too many requests for org \(token.org); retry after \(wait) s", retryAfter: wait)
         }
         var context = context
         context.token = token

@@ -63,11 +63,7 @@ public final class AccessTokenStore: Sendable {
         } catch {
             throw HTTPServerError(.invalidOrg, error.message)
         }
-        var bytes = [UInt8](repeating: 0, count: Self.secretBytes)
-        var rng = SystemRandomNumberGenerator()
-        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255, using: &rng) }
-        let secret = Self.tokenPrefix + Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let secret = WebhookSignature.randomSecret(prefix: Self.tokenPrefix, byteCount: Self.secretBytes)
         let token = AccessToken(id: "tok_" + String(Self.hash(secret).prefix(12)), hash: Self.hash(secret), org: org, role: role,
                                 label: label, createdAt: ISO8601DateFormatter().string(from: now))
         all.append(token)

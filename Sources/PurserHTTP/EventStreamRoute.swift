@@ -31,7 +31,7 @@ struct EventStreamRoute {
                 return true
             }
             guard admitted else {
-                return WebhookRoutes.tooMany("this token already holds \(HTTPLimits.eventStreamsPerTokenMax) event streams; close one first", wait: 5)
+                return Reply.tooManyRequests("this token already holds \(HTTPLimits.eventStreamsPerTokenMax) event streams; close one first", retryAfter: 5)
             }
             let open = self.open
             let tokenId = token.id

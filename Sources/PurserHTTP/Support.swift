@@ -59,6 +59,13 @@ enum Reply {
         return json(["error": .object(body)], status: status)
     }
 
+    /// 429 with `Retry-After`: every limit answers in this one shape.
+    static func tooManyRequests(_ message: String, retryAfter seconds: Int) -> Response {
+        var response = error(.tooManyRequests, "rate_limited", message)
+        response.headers[.retryAfter] = String(seconds)
+        return response
+    }
+
     static func text(_ text: String, contentType: String, status: HTTPResponse.Status = .ok) -> Response {
         var buffer = ByteBuffer()
         buffer.writeString(text)

@@ -29,14 +29,14 @@ struct WebchatRoutes {
         router.post("webhooks/webchat") { request, context -> Response in
             var request = request
             if let wait = sourceLimiter.take("webchat:" + context.sourceKey) {
-                return WebhookRoutes.tooMany("too many webchat messages from your address; retry after \(wait) s", wait: wait)
+                return Reply.tooManyRequests("too many webchat messages from your address; retry after \(wait) s", retryAfter: wait)
             }
             let body = try await request.bytes()
             return await post(body, tokenHeader: request.headers[Self.tokenHeader])
         }
         router.get("webhooks/webchat/messages") { request, context -> Response in
             if let wait = sourceLimiter.take("webchat:" + context.sourceKey) {
-                return WebhookRoutes.tooMany("too many webchat requests from your address; retry after \(wait) s", wait: wait)
+                return Reply.tooManyRequests("too many webchat requests from your address; retry after \(wait) s", retryAfter: wait)
             }
             guard let token = request.headers[Self.tokenHeader], !token.isEmpty else {
                 return Reply.error(.unauthorized, "unauthorized", "send the visitor token you were given as X-Visitor-Token")
@@ -129,7 +129,7 @@ struct WebchatRoutes {
             inbound.orderingKeyOverride = "webchat-first|\(to)|\(external)"
         }
         if let wait = limiter.take("webhook:" + ref.org) {
-            return WebhookRoutes.tooMany("too many webchat messages for this widget; retry after \(wait) s", wait: wait)
+            return Reply.tooManyRequests("too many webchat messages for this widget; retry after \(wait) s", retryAfter: wait)
         }
 
         let outcome = await pipeline.process(inbound)

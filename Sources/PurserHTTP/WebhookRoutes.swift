@@ -87,7 +87,9 @@ struct WebhookRoutes {
             var request = request
             let body = try await request.bytes()
             let items = Self.read(Data(body), format: .whatsapp, source: "webhook:whatsapp")
-            let scope = scope(of: items)
+            let table = pipeline.routingTable
+            let routed = Self.routes(of: items, table)
+            let scope = Self.scope(of: routed)
             let header = request.headers[.init("X-Hub-Signature-256")!]
             func verifies(_ secret: String) -> Bool {
                 (try? WebhookSignature.verifyWhatsApp(body: Data(body), header: header, appSecret: secret, hmacSHA256: Self.hmacSHA256)) != nil
@@ -96,8 +98,8 @@ struct WebhookRoutes {
                                        verifies: verifies) else {
                 return refuseUnverified(context, channel: "WhatsApp", scope: scope, hasHeader: header != nil)
             }
-            if let limited = limitVerified(admitted, items: items) { return limited }
-            return await ingest(items, format: .whatsapp, source: "webhook:whatsapp")
+            if let limited = limitVerified(admitted, routed: routed) { return limited }
+            return await ingest(items, format: .whatsapp, source: "webhook:whatsapp", table: table)
         }
         router.post("webhooks/twilio") { request, context -> Response in
             var request = request
@@ -111,7 +113,9 @@ struct WebhookRoutes {
             let position = SourcePosition(source: "webhook:twilio", index: 1)
             let item = TwilioAdapter.outcome(formBody: Array(body), position: position)
             let parameters = TwilioAdapter.parseForm(body)
-            let scope = scope(of: [item])
+            let table = pipeline.routingTable
+            let routed = Self.routes(of: [item], table)
+            let scope = Self.scope(of: routed)
             let header = request.headers[.init("X-Twilio-Signature")!]
             let base = secrets.publicBaseURL ?? "http://\(request.head.authority ?? "localhost")"
             let url = base + request.uri.description
@@ -121,8 +125,8 @@ struct WebhookRoutes {
             guard let admitted = admit(scope, platformSecret: secrets.twilioAuthToken(nil), orgSecret: secrets.twilioAuthToken, verifies: verifies) else {
                 return refuseUnverified(context, channel: "Twilio", scope: scope, hasHeader: header != nil)
             }
-            if let limited = limitVerified(admitted, items: [item]) { return limited }
-            return await ingest([item], format: .twilio, source: "webhook:twilio")
+            if let limited = limitVerified(admitted, routed: routed) { return limited }
+            return await ingest([item], format: .twilio, source: "webhook:twilio", table: table)
         }
         WebchatRoutes(pipeline: pipeline, limiter: limiter, sourceLimiter: sourceLimiter).register(router)
     }
@@ -135,31 +139,31 @@ struct WebhookRoutes {
         return items
     }
 
+    /// The org an address on a channel is bound to, by the routing table in force.
+    static func org(_ table: RoutingTable, _ channel: Channels.Channel, _ addresses: [String]) -> String? {
+        guard let channel = PurserDomain.Channel(rawValue: channel.rawValue) else { return nil }
+        for raw in addresses {
+            if let address = try? AddressNormalizer.address(raw, on: channel),
+               let ref = table[ChannelAddress(channel: channel, address: address)] { return ref.org }
+        }
+        return nil
+    }
+
     /// The org each item routes to by the org address it names: a message by its recipients (in
     /// order, as the pipeline routes it), a status by the business address it went out from.
     /// `nil` for an item that names an org address nobody binds; items that name none (a
     /// rejection) are left out.
-    func routes(of items: [InboundOutcome]) -> [String?] {
-        let table = pipeline.routingTable
-        func route(_ channel: Channels.Channel, _ addresses: [String]) -> String? {
-            guard let channel = PurserDomain.Channel(rawValue: channel.rawValue) else { return nil }
-            for raw in addresses {
-                if let address = try? AddressNormalizer.address(raw, on: channel),
-                   let ref = table[ChannelAddress(channel: channel, address: address)] { return ref.org }
-            }
-            return nil
-        }
-        return items.compactMap { item -> String?? in
+    static func routes(of items: [InboundOutcome], _ table: RoutingTable) -> [String?] {
+        items.compactMap { item -> String?? in
             switch item {
-            case .message(let message, _): return .some(route(message.channel, [message.to] + message.recipients))
-            case .status(let status, _): return .some(status.businessAddress.flatMap { route(status.channel, [$0]) })
+            case .message(let message, _): return .some(org(table, message.channel, [message.to] + message.recipients))
+            case .status(let status, _): return .some(status.businessAddress.flatMap { org(table, status.channel, [$0]) })
             case .rejected: return .none
             }
         }
     }
 
-    func scope(of items: [InboundOutcome]) -> Scope {
-        let routed = routes(of: items)
+    static func scope(of routed: [String?]) -> Scope {
         guard let first = routed.first, let org = first, routed.allSatisfy({ $0 == org }) else { return .platformOnly }
         return .org(org)
     }
@@ -174,7 +178,7 @@ struct WebhookRoutes {
 
     func refuseUnverified(_ context: PurserRequestContext, channel: String, scope: Scope, hasHeader: Bool) -> Response {
         if let wait = sourceLimiter.take("unverified:" + context.sourceKey) {
-            return Self.tooMany("too many unverified \(channel) webhooks from your address; retry after \(wait) s", wait: wait)
+            return Reply.tooManyRequests("too many unverified \(channel) webhooks from your address; retry after \(wait) s", retryAfter: wait)
         }
         if !hasHeader { return Reply.error(.unauthorized, "bad_signature", "the \(channel) signature header is missing") }
         if case .platformOnly = scope {
@@ -185,34 +189,25 @@ struct WebhookRoutes {
     }
 
     /// Takes a token from each org the body touches.
-    func limitVerified(_ admitted: Scope, items: [InboundOutcome]) -> Response? {
+    func limitVerified(_ admitted: Scope, routed: [String?]) -> Response? {
         let orgs: [String]
         switch admitted {
         case .org(let org): orgs = [org]
-        case .platformOnly: orgs = Array(Set(routes(of: items).compactMap { $0 })).sorted()
+        case .platformOnly: orgs = Array(Set(routed.compactMap { $0 })).sorted()
         }
         for org in orgs.isEmpty ? ["_platform"] : orgs {
             if let wait = limiter.take("webhook:" + org) {
-                return Self.tooMany("too many webhooks for org \(org); retry after \(wait) s", wait: wait)
+                return Reply.tooManyRequests("too many webhooks for org \(org); retry after \(wait) s", retryAfter: wait)
             }
         }
         return nil
     }
 
-    static func tooMany(_ message: String, wait: Int) -> Response {
-        var response = Reply.error(.tooManyRequests, "rate_limited", message)
-        response.headers[.retryAfter] = String(wait)
-        return response
-    }
-
     /// Processes exactly the verified items; a status may touch only the org its business address
     /// routes to. The answer names what became of each item, never what an agent wrote.
-    func ingest(_ items: [InboundOutcome], format: InputFormat, source: String) async -> Response {
-        let table = pipeline.routingTable
+    func ingest(_ items: [InboundOutcome], format: InputFormat, source: String, table: RoutingTable) async -> Response {
         let statusOrg: @Sendable (StatusUpdate) -> String? = { status in
-            guard let raw = status.businessAddress, let channel = PurserDomain.Channel(rawValue: status.channel.rawValue),
-                  let address = try? AddressNormalizer.address(raw, on: channel) else { return nil }
-            return table[ChannelAddress(channel: channel, address: address)]?.org
+            status.businessAddress.flatMap { Self.org(table, status.channel, [$0]) }
         }
         let collected = Locked<[TurnOutcome]>([])
         let summary = await Ingestor(pipeline: pipeline, inFlightMax: 64, statusOrg: statusOrg)

@@ -37,6 +37,7 @@ struct TokenCreate: ParsableCommand {
         let store = AccessTokenStore(dataDirectory: global.dataDirectory)
         // Orgs that have an agent but no token yet count too, so `HAFF` is refused beside `haff`.
         let agentOrgs = (try? ReadModels.current(AgentsProjector.name, global).read { try AgentsQueries.agents($0, org: nil) })?.map(\.org) ?? []
+        // Through a Result: a `catch where` on this typed throw crashes Swift 6.3's SIL verifier.
         let result: Result<(secret: String, token: AccessToken), HTTPServerError>
         do {
             result = .success(try store.create(org: org, role: Role(rawValue: role) ?? .viewer, label: label ?? humanActor(), knownOrgs: agentOrgs))

@@ -186,6 +186,19 @@ struct HostileTenantTests {
             #expect(try await client.execute(uri: "/api/orgs/haff/approvals/\(id)/approve", method: .post, headers: s.headers("haff", "operator"), body: body("{}")).status == .ok)
             let after = parse(try await client.execute(uri: "/webhooks/webchat/messages", method: .get, headers: [WebchatRoutes.tokenHeader: token]))
             #expect(after["messages"]?[0]?["text"]?.stringValue == "Der SBF Binnen kostet 450 €.")
+            #expect(after["messages"]?.arrayValue?.count == 1)
+            // A visitor of kite's widget, holding its own valid token, reads only kite's answer to it.
+            let kite = parse(try await client.execute(uri: "/webhooks/webchat", method: .post,
+                                                      body: body(#"{"to":"kite-web","text":"Was kostet der SBF Binnen?","externalMessageId":"web.kite"}"#)))
+            let kiteToken = try #require(kite["visitorToken"]?.stringValue)
+            let kiteRead = parse(try await client.execute(uri: "/webhooks/webchat/messages", method: .get, headers: [WebchatRoutes.tokenHeader: kiteToken]))
+            #expect(kiteRead["messages"]?.arrayValue?.count == 1)
+            #expect(kiteRead["visitorId"]?.stringValue == kite["visitorId"]?.stringValue)
+            #expect(try s.events(org: "kite", type: "message.sent").count == 1)
+            // Bad input on the poll: a clear 4xx.
+            #expect(try await client.execute(uri: "/webhooks/webchat/messages", method: .get).status == .unauthorized)
+            #expect(try await client.execute(uri: "/webhooks/webchat/messages?after=-1", method: .get, headers: [WebchatRoutes.tokenHeader: token]).status == .badRequest)
+            #expect(try await client.execute(uri: "/webhooks/webchat/messages", method: .get, headers: [WebchatRoutes.tokenHeader: "pvt_nope"]).status == .unauthorized)
         }
     }
 
