@@ -15,6 +15,7 @@ func projector(_ name: String, _ directory: String) -> Target {
     .target(
         name: name,
         dependencies: [
+            "PurserCore",
             "Projection",
             "PurserDomain",
             .product(name: "GRDB", package: "GRDB.swift"),
@@ -70,10 +71,20 @@ let package = Package(
             cSettings: [.unsafeFlags(["-O3"])]
         ),
 
+        // The bottom of the house: the timestamp, the lock box, atomic file replacement, the file
+        // lock and the error shape, which every library may use and which uses none of them.
+        .target(
+            name: "PurserCore",
+            dependencies: [],
+            path: "Sources/PurserCore",
+            swiftSettings: swiftSettings
+        ),
+
         // The append-only event log: segments, frames, index, recovery, reader.
         .target(
             name: "EventLog",
             dependencies: [
+                "PurserCore",
                 "CLZ4",
                 "CPurserSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -88,7 +99,7 @@ let package = Package(
         // Domain model: event catalog, ontology, org_agent configuration.
         .target(
             name: "PurserDomain",
-            dependencies: [],
+            dependencies: ["PurserCore"],
             path: "Sources/PurserDomain",
             swiftSettings: swiftSettings
         ),
@@ -98,6 +109,7 @@ let package = Package(
         .target(
             name: "Projection",
             dependencies: [
+                "PurserCore",
                 "EventLog",
                 "CSQLite",
                 "PurserDomain",
@@ -120,7 +132,7 @@ let package = Package(
         // Channel adapters: native payloads (WhatsApp, Twilio, email, mbox, webchat) → inbound messages.
         .target(
             name: "Channels",
-            dependencies: [],
+            dependencies: ["PurserCore"],
             path: "Sources/Channels",
             swiftSettings: swiftSettings
         ),
@@ -129,7 +141,7 @@ let package = Package(
         // offline provider; price table and token estimates for cost reservations.
         .target(
             name: "LLM",
-            dependencies: ["CCurl", "PurserDomain", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PurserCore", "CCurl", "PurserDomain", .product(name: "Logging", package: "swift-log")],
             path: "Sources/LLM",
             swiftSettings: swiftSettings
         ),
@@ -137,7 +149,7 @@ let package = Package(
         // A scripted OpenAI-compatible HTTP server on 127.0.0.1, for tests and benchmarks.
         .target(
             name: "LLMTestServer",
-            dependencies: ["PurserDomain", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PurserCore", "PurserDomain", .product(name: "Logging", package: "swift-log")],
             path: "Sources/LLMTestServer",
             swiftSettings: swiftSettings
         ),
@@ -146,7 +158,7 @@ let package = Package(
         // argument schemas and action categories, and the tool policy.
         .target(
             name: "Tools",
-            dependencies: ["PurserDomain", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["PurserCore", "PurserDomain", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Sources/Tools",
             swiftSettings: swiftSettings
         ),
@@ -156,7 +168,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
-                "EventLog", "PurserDomain", "Projection", "Tools", "LLM", "Channels",
+                "PurserCore", "EventLog", "PurserDomain", "Projection", "Tools", "LLM", "Channels",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -169,7 +181,7 @@ let package = Package(
         .target(
             name: "Audit",
             dependencies: [
-                "EventLog", "PurserDomain", "Projection", "Tools",
+                "PurserCore", "EventLog", "PurserDomain", "Projection", "Tools",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -182,7 +194,7 @@ let package = Package(
         .target(
             name: "PurserHTTP",
             dependencies: [
-                "Pipeline", "EventLog", "PurserDomain", "Projection", "Tools", "LLM", "Channels",
+                "PurserCore", "Pipeline", "EventLog", "PurserDomain", "Projection", "Tools", "LLM", "Channels",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -198,7 +210,7 @@ let package = Package(
         // Each org's provider and channel credentials, sealed at rest with AES-GCM.
         .target(
             name: "Credentials",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PurserCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
             path: "Sources/Credentials",
             swiftSettings: swiftSettings
         ),
@@ -207,6 +219,7 @@ let package = Package(
         .executableTarget(
             name: "purser",
             dependencies: [
+                "PurserCore",
                 "EventLog",
                 "PurserDomain",
                 "Projection",
@@ -230,33 +243,39 @@ let package = Package(
         // Benchmarks: each figure beside a baseline measured in the same run (scripts/bench.sh).
         .executableTarget(
             name: "purser-bench",
-            dependencies: ["EventLog", "CSQLite", "PurserDomain", "Projection", "Audit", "Tools", "Pipeline", "LLM", "LLMTestServer", "Channels", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")] + projectorTargets,
+            dependencies: ["PurserCore", "EventLog", "CSQLite", "PurserDomain", "Projection", "Audit", "Tools", "Pipeline", "LLM", "LLMTestServer", "Channels", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")] + projectorTargets,
             path: "Sources/PurserBench",
             swiftSettings: swiftSettings
         ),
 
         .testTarget(
+            name: "PurserCoreTests",
+            dependencies: ["PurserCore"],
+            path: "Tests/PurserCoreTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "EventLogTests",
-            dependencies: ["EventLog", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PurserCore", "EventLog", .product(name: "Logging", package: "swift-log")],
             path: "Tests/EventLogTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CredentialsTests",
-            dependencies: ["Credentials", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PurserCore", "Credentials", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
             path: "Tests/CredentialsTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "PurserDomainTests",
-            dependencies: ["PurserDomain"],
+            dependencies: ["PurserCore", "PurserDomain"],
             path: "Tests/PurserDomainTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ProjectionTests",
             dependencies: [
-                "Projection", "EventLog", "PurserDomain",
+                "PurserCore", "Projection", "EventLog", "PurserDomain",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ] + projectorTargets,
@@ -265,26 +284,26 @@ let package = Package(
         ),
         .testTarget(
             name: "ChannelsTests",
-            dependencies: ["Channels"],
+            dependencies: ["PurserCore", "Channels"],
             path: "Tests/ChannelsTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LLMTests",
-            dependencies: ["LLM", "LLMTestServer", "PurserDomain", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PurserCore", "LLM", "LLMTestServer", "PurserDomain", .product(name: "Logging", package: "swift-log")],
             path: "Tests/LLMTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ToolsTests",
-            dependencies: ["Tools", "PurserDomain", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["PurserCore", "Tools", "PurserDomain", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/ToolsTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "PipelineTests",
             dependencies: [
-                "Pipeline", "EventLog", "PurserDomain", "Projection", "Tools", "LLM", "LLMTestServer", "Channels",
+                "PurserCore", "Pipeline", "EventLog", "PurserDomain", "Projection", "Tools", "LLM", "LLMTestServer", "Channels",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ] + projectorTargets,
@@ -294,7 +313,7 @@ let package = Package(
         .testTarget(
             name: "AuditTests",
             dependencies: [
-                "Audit", "EventLog", "PurserDomain", "Projection", "Tools",
+                "PurserCore", "Audit", "EventLog", "PurserDomain", "Projection", "Tools",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ] + projectorTargets,
@@ -304,7 +323,7 @@ let package = Package(
         .testTarget(
             name: "PurserHTTPTests",
             dependencies: [
-                "PurserHTTP", "Pipeline", "EventLog", "PurserDomain", "LLM", "LLMTestServer", "Channels",
+                "PurserCore", "PurserHTTP", "Pipeline", "EventLog", "PurserDomain", "LLM", "LLMTestServer", "Channels",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -315,7 +334,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["EventLog", "PurserDomain", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["PurserCore", "EventLog", "PurserDomain", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/EndToEndTests",
             swiftSettings: swiftSettings
         ),
@@ -331,10 +350,10 @@ if Context.environment["PURSER_FUZZ"] == "1" {
     }
     package.targets += [
         .target(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
-        fuzzTarget("FuzzEventLog", ["CLibFuzzer", "EventLog", "CPurserSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]),
-        fuzzTarget("FuzzInbound", ["CLibFuzzer", "Channels"]),
-        fuzzTarget("FuzzDataQuery", ["CLibFuzzer", "Tools", "PurserDomain", "CRMProjection", .product(name: "GRDB", package: "GRDB.swift")]),
-        fuzzTarget("FuzzAgentConfig", ["CLibFuzzer", "PurserDomain"]),
+        fuzzTarget("FuzzEventLog", ["CLibFuzzer", "PurserCore", "EventLog", "CPurserSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]),
+        fuzzTarget("FuzzInbound", ["CLibFuzzer", "PurserCore", "Channels"]),
+        fuzzTarget("FuzzDataQuery", ["CLibFuzzer", "PurserCore", "Tools", "PurserDomain", "CRMProjection", .product(name: "GRDB", package: "GRDB.swift")]),
+        fuzzTarget("FuzzAgentConfig", ["CLibFuzzer", "PurserCore", "PurserDomain"]),
     ]
     package.products += ["FuzzEventLog", "FuzzInbound", "FuzzDataQuery", "FuzzAgentConfig"].map {
         .executable(name: $0, targets: [$0])

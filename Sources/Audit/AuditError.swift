@@ -1,10 +1,11 @@
 import Foundation
+import PurserCore
 
 /// The one error type of the audit module.
 ///
 /// `code` is stable for programs, `message` says what happened and what to do about it, and
 /// `cause` keeps the underlying failure (a log error, a payload error).
-public struct AuditError: Error, Sendable, CustomStringConvertible {
+public struct AuditError: PurserError {
     public enum Code: String, Sendable, Hashable, CaseIterable {
         /// There is no event log in the directory given.
         case noLog = "audit.no_log"
@@ -24,11 +25,5 @@ public struct AuditError: Error, Sendable, CustomStringConvertible {
         self.code = code
         self.message = message
         self.cause = cause
-    }
-
-    public var description: String {
-        var text = "\(message) [\(code.rawValue)]"
-        if let cause { text += "\n  caused by: \(cause)" }
-        return text
     }
 }

@@ -2,6 +2,7 @@ import EventLog
 import Foundation
 import GRDB
 import Logging
+import PurserCore
 import PurserDomain
 import Tools
 
@@ -13,9 +14,6 @@ import Tools
 /// created by a later import) keep small maps and are settled at the end. It never calls an LLM
 /// or a tool: the tool policy is a pure function re-run on the recorded arguments.
 public struct Auditor: Sendable {
-    /// Slack for comparing summed USD with a cap: sums of binary doubles drift in the last bits.
-    public static let capToleranceUSD = 1e-9
-
     public let reader: LogReader
     let logger: Logger
     let registry: ToolRegistry
@@ -196,9 +194,9 @@ struct AuditState {
             checkTool(seq, p)
         case .messageSent(let p):
             checkSend(seq, event.actor, p)
-            checkCapSend(seq, event.actor, p, day: PurserDomain.Timestamp(millisecondsSinceEpoch: event.timestampMs).utcDay)
+            checkCapSend(seq, event.actor, p, day: Timestamp(millisecondsSinceEpoch: event.timestampMs).utcDay)
         case .guardrailTripped(let p) where p.guardrail == .maxMessagesPerDay || p.guardrail == .maxCostPerDay:
-            capTripped.insert("\(p.agentId)\u{1}\(PurserDomain.Timestamp(millisecondsSinceEpoch: event.timestampMs).utcDay)")
+            capTripped.insert("\(p.agentId)\u{1}\(Timestamp(millisecondsSinceEpoch: event.timestampMs).utcDay)")
         case .llmCompleted(let p):
             completedReservations.append((seq, p.reservationId))
         case .costCharged(let p):
@@ -306,14 +304,14 @@ struct AuditState {
         let approval = p.approvalId.flatMap { approvals[$0] }
         let approvedByHuman = approval.map { $0.grantedByHuman && ($0.grantedSeq ?? .max) < seq } ?? false
         if let proposed, proposed.agentId == agentId {
-            switch proposed.customProperties.autonomyLevel {
-            case .draftOnly:
+            switch SendRule(proposed.customProperties.autonomyLevel) {
+            case .draft:
                 findings.append(.init(seq: seq, action: .send, agentId: agentId, tool: nil, decision: .deny, rule: "autonomy.draft_only",
                                       detail: "the reply \(p.messageId) would have stayed a draft", approvedAtTheTime: approvedByHuman))
-            case .supervised:
+            case .holdForApproval:
                 findings.append(.init(seq: seq, action: .send, agentId: agentId, tool: nil, decision: .needsApproval, rule: "autonomy.supervised",
                                       detail: "the reply \(p.messageId) would have waited for a human", approvedAtTheTime: approvedByHuman))
-            case .autonomous:
+            case .send:
                 break
             }
         }
@@ -322,11 +320,11 @@ struct AuditState {
             violate(seq, .supervisedSend, "the agent \(agentId) sent \(p.messageId) without any configuration in force")
             return
         }
-        switch config.customProperties.autonomyLevel {
-        case .draftOnly:
+        switch SendRule(config.customProperties.autonomyLevel) {
+        case .draft:
             count(.draftOnlySend)
             violate(seq, .draftOnlySend, "the agent \(agentId) sent \(p.messageId) under draft_only")
-        case .supervised:
+        case .holdForApproval:
             count(.supervisedSend)
             guard let approvalId = p.approvalId else {
                 violate(seq, .supervisedSend, "the agent \(agentId) sent \(p.messageId) under supervised without approval")
@@ -341,7 +339,7 @@ struct AuditState {
             } else if let requested = approval.requested, requested.kind != .reply {
                 violate(seq, .supervisedSend, "\(p.messageId) was sent on approval \(approvalId), which was for a \(requested.kind.rawValue)")
             }
-        case .autonomous:
+        case .send:
             break
         }
     }
@@ -374,7 +372,7 @@ struct AuditState {
                 s.flaggedMessages = true
                 violate(seq, .messagesCap, "agent \(p.agentId) reached \(s.messages) messages on \(p.day), over maxMessagesPerDay \(c.maxMessagesPerDay)")
             }
-            if !s.flaggedCost && s.usd > c.maxCostPerDay + Auditor.capToleranceUSD {
+            if !s.flaggedCost && SpendCap.isOver(s.usd, cap: c.maxCostPerDay) {
                 s.flaggedCost = true
                 violate(seq, .costCap, "agent \(p.agentId) spent \(String(format: "$%.4f", s.usd)) on \(p.day), over maxCostPerDay \(String(format: "$%.2f", c.maxCostPerDay))")
             }
@@ -388,7 +386,7 @@ struct AuditState {
             if s.messages > c.maxMessagesPerDay && p.messages > 0 {
                 findings.append(.init(seq: seq, action: .llmCall, agentId: p.agentId, tool: nil, decision: .deny, rule: AuditCheck.messagesCap.rawValue,
                                       detail: "message \(s.messages) of \(p.day) is over the proposed cap \(c.maxMessagesPerDay)", approvedAtTheTime: false))
-            } else if s.usd > c.maxCostPerDay + Auditor.capToleranceUSD && p.usd > 0 {
+            } else if SpendCap.isOver(s.usd, cap: c.maxCostPerDay) && p.usd > 0 {
                 findings.append(.init(seq: seq, action: .llmCall, agentId: p.agentId, tool: nil, decision: .deny, rule: AuditCheck.costCap.rawValue,
                                       detail: String(format: "$%.4f spent on %@ is over the proposed cap $%.2f", s.usd, p.day, c.maxCostPerDay), approvedAtTheTime: false))
             }

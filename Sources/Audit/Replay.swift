@@ -1,17 +1,18 @@
 import EventLog
 import Foundation
 import Logging
+import PurserCore
 import PurserDomain
 
 /// Where a replay starts or stops: a seq, or an instant.
 public enum ReplayBound: Sendable, Hashable {
     case seq(UInt64)
-    case time(PurserDomain.Timestamp)
+    case time(Timestamp)
 
     /// A positive integer is a seq; anything else must be an ISO-8601 timestamp or a bare date.
     public static func parse(_ text: String) throws(AuditError) -> ReplayBound {
         if let seq = UInt64(text), seq > 0 { return .seq(seq) }
-        if let ts = PurserDomain.Timestamp(iso8601: text) { return .time(ts) }
+        if let ts = Timestamp(iso8601: text) { return .time(ts) }
         throw AuditError(.invalidBound, "'\(text)' is neither a seq (1, 2, …) nor an ISO-8601 timestamp; write e.g. 1042, 2026-11-25T14:00:00Z or 2026-11-25")
     }
 }
@@ -152,7 +153,7 @@ public struct Replayer: Sendable {
 
     /// One activity line: time, who acted (the human's id for operators), the sentence, the seq.
     static func line(_ event: AuditEvent, _ sentence: String) -> String {
-        let ts = PurserDomain.Timestamp(millisecondsSinceEpoch: event.timestampMs).iso8601
+        let ts = Timestamp(millisecondsSinceEpoch: event.timestampMs).iso8601
         let time = ts.count >= 16 ? String(ts.dropFirst(11).prefix(5)) : ts
         let who: String
         switch event.actor.kind {
@@ -171,7 +172,7 @@ public struct Replayer: Sendable {
         var charged = 0.0
 
         mutating func add(_ event: AuditEvent, _ line: String, _ payload: DomainEvent?) {
-            let day = PurserDomain.Timestamp(millisecondsSinceEpoch: event.timestampMs).utcDay
+            let day = Timestamp(millisecondsSinceEpoch: event.timestampMs).utcDay
             if day != self.day {
                 lines.append("  \(day)")
                 self.day = day

@@ -1,11 +1,12 @@
 import Foundation
+import PurserCore
 
 /// The one error type of `Channels`.
 ///
 /// Thrown only for failures of the surroundings (a file that cannot be read, a webhook signature
 /// that does not match). Bad input is never thrown: it becomes a `Rejection` carrying the same
 /// `Code`, so one bad line or mail never stops the rest of a stream.
-public struct ChannelError: Error, Sendable, CustomStringConvertible {
+public struct ChannelError: PurserError {
     /// Stable identifiers for programs; `message` is for people.
     public enum Code: String, Sendable, Hashable, Codable, CaseIterable {
         /// The byte source failed (I/O error, closed descriptor).
@@ -51,11 +52,5 @@ public struct ChannelError: Error, Sendable, CustomStringConvertible {
         self.code = code
         self.message = message
         self.cause = cause
-    }
-
-    public var description: String {
-        var text = "\(message) [\(code.rawValue)]"
-        if let cause { text += "\n  caused by: \(cause)" }
-        return text
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PurserCore
 
 /// The channels an inbound message can arrive on (docs/INPUT-FORMATS.md, "Inbound message").
 public enum Channel: String, Sendable, Hashable, Codable, CaseIterable {
@@ -145,7 +146,7 @@ extension InboundMessage: Codable {
         text = try c.decodeIfPresent(String.self, forKey: .text) ?? ""
         externalMessageId = try c.decodeIfPresent(String.self, forKey: .externalMessageId)
         if let stamp = try c.decodeIfPresent(String.self, forKey: .receivedAt) {
-            guard let date = Timestamp.parseISO8601(stamp) else {
+            guard let date = Timestamp.channelDate(stamp) else {
                 throw DecodingError.dataCorruptedError(
                     forKey: .receivedAt, in: c, debugDescription: "not an ISO-8601 timestamp: \(stamp)")
             }
@@ -172,7 +173,7 @@ extension InboundMessage: Codable {
         try c.encode(from, forKey: .from)
         try c.encode(text, forKey: .text)
         try c.encodeIfPresent(externalMessageId, forKey: .externalMessageId)
-        try c.encodeIfPresent(receivedAt.map(Timestamp.formatISO8601), forKey: .receivedAt)
+        try c.encodeIfPresent(receivedAt.map(Timestamp.channelText), forKey: .receivedAt)
         try c.encodeIfPresent(contactName, forKey: .contactName)
         try c.encodeIfPresent(subject, forKey: .subject)
         try c.encodeIfPresent(inReplyTo, forKey: .inReplyTo)

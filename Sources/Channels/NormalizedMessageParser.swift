@@ -1,4 +1,5 @@
 import Foundation
+import PurserCore
 
 /// Reads the normalized inbound message (docs/INPUT-FORMATS.md) from JSON (JSON Lines and the webchat
 /// webhook body) and checks every rule, listing all problems of a line in one reason.
@@ -113,7 +114,7 @@ public enum NormalizedMessageParser {
         }
         var receivedAt: Date?
         if let stamp = string("receivedAt") {
-            receivedAt = Timestamp.parseISO8601(stamp)
+            receivedAt = Timestamp.channelDate(stamp)
             if receivedAt == nil {
                 problems.append("`receivedAt` `\(stamp.prefix(64))` is not an ISO-8601 timestamp like 2026-11-25T10:00:00Z (with Z or an offset)")
                 if code == .invalidMessage { code = .invalidTimestamp }

@@ -1,4 +1,5 @@
 import Foundation
+import PurserCore
 
 /// The input formats of `purser ingest --format`.
 public enum InputFormat: String, Sendable, Hashable, Codable, CaseIterable {
@@ -92,7 +93,7 @@ extension StatusUpdate: Codable {
         recipient = try c.decodeIfPresent(String.self, forKey: .recipient)
         businessAddress = try c.decodeIfPresent(String.self, forKey: .businessAddress)
         if let stamp = try c.decodeIfPresent(String.self, forKey: .timestamp) {
-            guard let date = Timestamp.parseISO8601(stamp) else {
+            guard let date = Timestamp.channelDate(stamp) else {
                 throw DecodingError.dataCorruptedError(forKey: .timestamp, in: c, debugDescription: "not an ISO-8601 timestamp: \(stamp)")
             }
             timestamp = date
@@ -111,7 +112,7 @@ extension StatusUpdate: Codable {
         try c.encode(status, forKey: .status)
         try c.encodeIfPresent(recipient, forKey: .recipient)
         try c.encodeIfPresent(businessAddress, forKey: .businessAddress)
-        try c.encodeIfPresent(timestamp.map(Timestamp.formatISO8601), forKey: .timestamp)
+        try c.encodeIfPresent(timestamp.map(Timestamp.channelText), forKey: .timestamp)
         try c.encodeIfPresent(errorCode, forKey: .errorCode)
         try c.encodeIfPresent(errorMessage, forKey: .errorMessage)
     }

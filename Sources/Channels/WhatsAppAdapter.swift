@@ -1,4 +1,5 @@
 import Foundation
+import PurserCore
 
 /// Turns WhatsApp Cloud API webhook bodies into messages and delivery statuses.
 ///
@@ -196,7 +197,7 @@ public enum WhatsAppAdapter {
         }
         let message = InboundMessage(
             channel: .whatsapp, to: to ?? "", from: sender, text: text, externalMessageId: id,
-            receivedAt: Timestamp.parseUnixSeconds(item["timestamp"]),
+            receivedAt: ProviderTime.parseUnixSeconds(item["timestamp"]),
             contactName: (names[sender] ?? (names.count == 1 ? names.values.first : nil)).map { truncateUTF8($0, maxBytes: limits.contactNameBytesMax) },
             replyToMessageId: context?["id"] as? String, choiceId: choiceID, channelAccountId: accountID,
             attachments: attachments)
@@ -218,7 +219,7 @@ public enum WhatsAppAdapter {
             channel: .whatsapp, externalMessageId: id, status: status,
             recipient: JSONSupport.string(item["recipient_id"]).map(normalizePhone),
             businessAddress: business,
-            timestamp: Timestamp.parseUnixSeconds(item["timestamp"]),
+            timestamp: ProviderTime.parseUnixSeconds(item["timestamp"]),
             errorCode: firstError.flatMap { JSONSupport.string($0["code"]) },
             errorMessage: describeErrors(item["errors"]))
         return .status(update, position)

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Logging
+import PurserCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -32,8 +33,7 @@ public final class CredentialStore: Sendable {
     private let key: SymmetricKey
     private let logger: Logger
     /// Serializes this process's read-modify-write cycles; `flock` on `.lock` serializes processes.
-    /// (NSLock rather than `Mutex`, which needs macOS 15; the package supports macOS 14.)
-    private let mutex = NSLock()
+    private let mutex = Locked(())
 
     public init(directory: String, masterKey: SymmetricKey, logger: Logger = Logger(label: "purser.credentials")) {
         self.directory = directory
@@ -95,14 +95,14 @@ public final class CredentialStore: Sendable {
     public func get(org: String, name: String) throws -> String? {
         try Self.validateOrg(org)
         try Self.validateName(name)
-        return try mutex.withLock { try readOpened(org: org)[name] }
+        return try mutex.withLock { _ in try readOpened(org: org)[name] }
     }
 
     /// The names an org has credentials for, sorted. Opens every value, so a wrong key or a
     /// tampered file fails here too.
     public func names(org: String) throws -> [String] {
         try Self.validateOrg(org)
-        return try mutex.withLock { try readOpened(org: org).keys.sorted() }
+        return try mutex.withLock { _ in try readOpened(org: org).keys.sorted() }
     }
 
     /// Removes one credential; returns whether it existed. The file goes when its last entry does.
@@ -186,10 +186,10 @@ public final class CredentialStore: Sendable {
 
     /// Read, change, write under both locks. `change` returns whether anything changed.
     private func update(org: String, _ change: (inout [String: String]) throws -> Bool) throws {
-        try mutex.withLock {
+        try mutex.withLock { _ in
             try CredentialFiles.makeDirectory(directory)
             let lock = try CredentialFiles.lockExclusive(directory + "/.lock")
-            defer { close(lock) }
+            defer { lock.unlock() }
             var entries = try readSealed(org: org)
             // Refuse to extend a file that does not open: a wrong key would otherwise mix
             // values sealed under two keys in one file.
@@ -198,7 +198,7 @@ public final class CredentialStore: Sendable {
             guard try change(&entries) else { return }
             if entries.isEmpty {
                 if unlink(path) != 0 && errno != ENOENT {
-                    throw CredentialsError(.io, "cannot remove \(path)", cause: CredentialsSystemError(call: "unlink", path: path, errno: errno))
+                    throw CredentialsError(.io, "cannot remove \(path)", cause: SystemCallError(call: "unlink", path: path, errno: errno))
                 }
                 try CredentialFiles.syncDirectory(directory)
                 return
@@ -223,75 +223,24 @@ enum CredentialFiles {
         }
     }
 
-    static func writeAll(_ fd: Int32, _ data: Data, path: String) throws {
-        try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            var offset = 0
-            while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw CredentialsError(.io, "cannot write \(path)", cause: CredentialsSystemError(call: "write", path: path, errno: errno))
-                }
-                offset += n
-            }
-        }
-    }
-
     static func syncDirectory(_ directory: String) throws {
-        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd < 0 {
-            throw CredentialsError(.io, "cannot open \(directory)", cause: CredentialsSystemError(call: "open", path: directory, errno: errno))
-        }
-        defer { close(fd) }
-        if fsync(fd) != 0 {
-            throw CredentialsError(.io, "cannot sync \(directory)", cause: CredentialsSystemError(call: "fsync", path: directory, errno: errno))
+        do { try AtomicFile.syncDirectory(directory) } catch {
+            throw CredentialsError(.io, "cannot sync \(directory)", cause: error)
         }
     }
 
-    static func lockExclusive(_ path: String) throws -> Int32 {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        if fd < 0 {
-            throw CredentialsError(.io, "cannot open \(path)", cause: CredentialsSystemError(call: "open", path: path, errno: errno))
+    static func lockExclusive(_ path: String) throws -> ExclusiveFileLock {
+        do { return try ExclusiveFileLock.acquire(path, permissions: 0o600) } catch {
+            throw CredentialsError(.io, "cannot lock \(path)", cause: error)
         }
-        while flock(fd, LOCK_EX) != 0 {
-            if errno == EINTR { continue }
-            let e = errno
-            close(fd)
-            throw CredentialsError(.io, "cannot lock \(path)", cause: CredentialsSystemError(call: "flock", path: path, errno: e))
-        }
-        return fd
     }
 
-    /// Replaces `path` with `contents` so that a crash at any point leaves either the old file or
-    /// the new one, never a mix or an empty file.
-    ///
-    /// Durability order:
-    /// 1. write the new contents to `<path>.tmp` (mode 0600);
-    /// 2. `fsync` the temp file, so its bytes are on disk before any name points at them;
-    /// 3. `rename` it over `path` (atomic: readers see old or new);
-    /// 4. `fsync` the directory, so the rename itself survives a crash.
-    /// Only after step 4 does `set`/`delete` return.
+    /// Replaces `path` with `contents` (mode 0600) through `AtomicFile`, so a crash at any point
+    /// leaves either the old file or the new one; `set`/`delete` return only after the directory
+    /// is synced.
     static func replaceAtomically(path: String, directory: String, contents: Data) throws {
-        let tmp = path + ".tmp"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        if fd < 0 {
-            throw CredentialsError(.io, "cannot create \(tmp)", cause: CredentialsSystemError(call: "open", path: tmp, errno: errno))
+        do { try AtomicFile.replace(path, with: Array(contents), directory: directory, permissions: 0o600) } catch {
+            throw CredentialsError(.io, "cannot write \(path)", cause: error)
         }
-        do {
-            defer { close(fd) }
-            try writeAll(fd, contents, path: tmp)                                   // 1
-            if fsync(fd) != 0 {                                                     // 2
-                throw CredentialsError(.io, "cannot sync \(tmp)", cause: CredentialsSystemError(call: "fsync", path: tmp, errno: errno))
-            }
-        } catch {
-            unlink(tmp)
-            throw error
-        }
-        if rename(tmp, path) != 0 {                                                 // 3
-            let e = errno
-            unlink(tmp)
-            throw CredentialsError(.io, "cannot rename \(tmp) to \(path)", cause: CredentialsSystemError(call: "rename", path: path, errno: e))
-        }
-        try syncDirectory(directory)                                                // 4
     }
 }

@@ -1,10 +1,11 @@
 import Foundation
+import PurserCore
 
 /// The one error type of `Credentials`.
 ///
 /// Messages name the org, the credential name and the file, never a value: an error may be
 /// printed, logged or shown to an operator, and a secret must not travel with it.
-public struct CredentialsError: Error, CustomStringConvertible, Sendable {
+public struct CredentialsError: PurserError {
     public enum Code: String, Sendable, Hashable {
         /// An org id that is empty, too long, or not made of letters, digits, `_`, `-`, `.`
         /// (or that is `.`/`..`): it would not name a single file inside the directory.
@@ -32,21 +33,5 @@ public struct CredentialsError: Error, CustomStringConvertible, Sendable {
         self.code = code
         self.message = message
         self.cause = cause
-    }
-
-    public var description: String {
-        if let cause { return "\(message) (\(cause))" }
-        return message
-    }
-}
-
-/// An `errno` from a system call, with the call and the path it concerned.
-public struct CredentialsSystemError: Error, CustomStringConvertible, Sendable {
-    public var call: String
-    public var path: String
-    public var errno: Int32
-
-    public var description: String {
-        "\(call) \(path): \(String(cString: strerror(errno))) (errno \(errno))"
     }
 }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Logging
+import PurserCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -78,14 +79,14 @@ public enum MasterKey {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         if fd < 0 {
             if errno == EEXIST { return try readKeyFile(path) }
-            throw CredentialsError(.io, "cannot create master key file", cause: CredentialsSystemError(call: "open", path: path, errno: errno))
+            throw CredentialsError(.io, "cannot create master key file", cause: SystemCallError(call: "open", path: path, errno: errno))
         }
         do {
             defer { close(fd) }
             try CredentialFiles.writeAll(fd, Data(text.utf8), path: path)
             // The key must be on disk before anything is sealed with it; then make its name durable.
             if fsync(fd) != 0 {
-                throw CredentialsError(.io, "cannot sync master key file", cause: CredentialsSystemError(call: "fsync", path: path, errno: errno))
+                throw CredentialsError(.io, "cannot sync master key file", cause: SystemCallError(call: "fsync", path: path, errno: errno))
             }
         } catch {
             unlink(path)

@@ -1,4 +1,5 @@
 import Foundation
+import PurserCore
 
 /// The one error type of `LLM`.
 ///
@@ -6,7 +7,7 @@ import Foundation
 /// on it, and the underlying `cause` when another library failed. A call that failed after
 /// retries also says how many `attempts` were made and the last HTTP status seen, which is what
 /// the pipeline records in `llm.failed` before handing the session to a human.
-public struct LLMError: Error, Sendable, CustomStringConvertible {
+public struct LLMError: PurserError {
     public enum Code: String, Sendable, Hashable, CaseIterable {
         /// The connection could not be made or broke (DNS, refused, reset, TLS).
         case transport = "llm.transport"
@@ -54,11 +55,10 @@ public struct LLMError: Error, Sendable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
-        var text = "\(message) [\(code.rawValue)]"
-        if let httpStatus { text += " (HTTP \(httpStatus))" }
-        if attempts > 0 { text += " after \(attempts) attempt\(attempts == 1 ? "" : "s")" }
-        if let cause { text += "\n  caused by: \(cause)" }
-        return text
+    public var details: [String] {
+        var lines: [String] = []
+        if let httpStatus { lines.append("HTTP \(httpStatus)") }
+        if attempts > 0 { lines.append("after \(attempts) attempt\(attempts == 1 ? "" : "s")") }
+        return lines
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
+import PurserCore
 
 /// The one error type of `LLMTestServer`.
-public struct LLMTestServerError: Error, Sendable, CustomStringConvertible {
+public struct LLMTestServerError: PurserError {
     public enum Code: String, Sendable, Hashable, CaseIterable {
         /// A socket, bind or listen call failed.
         case socket = "testserver.socket"
@@ -24,11 +25,5 @@ public struct LLMTestServerError: Error, Sendable, CustomStringConvertible {
         let number = errno
         return LLMTestServerError(.socket, "\(what): \(call) failed: \(String(cString: strerror(number)))",
                                   cause: POSIXError(POSIXErrorCode(rawValue: number) ?? .EIO))
-    }
-
-    public var description: String {
-        var text = "\(message) [\(code.rawValue)]"
-        if let cause { text += "\n  caused by: \(cause)" }
-        return text
     }
 }

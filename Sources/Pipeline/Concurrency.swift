@@ -1,23 +1,5 @@
 import Foundation
 
-/// A value behind a lock, for state that is read and changed in short synchronous steps (no
-/// `await` while holding it), which an actor would only make slower. The one such box of the
-/// engine, the server and the command line.
-public final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-
-    public init(_ value: Value) {
-        self.value = value
-    }
-
-    public func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
-}
-
 /// Runs work of one key strictly in the order its tickets were taken, and work of different keys
 /// in parallel: the messages of one session are processed in arrival order while sessions run
 /// concurrently. A caller takes a ticket where the order is defined (the reader loop, the HTTP

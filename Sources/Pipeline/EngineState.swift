@@ -124,7 +124,7 @@ struct SpendLedger: Sendable {
             return .failure(.messages(limit: maxMessages, used: messagesUsed))
         }
         let usdUsed = entry.chargedUsd + entry.reservedUsd
-        if usdUsed + usd > maxUsd + SpendLedger.toleranceUsd {
+        if SpendCap.isOver(usdUsed + usd, cap: maxUsd) {
             days[key, default: Day()].tripped = true
             return .failure(.cost(limit: maxUsd, used: usdUsed, asked: usd))
         }
@@ -148,13 +148,10 @@ struct SpendLedger: Sendable {
     /// today, or the charged messages or dollars have reached their cap.
     func exhausted(key: String, maxUsd: Double, maxMessages: Int) -> Bool {
         guard let entry = days[key] else { return false }
-        return entry.tripped || entry.chargedMessages >= maxMessages || entry.chargedUsd >= maxUsd - SpendLedger.toleranceUsd
+        return entry.tripped || entry.chargedMessages >= maxMessages || SpendCap.isReached(entry.chargedUsd, cap: maxUsd)
     }
 
     mutating func release(_ reservation: Reservation) {
         settle(reservation, usd: 0, messages: 0)
     }
-
-    /// Floating-point slack when comparing sums of dollars (a billionth of a cent).
-    static let toleranceUsd = 1e-11
 }

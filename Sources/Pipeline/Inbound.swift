@@ -1,6 +1,7 @@
 import Channels
 import Crypto
 import Foundation
+import PurserCore
 import PurserDomain
 
 /// An inbound message as the pipeline handles it: channel addresses normalized, the candidate
@@ -14,7 +15,7 @@ public struct Inbound: Sendable, Hashable {
     public var from: String
     public var text: String
     public var externalMessageId: String?
-    public var receivedAt: PurserDomain.Timestamp
+    public var receivedAt: Timestamp
     public var contactName: String?
     public var subject: String?
     public var inReplyTo: String?
@@ -30,7 +31,7 @@ public struct Inbound: Sendable, Hashable {
     public var visitorTokenHash: String?
 
     public init(channel: PurserDomain.Channel, orgAddresses: [String], from: String, text: String, externalMessageId: String? = nil,
-                receivedAt: PurserDomain.Timestamp, contactName: String? = nil, subject: String? = nil, inReplyTo: String? = nil,
+                receivedAt: Timestamp, contactName: String? = nil, subject: String? = nil, inReplyTo: String? = nil,
                 references: [String] = [], attachments: [MessageAttachment] = [], source: String? = nil) {
         self.channel = channel
         self.orgAddresses = orgAddresses
@@ -68,7 +69,7 @@ public struct Inbound: Sendable, Hashable {
 
     /// Converts an adapter's message, normalizing its addresses. A message whose addresses cannot
     /// be normalized is refused with the reason, to be kept as `message.rejected`.
-    public static func from(_ message: InboundMessage, source: String?, now: PurserDomain.Timestamp) -> Result<Inbound, PipelineError> {
+    public static func from(_ message: InboundMessage, source: String?, now: Timestamp) -> Result<Inbound, PipelineError> {
         guard let channel = PurserDomain.Channel(rawValue: message.channel.rawValue) else {
             return .failure(PipelineError(.invalidInput, "unknown channel \(message.channel.rawValue); expected one of \(PurserDomain.Channel.allNames)"))
         }
@@ -93,7 +94,7 @@ public struct Inbound: Sendable, Hashable {
         }
         return .success(Inbound(channel: channel, orgAddresses: candidates, from: from, text: message.text,
                                 externalMessageId: message.externalMessageId,
-                                receivedAt: message.receivedAt.map { PurserDomain.Timestamp($0) } ?? now,
+                                receivedAt: message.receivedAt.map { Timestamp($0) } ?? now,
                                 contactName: message.contactName, subject: message.subject, inReplyTo: message.inReplyTo,
                                 references: message.references, attachments: attachments, source: source))
     }

@@ -1,5 +1,6 @@
 import Channels
 import Foundation
+import PurserCore
 import PurserDomain
 
 /// Counts of one ingest run.

@@ -4,6 +4,7 @@ import Foundation
 import GRDB
 import LLM
 import Logging
+import PurserCore
 import PurserDomain
 import SessionsProjection
 import SpendProjection
@@ -30,7 +31,7 @@ public final class Pipeline: Sendable {
     let orgProvider: @Sendable (String) -> (any LLMProvider)?
     let prices: PriceTable
     let options: PipelineOptions
-    public let clock: @Sendable () -> PurserDomain.Timestamp
+    public let clock: @Sendable () -> Timestamp
     let logger: Logger
     let models: ReadModelSync
     let registry: ToolRegistry
@@ -44,7 +45,7 @@ public final class Pipeline: Sendable {
     /// whose schema changed), then loads the agents and the pending approvals.
     public init(dataDirectory: String, log: EventLog, provider: any LLMProvider, prices: PriceTable = .builtIn,
                 options: PipelineOptions = PipelineOptions(),
-                clock: @escaping @Sendable () -> PurserDomain.Timestamp = { PurserDomain.Timestamp.now() },
+                clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() },
                 registry: ToolRegistry? = nil, orgProvider: @escaping @Sendable (String) -> (any LLMProvider)? = { _ in nil },
                 logger: Logger) throws(PipelineError) {
         self.log = log

@@ -1,7 +1,8 @@
 import Foundation
+import PurserCore
 
 /// The one error type of `Pipeline`: a stable code, a message a person can act on, the cause.
-public struct PipelineError: Error, Sendable, CustomStringConvertible {
+public struct PipelineError: PurserError {
     public enum Code: String, Sendable, Hashable, CaseIterable {
         /// The read models could not be opened or caught up.
         case readModelFailed = "read_model_failed"
@@ -25,11 +26,5 @@ public struct PipelineError: Error, Sendable, CustomStringConvertible {
         self.code = code
         self.message = message
         self.cause = cause
-    }
-
-    public var description: String {
-        var text = "\(message) [\(code.rawValue)]"
-        if let cause { text += ": \(cause)" }
-        return text
     }
 }

@@ -1,5 +1,6 @@
 import EventLog
 import Foundation
+import PurserCore
 import PurserDomain
 
 /// A message admitted in arrival order: its ticket fixes its place among the messages of its

@@ -6,6 +6,7 @@ import GRDB
 import Logging
 import OutboxProjection
 import Projection
+import PurserCore
 import SessionsProjection
 import SpendProjection
 

@@ -1,5 +1,6 @@
 import EventLog
 import Foundation
+import PurserCore
 import PurserDomain
 
 /// The events of one step of a conversation, collected before they are appended together.
@@ -15,9 +16,9 @@ struct TurnEvents {
     /// next read waits for the model to catch up. Contacts the engine creates itself are cached
     /// and do not need that.
     var writesCRM = false
-    let clock: @Sendable () -> PurserDomain.Timestamp
+    let clock: @Sendable () -> Timestamp
 
-    init(org: String, correlationId: String?, causedBy: String? = nil, clock: @escaping @Sendable () -> PurserDomain.Timestamp) {
+    init(org: String, correlationId: String?, causedBy: String? = nil, clock: @escaping @Sendable () -> Timestamp) {
         self.org = org
         self.correlationId = correlationId
         self.lastId = causedBy

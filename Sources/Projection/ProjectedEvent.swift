@@ -1,5 +1,6 @@
 import EventLog
 import Foundation
+import PurserCore
 import PurserDomain
 
 /// One event as a projector sees it: the envelope's fields parsed from the stored bytes, and the
@@ -22,7 +23,7 @@ public struct ProjectedEvent: Sendable {
 
     public init(seq: UInt64, id: String, org: String, stream: String, type: String, version: Int, timestampMs: Int64,
                 timestampText: String? = nil, actor: EventActor, data: Data) {
-        self.timestampText = timestampText ?? PurserDomain.Timestamp(millisecondsSinceEpoch: timestampMs).iso8601
+        self.timestampText = timestampText ?? Timestamp(millisecondsSinceEpoch: timestampMs).iso8601
         self.seq = seq
         self.id = id
         self.org = org
@@ -49,7 +50,7 @@ public struct ProjectedEvent: Sendable {
                 data = Data(UnsafeRawBufferPointer(rebasing: json[m.value]))
             } else if JSONScan.keyEquals(json, m.key, "ts") {
                 tsText = JSONScan.string(json, m.value) ?? ""
-                ts = PurserDomain.Timestamp(iso8601: tsText)?.millisecondsSinceEpoch ?? 0
+                ts = Timestamp(iso8601: tsText)?.millisecondsSinceEpoch ?? 0
             } else if JSONScan.keyEquals(json, m.key, "id") {
                 id = JSONScan.string(json, m.value) ?? ""
             } else if JSONScan.keyEquals(json, m.key, "v") {
@@ -74,7 +75,7 @@ public struct ProjectedEvent: Sendable {
     }
 
     /// The event time.
-    public var timestamp: PurserDomain.Timestamp { PurserDomain.Timestamp(millisecondsSinceEpoch: timestampMs) }
+    public var timestamp: Timestamp { Timestamp(millisecondsSinceEpoch: timestampMs) }
 
     /// The payload decoded through the catalog (upcast to the current version).
     public func decode() throws(ProjectionError) -> DomainEvent {

@@ -1,10 +1,11 @@
 import Foundation
+import PurserCore
 
 /// The one error type of the projection framework and the projector targets.
 ///
 /// `code` is stable for programs, `message` is written for the person who has to act on it, and
 /// `cause` keeps the underlying failure (a SQLite error, a log error, a payload error).
-public struct ProjectionError: Error, Sendable, CustomStringConvertible {
+public struct ProjectionError: PurserError {
     public enum Code: String, Sendable, Hashable, CaseIterable {
         /// An event this build cannot read (a payload that does not match its type's schema, an
         /// envelope that is not JSON). The projection skips it, counts it and logs it, so one
@@ -28,11 +29,5 @@ public struct ProjectionError: Error, Sendable, CustomStringConvertible {
         self.code = code
         self.message = message
         self.cause = cause
-    }
-
-    public var description: String {
-        var text = "\(message) [\(code.rawValue)]"
-        if let cause { text += "\n  caused by: \(cause)" }
-        return text
     }
 }

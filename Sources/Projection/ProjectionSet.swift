@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PurserCore
 
 /// The read models of one data directory, caught up or rebuilt together.
 ///
@@ -58,38 +59,19 @@ public struct ProjectionSet: Sendable {
     /// blocks on SQLite and file I/O and must not occupy the cooperative pool's few threads
     /// (on 2 cores, a caller blocked waiting on pool tasks could starve them).
     public static func runBlocking(_ stores: [ProjectionStore], rebuild: Bool) throws -> [CatchUpReport] {
-        let results = ResultsBox(count: stores.count)
+        let results = Locked([Result<CatchUpReport, any Error>?](repeating: nil, count: stores.count))
         let group = DispatchGroup()
         for (i, store) in stores.enumerated() {
             group.enter()
             let thread = Thread {
-                results.set(i, Result { rebuild ? try store.rebuild() : try store.catchUp() })
+                let result = Result { rebuild ? try store.rebuild() : try store.catchUp() }
+                results.withLock { $0[i] = result }
                 group.leave()
             }
             thread.stackSize = ProjectionLimits.workerStackBytes
             thread.start()
         }
         group.wait()
-        return try results.get()
-    }
-}
-
-/// Hands results from the threads that computed them to the thread waiting for them.
-private final class ResultsBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var results: [Result<CatchUpReport, any Error>?]
-
-    init(count: Int) { results = Array(repeating: nil, count: count) }
-
-    func set(_ i: Int, _ value: Result<CatchUpReport, any Error>) {
-        lock.lock()
-        results[i] = value
-        lock.unlock()
-    }
-
-    func get() throws -> [CatchUpReport] {
-        lock.lock()
-        defer { lock.unlock() }
-        return try results.map { try $0!.get() }
+        return try results.withLock { $0 }.map { try $0!.get() }
     }
 }

@@ -2,6 +2,7 @@ import EventLog
 import Foundation
 import GRDB
 import Logging
+import PurserCore
 import PurserDomain
 
 /// What a projection's file says about itself, and how far behind the log it is.
@@ -219,12 +220,13 @@ public final class ProjectionStore: Sendable {
                 throw error
             }
             writer.close()
-            try fsyncPath(rebuildPath)
-            try retireOldFile()
-            guard rename(rebuildPath, path) == 0 else {
-                throw ProjectionError(.storage, "cannot rename \(rebuildPath) to \(path): \(String(cString: strerror(errno)))")
+            do { try AtomicFile.sync(rebuildPath) } catch {
+                throw ProjectionError(.storage, "cannot sync \(rebuildPath)", cause: error)
             }
-            try fsyncPath(directory)
+            try retireOldFile()
+            do { try AtomicFile.moveDurably(from: rebuildPath, to: path, directory: directory, syncSource: false) } catch {
+                throw ProjectionError(.storage, "cannot swap \(rebuildPath) in for \(path)", cause: error)
+            }
         } catch {
             removeFiles(rebuildPath)
             throw error
@@ -250,17 +252,11 @@ public final class ProjectionStore: Sendable {
 
     private func withWriterLock<T>(_ body: () throws -> T) throws -> T {
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw ProjectionError(.storage, "cannot open the lock file \(lockPath): \(String(cString: strerror(errno)))")
+        let lock: ExclusiveFileLock
+        do { lock = try ExclusiveFileLock.acquire(lockPath) } catch {
+            throw ProjectionError(.storage, "cannot lock \(lockPath)", cause: error)
         }
-        defer { close(fd) }
-        while flock(fd, LOCK_EX) != 0 {
-            if errno != EINTR {
-                throw ProjectionError(.storage, "cannot lock \(lockPath): \(String(cString: strerror(errno)))")
-            }
-        }
-        defer { flock(fd, LOCK_UN) }
+        defer { lock.unlock() }
         return try body()
     }
 
@@ -461,12 +457,4 @@ func now() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
-
-/// fsync of a file or directory, so a rename is durable.
-func fsyncPath(_ path: String) throws {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw ProjectionError(.storage, "cannot open \(path) to sync it: \(String(cString: strerror(errno)))") }
-    defer { close(fd) }
-    guard fsync(fd) == 0 else { throw ProjectionError(.storage, "cannot sync \(path): \(String(cString: strerror(errno)))") }
 }

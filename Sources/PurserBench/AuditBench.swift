@@ -2,6 +2,7 @@ import Audit
 import EventLog
 import Foundation
 import Logging
+import PurserCore
 import PurserDomain
 
 /// `purser-bench audit`: one org's 100k events inside a 1M-event log (the rest spread over 1,000
@@ -100,7 +101,7 @@ struct AuditedOrg {
         let step = (counter - 2) % 10
         if step == 0 { turn += 1 }
         let s = "ses_\(turn)", a = "apr_\(turn)", m = "msg_\(turn)", r = "res_\(turn)"
-        let day = PurserDomain.Timestamp(millisecondsSinceEpoch: ms).utcDay
+        let day = Timestamp(millisecondsSinceEpoch: ms).utcDay
         switch step {
         case 0: return draft("session:\(s)", "session.opened", .system, #"{"sessionId":"\#(s)","agentId":"primary","channel":"whatsapp","externalContactId":"+491701234567","internalSession":false}"#, ms)
         case 1: return draft("session:\(s)", "message.received", .customer, #"{"channel":"whatsapp","from":"+491701234567","to":"+4939771234567","text":"Welche Buchungen habe ich nächste Woche?","receivedAt":"2026-11-25T10:00:00Z","references":[],"attachments":[],"agentId":"primary","sessionId":"\#(s)"}"#, ms, v: 2)

@@ -5,6 +5,7 @@ import LLM
 import LLMTestServer
 import Logging
 import Pipeline
+import PurserCore
 import PurserDomain
 
 /// Issue #5's figure: end-to-end messages per second through the whole pipeline against the

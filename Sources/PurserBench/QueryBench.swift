@@ -1,6 +1,7 @@
 import CRMProjection
 import Foundation
 import GRDB
+import PurserCore
 import PurserDomain
 import Tools
 

@@ -1,4 +1,5 @@
 import Foundation
+import PurserCore
 
 /// A problem found in a user-supplied document, located by a JSON path so a person can find and
 /// fix it (for example `customProperties.channelBindings[1].address`).
@@ -22,7 +23,7 @@ public struct ValidationProblem: Sendable, Hashable, Codable, CustomStringConver
 /// Every failure carries a stable `code` for programs, a `message` written for the person who has
 /// to act on it, all `problems` found (validation never stops at the first one), and the
 /// underlying `cause` when another library failed.
-public struct DomainError: Error, Sendable, CustomStringConvertible {
+public struct DomainError: PurserError {
     public enum Code: String, Sendable, Hashable, CaseIterable {
         /// Bytes that are not valid JSON.
         case invalidJSON = "json.invalid"
@@ -58,10 +59,5 @@ public struct DomainError: Error, Sendable, CustomStringConvertible {
         self.cause = cause
     }
 
-    public var description: String {
-        var text = "\(message) [\(code.rawValue)]"
-        for problem in problems { text += "\n  - \(problem)" }
-        if let cause { text += "\n  caused by: \(cause)" }
-        return text
-    }
+    public var details: [String] { problems.map(\.description) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PurserCore
 
 /// An organization's id. Every ontology object, link, agent and event belongs to exactly one.
 public typealias OrgID = String

@@ -1,4 +1,5 @@
 import Foundation
+import PurserCore
 
 /// One parsed line of an ontology import.
 public enum OntologyRecord: Sendable, Hashable {

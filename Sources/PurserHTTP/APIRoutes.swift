@@ -3,6 +3,7 @@ import AuditProjection
 import Foundation
 import Hummingbird
 import Pipeline
+import PurserCore
 import PurserDomain
 import SessionsProjection
 import SpendProjection

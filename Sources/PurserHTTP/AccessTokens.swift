@@ -1,7 +1,7 @@
 import Crypto
 import Channels
 import Foundation
-import Pipeline
+import PurserCore
 import PurserDomain
 
 /// What a token may do: viewers read, operators act (approvals, takeover, replies), admins also
@@ -111,21 +111,7 @@ public final class AccessTokenStore: Sendable {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             let data = try encoder.encode(tokens)
-            // Durability order: write the new file, fdatasync it, rename it over the old one,
-            // fsync the directory so the rename itself survives a crash.
-            let temp = path + ".tmp"
-            let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-            guard fd >= 0 else { throw HTTPServerError(.storage, "cannot create \(temp): \(String(cString: strerror(errno)))") }
-            let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            let synced = fdatasync(fd)
-            close(fd)
-            guard written == data.count, synced == 0 else { throw HTTPServerError(.storage, "cannot write \(temp): \(String(cString: strerror(errno)))") }
-            guard rename(temp, path) == 0 else { throw HTTPServerError(.storage, "cannot rename \(temp) to \(path): \(String(cString: strerror(errno)))") }
-            let dir = open(directory, O_RDONLY)
-            if dir >= 0 {
-                _ = fsync(dir)
-                close(dir)
-            }
+            try AtomicFile.replace(path, with: Array(data), directory: directory, permissions: 0o600)
         } catch let error as HTTPServerError {
             throw error
         } catch {

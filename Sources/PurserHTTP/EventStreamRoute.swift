@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import Pipeline
+import PurserCore
 import ServiceLifecycle
 
 /// `GET /api/orgs/{org}/events`: the org's new events as server-sent events, read from the log

@@ -1,7 +1,8 @@
 import Foundation
+import PurserCore
 
 /// The one error type of `PurserHTTP`: a stable code, a message a person can act on, the cause.
-public struct HTTPServerError: Error, Sendable, CustomStringConvertible {
+public struct HTTPServerError: PurserError {
     public enum Code: String, Sendable, Hashable, CaseIterable {
         /// The token store or another file could not be read or written.
         case storage
@@ -21,11 +22,5 @@ public struct HTTPServerError: Error, Sendable, CustomStringConvertible {
         self.code = code
         self.message = message
         self.cause = cause
-    }
-
-    public var description: String {
-        var text = "\(message) [\(code.rawValue)]"
-        if let cause { text += ": \(cause)" }
-        return text
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import Pipeline
+import PurserCore
 
 /// Per-key token buckets (a key per org on the API, per channel on the webhooks): a burst is
 /// allowed, the sustained rate is bounded, and a refused request learns when to retry.

@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import Hummingbird
 import Pipeline
+import PurserCore
 import PurserDomain
 
 /// Where the webhook secrets come from: per org (the credentials store) or one for the server.

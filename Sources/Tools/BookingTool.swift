@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PurserCore
 import PurserDomain
 
 /// `booking_tool`: a resource's availability over a time range, booking it with conflict

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PurserCore
 import PurserDomain
 
 /// Reads of the `crm` read model (projections/crm/schema.sql) shared by the executors.

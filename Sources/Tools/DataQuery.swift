@@ -1,4 +1,5 @@
 import Foundation
+import PurserCore
 import PurserDomain
 
 /// A parsed and validated `data_query_tool` call (docs/QUERY-LANGUAGE.md).

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PurserCore
 import PurserDomain
 
 /// Runs `DataQuery`s against the `crm` read model (projections/crm/schema.sql).

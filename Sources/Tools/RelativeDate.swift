@@ -1,4 +1,5 @@
 import Foundation
+import PurserCore
 import PurserDomain
 
 /// Relative dates a model can write instead of computing a calendar date itself:

@@ -1,4 +1,5 @@
 import Foundation
+import PurserCore
 import PurserDomain
 
 /// The one error type of `Tools`.
@@ -7,7 +8,7 @@ import PurserDomain
 /// `code` is stable, the `message` says what to write instead, and `field` points at the part of
 /// the arguments that is wrong (for example `filters[1].op`). `cause` keeps the underlying
 /// failure (SQLite, JSON parsing) for logs; it is never shown to the model.
-public struct ToolError: Error, Sendable, CustomStringConvertible {
+public struct ToolError: PurserError {
     public enum Code: String, Sendable, Hashable, CaseIterable {
         /// The arguments are not valid JSON.
         case invalidJSON = "invalid_json"
@@ -77,10 +78,5 @@ public struct ToolError: Error, Sendable, CustomStringConvertible {
         return ["error": .object(body)]
     }
 
-    public var description: String {
-        var text = "\(message) [\(code.rawValue)]"
-        if let field { text += " at \(field)" }
-        if let cause { text += ": \(cause)" }
-        return text
-    }
+    public var details: [String] { field.map { ["at \($0)"] } ?? [] }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PurserCore
 import PurserDomain
 
 /// What a tool call runs for: taken from the calling agent and its session, never from the

@@ -32,7 +32,7 @@ struct AgentApply: ParsableCommand {
         if file == "-" {
             data = FileHandle.standardInput.readDataToEndOfFile()
         } else {
-            guard let d = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read \(file)") }
+            guard let d = FileManager.default.contents(atPath: file) else { throw CLIError(.readFailed, "cannot read \(file)") }
             data = d
         }
         let agents = try ReadModels.current(AgentsProjector.name, global)

@@ -4,6 +4,7 @@ import Channels
 import EventLog
 import Foundation
 import Pipeline
+import PurserCore
 import PurserDomain
 
 /// The main job: the sailing school of the seed set up from embedded data, a short conversation

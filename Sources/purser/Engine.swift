@@ -3,6 +3,7 @@ import EventLog
 import Foundation
 import LLM
 import Pipeline
+import PurserCore
 import PurserDomain
 
 /// The engine as the commands that act use it: the log opened for writing (this process is its

@@ -1,4 +1,5 @@
 import Foundation
+import PurserCore
 
 /// Reads lines from a file or standard input with read(2), handing them over as soon as a
 /// chunk arrives: a pipe feeding `purser log append -` sees its lines acknowledged while it is
@@ -21,7 +22,7 @@ final class InputLines {
             name = "stdin"
         } else {
             fd = open(path, O_RDONLY | O_CLOEXEC)
-            if fd < 0 { throw CLIError("cannot open \(path): \(String(cString: strerror(errno)))") }
+            if fd < 0 { throw CLIError(.readFailed, "cannot open \(path): \(String(cString: strerror(errno)))") }
             ownsFD = true
             name = path
         }
@@ -69,7 +70,7 @@ final class InputLines {
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw CLIError("cannot read \(name): \(String(cString: strerror(errno)))")
+                throw CLIError(.readFailed, "cannot read \(name): \(String(cString: strerror(errno)))")
             }
             if n == 0 { eof = true } else { buffer.append(contentsOf: chunk[0..<n]) }
         }
@@ -87,7 +88,7 @@ final class InputLines {
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw CLIError("cannot read \(name): \(String(cString: strerror(errno)))")
+                throw CLIError(.readFailed, "cannot read \(name): \(String(cString: strerror(errno)))")
             }
             if n == 0 { eof = true; return }
             if let nl = chunk[0..<n].firstIndex(of: 10) {
@@ -98,8 +99,20 @@ final class InputLines {
     }
 }
 
-/// An error of the command line itself, printed as its message.
-struct CLIError: Error, CustomStringConvertible {
-    var description: String
-    init(_ message: String) { description = message }
+/// An error of the command line itself (the libraries' errors pass through as they are).
+struct CLIError: PurserError {
+    enum Code: String, Sendable {
+        /// A file or standard input named on the command line cannot be opened or read.
+        case readFailed = "read_failed"
+    }
+
+    var code: Code
+    var message: String
+    var cause: (any Error)?
+
+    init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
 }

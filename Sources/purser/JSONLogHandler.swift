@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Pipeline
+import PurserCore
 import PurserDomain
 
 /// Writes each log record to stderr as one JSON object on one line — `timestamp` (ISO-8601 UTC),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Pipeline
+import PurserCore
 
 /// How log lines look on stderr.
 enum LogFormat: String, CaseIterable, ExpressibleByArgument, Sendable {

@@ -2,6 +2,7 @@ import ArgumentParser
 import CRMProjection
 import Foundation
 import GRDB
+import PurserCore
 import PurserDomain
 import Tools
 

@@ -1,6 +1,7 @@
 import AgentsProjection
 import ArgumentParser
 import Foundation
+import PurserCore
 import PurserDomain
 import SpendProjection
 

@@ -1,5 +1,6 @@
 import Channels
 import Foundation
+import PurserCore
 import Testing
 
 @Suite struct EmailTests {
@@ -26,7 +27,7 @@ import Testing
         #expect(m0004.from == "doug@example.com")
         #expect(m0004.externalMessageId == "NDBBIAKOPKHFGPLCODIGEEKCCHAA.doug@example.com")
         #expect(m0004.subject == "Die Hasen und die Frösche (Microsoft Outlook 00)")
-        #expect(m0004.receivedAt.map(Timestamp.formatISO8601) == "2000-05-17T23:13:51Z")
+        #expect(m0004.receivedAt.map { Timestamp($0).iso8601 } == "2000-05-17T23:13:51Z")
         // A second `From:` further down the header block does not replace the first.
         #expect(try Samples.message("email/zbateson/m0010.txt")?.from == "doug@example.com")
         #expect(MailAddress.parseList("=?iso-8859-1?Q?J=FCrgen?= =?iso-8859-1?Q?_Schm=FCrgen?=\r\n  <jschmuergen@example.com>")

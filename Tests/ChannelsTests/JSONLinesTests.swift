@@ -1,5 +1,6 @@
 import Channels
 import Foundation
+import PurserCore
 import Testing
 
 @Suite struct JSONLinesTests {
@@ -17,7 +18,7 @@ import Testing
         let first = try #require(outcomes[0].message)
         #expect(first == InboundMessage(channel: .whatsapp, to: "+4939771234567", from: "+491701234567",
                                         text: "Was kostet der SBF Binnen?", externalMessageId: "wamid.1",
-                                        receivedAt: Timestamp.parseISO8601("2026-11-25T10:00:00Z"),
+                                        receivedAt: Timestamp(iso8601: "2026-11-25T10:00:00Z", rules: .dateTime)?.date,
                                         contactName: "Max Mustermann"))
         let rejection = try #require(outcomes[1].rejection)
         #expect(rejection.position == SourcePosition(source: "in.jsonl", line: 2))
@@ -26,7 +27,7 @@ import Testing
         #expect(rejection.reason.contains("not valid JSON"))
         let last = try #require(outcomes[2].message)
         #expect(last.channel == .email)
-        #expect(last.receivedAt.map(Timestamp.formatISO8601) == "2026-11-25T10:30:00.250Z")
+        #expect(last.receivedAt.map { Timestamp($0).iso8601 } == "2026-11-25T10:30:00.250Z")
         #expect(outcomes[2].position.line == 3)
     }
 

@@ -1,5 +1,6 @@
 import Channels
 import Foundation
+import PurserCore
 import Testing
 
 @Suite struct TimestampTests {
@@ -13,20 +14,20 @@ import Testing
         ("2024-02-29T00:00:00Z", 1_709_164_800.0),
     ])
     func iso8601(_ text: String, _ seconds: Double) throws {
-        let date = try #require(Timestamp.parseISO8601(text))
+        let date = try #require(Timestamp(iso8601: text, rules: .dateTime)?.date)
         #expect(abs(date.timeIntervalSince1970 - seconds) < 0.0005)
     }
 
     @Test(arguments: ["2026-11-25", "2026-11-25T10:00:00", "2026-13-01T00:00:00Z", "2023-02-29T00:00:00Z",
                       "2026-11-25T25:00:00Z", "yesterday", "", "2026-11-25T10:00:00Zjunk"])
     func iso8601Refusals(_ text: String) {
-        #expect(Timestamp.parseISO8601(text) == nil)
+        #expect(Timestamp(iso8601: text, rules: .dateTime)?.date == nil)
     }
 
     @Test func formatting() {
-        #expect(Timestamp.formatISO8601(Date(timeIntervalSince1970: 1_795_600_800)) == "2026-11-25T10:00:00Z")
-        #expect(Timestamp.formatISO8601(Date(timeIntervalSince1970: 1_795_600_800.25)) == "2026-11-25T10:00:00.250Z")
-        #expect(Timestamp.formatISO8601(Date(timeIntervalSince1970: -1)) == "1969-12-31T23:59:59Z")
+        #expect(Timestamp(Date(timeIntervalSince1970: 1_795_600_800)).iso8601 == "2026-11-25T10:00:00Z")
+        #expect(Timestamp(Date(timeIntervalSince1970: 1_795_600_800.25)).iso8601 == "2026-11-25T10:00:00.250Z")
+        #expect(Timestamp(Date(timeIntervalSince1970: -1)).iso8601 == "1969-12-31T23:59:59Z")
     }
 
     @Test(arguments: [
@@ -39,7 +40,7 @@ import Testing
         ("Tue, 1 Jul 2003 10:52:37 GMT", "2003-07-01T10:52:37Z"),
     ])
     func rfc5322Dates(_ text: String, _ iso: String) {
-        #expect(Timestamp.parseRFC5322(text).map(Timestamp.formatISO8601) == iso)
+        #expect(ProviderTime.parseRFC5322(text).map { Timestamp($0).iso8601 } == iso)
     }
 }
 

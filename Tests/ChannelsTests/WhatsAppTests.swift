@@ -1,5 +1,6 @@
 import Channels
 import Foundation
+import PurserCore
 import Testing
 
 @Suite struct WhatsAppTests {
@@ -84,7 +85,7 @@ import Testing
         #expect(message?.to == "+4939771234567")
         #expect(message?.from == "+491701234567")
         #expect(message?.contactName == "Max Mustermann")
-        #expect(message?.receivedAt.map(Timestamp.formatISO8601) == "2025-11-25T10:00:00Z")
+        #expect(message?.receivedAt.map { Timestamp($0).iso8601 } == "2025-11-25T10:00:00Z")
         #expect(outcomes[0].position.index == 1)
         #expect(outcomes[1].rejection?.reason.contains("`text` is empty") == true)
         #expect(outcomes[1].position.index == 2)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import EventLog
+import PurserCore
 
 @Suite struct AppendReadTests {
     @Test func roundTripKeepsEveryFieldAndAssignsGapFreeSeqs() throws {
@@ -37,7 +38,7 @@ import Testing
             #expect(obj["causationId"] as? String == d.causationId)
             #expect((obj["actor"] as? [String: Any])?["kind"] as? String == "customer")
             #expect((obj["data"] as? [String: Any])?["text"] as? String == "Nachricht \(i) – \"Zitat\"\n zweite Zeile")
-            #expect(Timestamp.parse(obj["ts"] as! String) == d.timestampMs)
+            #expect(Timestamp.parseMilliseconds(obj["ts"] as! String) == d.timestampMs)
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import LLM
 import LLMTestServer
 @testable import Pipeline
+import PurserCore
 import PurserDomain
 import Testing
 import Tools

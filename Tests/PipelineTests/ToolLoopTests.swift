@@ -4,6 +4,7 @@ import Foundation
 import LLM
 import LLMTestServer
 @testable import Pipeline
+import PurserCore
 import PurserDomain
 import Testing
 

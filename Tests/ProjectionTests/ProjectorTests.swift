@@ -6,6 +6,7 @@ import Foundation
 import GRDB
 import OutboxProjection
 import Projection
+import PurserCore
 import PurserDomain
 import SessionsProjection
 import SpendProjection

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Logging
 import Projection
+import PurserCore
 import PurserDomain
 
 let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })

@@ -1,4 +1,5 @@
 import Foundation
+import PurserCore
 import PurserDomain
 
 /// Test data shared by the suites.

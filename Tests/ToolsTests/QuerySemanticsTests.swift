@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PurserCore
 import PurserDomain
 import Testing
 @testable import Tools

@@ -1,3 +1,4 @@
+import PurserCore
 import PurserDomain
 import Testing
 @testable import Tools

@@ -1,3 +1,5 @@
+import PurserCore
+
 /// Turns an envelope written as JSON (a `purser log append` line: the envelope of eventlog/EVENTS.md
 /// without `seq`) into a draft, with a message naming the field at fault.
 public enum EnvelopeParser {
@@ -37,7 +39,7 @@ public enum EnvelopeParser {
         }
         var ts: Int64? = nil
         if let t = try string("ts", required: false) {
-            guard let ms = Timestamp.parse(t) else { throw bad("field \"ts\" is not an ISO-8601 timestamp (like 2026-11-25T10:00:00.123Z): \(t)") }
+            guard let ms = Timestamp.parseMilliseconds(t, rules: .envelope) else { throw bad("field \"ts\" is not an ISO-8601 timestamp (like 2026-11-25T10:00:00.123Z): \(t)") }
             ts = ms
         }
         var actor = Actor.system

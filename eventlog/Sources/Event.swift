@@ -1,3 +1,5 @@
+import PurserCore
+
 /// Who caused an event: a customer, the org's agent, a human operator, or the system.
 public struct Actor: Sendable, Hashable, Codable {
     public enum Kind: String, Sendable, Codable, CaseIterable {

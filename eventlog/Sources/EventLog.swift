@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PurserCore
 
 /// Options for opening a log for writing.
 public struct EventLogOptions: Sendable {

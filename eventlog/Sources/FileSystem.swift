@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import PurserCore
 
 /// The small I/O layer every byte of the log goes through, so tests can inject faults
 /// (EIO, ENOSPC) and simulate crashes that drop or tear writes that were never synced.
@@ -22,6 +23,9 @@ public protocol FileSystem: Sendable {
     /// Takes the exclusive writer lock at `path`, writing `pid` into it; throws `LogError.locked`
     /// naming the holder when another process (or another open log) has it.
     func lock(_ path: String, pid: Int32) throws -> any FileLock
+    /// Replaces `path` with `bytes` crash-safely (see `AtomicFile`); the default goes through
+    /// this protocol's own calls, so simulated file systems can fail or tear each step.
+    func writeFileAtomically(_ path: String, _ bytes: [UInt8], directory: String) throws
 }
 
 public enum FileOpenMode: Sendable {
@@ -154,44 +158,31 @@ public struct PosixFileSystem: FileSystem {
     }
 
     public func syncDirectory(_ path: String) throws {
-        let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd < 0 { throw SystemCallError(call: "open", path: path, errno: errno) }
-        defer { Glibc.close(fd) }
-        if fsync(fd) != 0 { throw SystemCallError(call: "fsync", path: path, errno: errno) }
+        try AtomicFile.syncDirectory(path)
+    }
+
+    public func writeFileAtomically(_ path: String, _ bytes: [UInt8], directory: String) throws {
+        try AtomicFile.replace(path, with: bytes, directory: directory)
     }
 
     public func lock(_ path: String, pid: Int32) throws -> any FileLock {
-        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        if fd < 0 { throw SystemCallError(call: "open", path: path, errno: errno) }
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            let err = errno
-            var buf = [UInt8](repeating: 0, count: 64)
-            let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 64, 0) }
-            Glibc.close(fd)
-            let holder = n > 0 ? String(decoding: buf[0..<n], as: UTF8.self).trimmingWhitespace() : "unknown"
-            if err == EWOULDBLOCK {
-                throw LogError(.locked, "the event log at \(path) is in use by process \(holder); stop that process or use another --data directory")
-            }
-            throw SystemCallError(call: "flock", path: path, errno: err)
+        var holder = "unknown"
+        guard let lock = try ExclusiveFileLock.tryAcquire(path, holder: { text in
+            let trimmed = text.trimmingWhitespace()
+            if !trimmed.isEmpty { holder = trimmed }
+        }) else {
+            throw LogError(.locked, "the event log at \(path) is in use by process \(holder); stop that process or use another --data directory")
         }
-        let text = Array("\(pid)\n".utf8)
-        _ = ftruncate(fd, 0)
-        _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
-        return PosixFileLock(fd: fd)
+        lock.record("\(pid)\n")
+        return PosixFileLock(lock)
     }
 }
 
-final class PosixFileLock: FileLock, @unchecked Sendable {
-    private let fd: Int32
-    private var released = false
-    init(fd: Int32) { self.fd = fd }
-    func unlock() {
-        guard !released else { return }
-        released = true
-        _ = flock(fd, LOCK_UN)
-        Glibc.close(fd)
-    }
-    deinit { unlock() }
+/// The writer lock of the real file system: the one `ExclusiveFileLock` behind the log's seam.
+final class PosixFileLock: FileLock, Sendable {
+    private let lock: ExclusiveFileLock
+    init(_ lock: ExclusiveFileLock) { self.lock = lock }
+    func unlock() { lock.unlock() }
 }
 
 final class PosixFileHandle: FileHandle, @unchecked Sendable {

@@ -1,8 +1,9 @@
 import Foundation
+import PurserCore
 
 /// The one error type of the event log. Each case has a stable `code` for programs and a
 /// message that tells a person what happened and what to do about it.
-public struct LogError: Error, CustomStringConvertible, Sendable {
+public struct LogError: PurserError {
     public enum Code: String, Sendable {
         /// Another process holds the data directory's writer lock.
         case locked
@@ -34,25 +35,4 @@ public struct LogError: Error, CustomStringConvertible, Sendable {
         self.cause = cause
     }
 
-    public var description: String {
-        if let cause { return "\(message) (\(cause))" }
-        return message
-    }
-}
-
-/// An `errno` from a system call, with the call and the path it concerned.
-public struct SystemCallError: Error, CustomStringConvertible, Sendable {
-    public var call: String
-    public var path: String
-    public var errno: Int32
-
-    public init(call: String, path: String, errno: Int32) {
-        self.call = call
-        self.path = path
-        self.errno = errno
-    }
-
-    public var description: String {
-        "\(call) \(path): \(String(cString: strerror(errno))) (errno \(errno))"
-    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PurserCore
 /// Reads a log: any number of readers, in this process or others, beside its one writer.
 ///
 /// Reads stream: one batch (or one org frame) is held at a time, so memory stays bounded
@@ -335,11 +336,10 @@ final class SegmentReader {
 }
 
 /// Holds a loaded dictionary once there is one (a log without one is asked again, which is cheap).
-final class DictionaryCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: LoadedDictionary?
+final class DictionaryCache: Sendable {
+    private let stored = Locked<LoadedDictionary?>(nil)
     var value: LoadedDictionary? {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
+        get { stored.withLock { $0 } }
+        set { stored.withLock { $0 = newValue } }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Projection
+import PurserCore
 import PurserDomain
 
 /// The CRM read model: ontology objects and links per org, and the identity lookup by

@@ -1,4 +1,5 @@
 import Foundation
+import PurserCore
 
 /// Turns one RFC 5322 mail into an inbound `email` message.
 ///
@@ -59,7 +60,7 @@ public enum EmailAdapter {
         let inReplyTo = MessageIDs.parse(headers.first("in-reply-to")).first
         let references = MessageIDs.parse(headers.all("references").joined(separator: " "))
         let threadKey = references.first ?? inReplyTo ?? messageID
-        let receivedAt = headers.first("date").flatMap(Timestamp.parseRFC5322)
+        let receivedAt = headers.first("date").flatMap(ProviderTime.parseRFC5322)
 
         var budget = limits.mimePartsMax
         var text = cleanText(bodyText(root, depth: 0, limits: limits, budget: &budget) ?? "")

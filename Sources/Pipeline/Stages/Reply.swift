@@ -24,31 +24,31 @@ extension Pipeline {
     func deliver(_ turn: inout Turn, text: String, actor: Actor, automaticNotice: Bool = false) throws(PipelineError) -> Delivered {
         let session = turn.session
         let replyId = "msg_" + ULID.make(ms: clock().millisecondsSinceEpoch).lowercased()
-        let autonomy = turn.config.customProperties.autonomyLevel
+        let rule = SendRule(turn.config.customProperties.autonomyLevel)
         var capped = false
-        if automaticNotice, autonomy == .autonomous, !session.isInternal {
+        if automaticNotice, rule == .send, !session.isInternal {
             let day = clock().utcDay
             try ensureLedgerLoaded(org: turn.agent.org, agentId: turn.agent.agentId, day: day)
             let key = SpendLedger.key(org: turn.agent.org, agentId: turn.agent.agentId, day: day)
             let properties = turn.config.customProperties
             capped = ledger.withLock { $0.exhausted(key: key, maxUsd: properties.maxCostPerDay, maxMessages: properties.maxMessagesPerDay) }
         }
-        if session.isInternal || autonomy == .draftOnly || capped {
+        if session.isInternal || rule == .draft || capped {
             try turn.events.add(MessageDrafted(messageId: replyId, agentId: turn.agent.agentId, sessionId: session.id,
                                                channel: session.channel, to: session.contactAddress, text: text,
                                                inReplyTo: turn.messageEventId),
                                 stream: session.stream, actor: actor)
             return Delivered(kind: .drafted, replyId: replyId)
         }
-        switch autonomy {
-        case .autonomous:
+        switch rule {
+        case .send:
             try turn.events.add(MessageSent(messageId: replyId, agentId: turn.agent.agentId, sessionId: session.id, channel: session.channel,
                                             from: session.orgAddress, to: session.contactAddress, text: text,
                                             inReplyTo: turn.messageEventId),
                                 stream: session.stream, actor: actor)
             turn.session.remember(TranscriptEntry(speaker: .agent, who: turn.agent.agentId, text: text), keeping: options.transcriptMessagesMax)
             return Delivered(kind: .sent, replyId: replyId)
-        case .supervised, .draftOnly:
+        case .holdForApproval, .draft:
             let approvalId = "apr_" + ULID.make(ms: clock().millisecondsSinceEpoch).lowercased()
             try turn.events.add(MessageDrafted(messageId: replyId, agentId: turn.agent.agentId, sessionId: session.id,
                                                channel: session.channel, to: session.contactAddress, text: text,

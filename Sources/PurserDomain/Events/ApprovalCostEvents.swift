@@ -1,4 +1,5 @@
 import Foundation
+import PurserCore
 
 /// The agent wants to do something a human must approve first: a tool call whose category is in
 /// `requireApprovalFor`, or a reply under `supervised`.

@@ -1,4 +1,5 @@
 import Foundation
+import PurserCore
 
 /// A file or media item that came with a message.
 public struct MessageAttachment: Sendable, Hashable, Codable {

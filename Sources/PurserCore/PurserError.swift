@@ -1,0 +1,49 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The shape every module's one error type has: a stable snake_case `code` for programs, a
+/// `message` a person can act on, and the underlying `cause` when another library failed.
+///
+/// The text form is written once, here: `message [code]`, then any `details` (one per line,
+/// indented), then `caused by: …`. A module adds its own fields (validation problems, an HTTP
+/// status) through `details` instead of its own `description`.
+public protocol PurserError: Error, Sendable, CustomStringConvertible {
+    associatedtype Code: RawRepresentable, Sendable where Code.RawValue == String
+    var code: Code { get }
+    var message: String { get }
+    var cause: (any Error)? { get }
+    /// Further facts, each printed on its own indented line; none by default.
+    var details: [String] { get }
+}
+
+extension PurserError {
+    public var details: [String] { [] }
+
+    public var description: String {
+        var text = "\(message) [\(code.rawValue)]"
+        for detail in details { text += "\n  - \(detail)" }
+        if let cause { text += "\n  caused by: \(cause)" }
+        return text
+    }
+}
+
+/// An `errno` from a system call, with the call and the path it concerned: the cause the file
+/// helpers of this module throw, which each module wraps in its own error.
+public struct SystemCallError: Error, CustomStringConvertible, Sendable {
+    public var call: String
+    public var path: String
+    public var errno: Int32
+
+    public init(call: String, path: String, errno: Int32) {
+        self.call = call
+        self.path = path
+        self.errno = errno
+    }
+
+    public var description: String {
+        "\(call) \(path): \(String(cString: strerror(errno))) (errno \(errno))"
+    }
+}
