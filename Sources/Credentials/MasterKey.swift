@@ -83,7 +83,9 @@ public enum MasterKey {
         }
         do {
             defer { close(fd) }
-            try CredentialFiles.writeAll(fd, Data(text.utf8), path: path)
+            do { try AtomicFile.writeAll(fd, Array(text.utf8), path: path) } catch {
+                throw CredentialsError(.io, "cannot write master key file", cause: error)
+            }
             // The key must be on disk before anything is sealed with it; then make its name durable.
             if fsync(fd) != 0 {
                 throw CredentialsError(.io, "cannot sync master key file", cause: SystemCallError(call: "fsync", path: path, errno: errno))
