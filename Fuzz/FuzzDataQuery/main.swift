@@ -9,6 +9,7 @@ import CLibFuzzer
 import CRMProjection
 import Foundation
 import GRDB
+import PurserCore
 import PurserDomain
 import Tools
 

@@ -1,4 +1,5 @@
 import Foundation
+import PurserCore
 import PurserDomain
 
 /// Field access on an event's payload, the fast path for hot event types: the payload's
@@ -8,7 +9,7 @@ import PurserDomain
 public struct PayloadFields: Sendable {
     public let event: ProjectedEvent
     private let bytes: [UInt8]
-    private let members: [JSONScan.Member]
+    private let members: [JSONBytes.Scan.Member]
 
     public init(_ event: ProjectedEvent) throws(ProjectionError) {
         self.event = event
@@ -16,7 +17,7 @@ public struct PayloadFields: Sendable {
         if let current = EventCatalog.currentVersion(of: event.type), event.version != current {
             bytes = [UInt8](try event.payload().serializedData())
         }
-        let scanned: [JSONScan.Member]? = bytes.withUnsafeBytes { JSONScan.members($0) }
+        let scanned: [JSONBytes.Scan.Member]? = bytes.withUnsafeBytes { JSONBytes.Scan.members($0) }
         guard let scanned else {
             throw ProjectionError(.undecodableEvent, "event #\(event.seq) (\(event.type)): data is not a JSON object")
         }
@@ -26,7 +27,7 @@ public struct PayloadFields: Sendable {
 
     private func range(_ key: StaticString) -> Range<Int>? {
         bytes.withUnsafeBytes { b in
-            for m in members where JSONScan.keyEquals(b, m.key, key) { return m.value }
+            for m in members where JSONBytes.Scan.keyEquals(b, m.key, key) { return m.value }
             return nil
         }
     }
@@ -42,7 +43,7 @@ public struct PayloadFields: Sendable {
 
     public func optionalString(_ key: StaticString) -> String? {
         guard let r = range(key) else { return nil }
-        return bytes.withUnsafeBytes { JSONScan.string($0, r) }
+        return bytes.withUnsafeBytes { JSONBytes.Scan.string($0, r) }
     }
 
     public func double(_ key: StaticString) throws(ProjectionError) -> Double {
@@ -52,7 +53,7 @@ public struct PayloadFields: Sendable {
 
     public func optionalDouble(_ key: StaticString) -> Double? {
         guard let r = range(key) else { return nil }
-        return bytes.withUnsafeBytes { JSONScan.number($0, r) }
+        return bytes.withUnsafeBytes { JSONBytes.Scan.number($0, r) }
     }
 
     public func int(_ key: StaticString) throws(ProjectionError) -> Int {
@@ -81,8 +82,8 @@ public struct PayloadFields: Sendable {
         guard let r = range(key) else { return nil }
         return bytes.withUnsafeBytes { b -> Range<Int>? in
             let inner = UnsafeRawBufferPointer(rebasing: b[r])
-            guard let members = JSONScan.members(inner) else { return nil }
-            for m in members where JSONScan.keyEquals(inner, m.key, sub) {
+            guard let members = JSONBytes.Scan.members(inner) else { return nil }
+            for m in members where JSONBytes.Scan.keyEquals(inner, m.key, sub) {
                 return (m.value.lowerBound + r.lowerBound)..<(m.value.upperBound + r.lowerBound)
             }
             return nil
@@ -92,13 +93,13 @@ public struct PayloadFields: Sendable {
     /// The string `key.sub` (e.g. a tool call's `arguments.objectType`), without parsing the rest.
     public func optionalString(_ key: StaticString, _ sub: StaticString) -> String? {
         guard let r = range(key, sub) else { return nil }
-        return bytes.withUnsafeBytes { JSONScan.string($0, r) }
+        return bytes.withUnsafeBytes { JSONBytes.Scan.string($0, r) }
     }
 
     /// The number `key.sub` (e.g. `result.total`), without parsing the rest.
     public func optionalDouble(_ key: StaticString, _ sub: StaticString) -> Double? {
         guard let r = range(key, sub) else { return nil }
-        return bytes.withUnsafeBytes { JSONScan.number($0, r) }
+        return bytes.withUnsafeBytes { JSONBytes.Scan.number($0, r) }
     }
 
     /// Whether the object member `key` has a member `sub`.

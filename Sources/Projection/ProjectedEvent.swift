@@ -39,23 +39,23 @@ public struct ProjectedEvent: Sendable {
     /// callback, so everything needed is copied out here).
     public init(_ record: EventRecord) throws(ProjectionError) {
         let json = record.json
-        guard let members = JSONScan.members(json) else {
+        guard let members = JSONBytes.Scan.members(json) else {
             throw ProjectionError(.undecodableEvent, "event #\(record.seq) (\(record.type)): the envelope is not a JSON object")
         }
         var id = "", ts: Int64 = 0, tsText = "", version = 1
         var actor = EventActor(kind: .system, id: "")
         var data: Data?
         for m in members {
-            if JSONScan.keyEquals(json, m.key, "data") {
+            if JSONBytes.Scan.keyEquals(json, m.key, "data") {
                 data = Data(UnsafeRawBufferPointer(rebasing: json[m.value]))
-            } else if JSONScan.keyEquals(json, m.key, "ts") {
-                tsText = JSONScan.string(json, m.value) ?? ""
+            } else if JSONBytes.Scan.keyEquals(json, m.key, "ts") {
+                tsText = JSONBytes.Scan.string(json, m.value) ?? ""
                 ts = Timestamp(iso8601: tsText)?.millisecondsSinceEpoch ?? 0
-            } else if JSONScan.keyEquals(json, m.key, "id") {
-                id = JSONScan.string(json, m.value) ?? ""
-            } else if JSONScan.keyEquals(json, m.key, "v") {
-                version = JSONScan.number(json, m.value).map { Int($0) } ?? 1
-            } else if JSONScan.keyEquals(json, m.key, "actor") {
+            } else if JSONBytes.Scan.keyEquals(json, m.key, "id") {
+                id = JSONBytes.Scan.string(json, m.value) ?? ""
+            } else if JSONBytes.Scan.keyEquals(json, m.key, "v") {
+                version = JSONBytes.Scan.number(json, m.value).map { Int($0) } ?? 1
+            } else if JSONBytes.Scan.keyEquals(json, m.key, "actor") {
                 actor = Self.actor(UnsafeRawBufferPointer(rebasing: json[m.value]))
             }
         }
@@ -65,11 +65,11 @@ public struct ProjectedEvent: Sendable {
     }
 
     private static func actor(_ json: UnsafeRawBufferPointer) -> EventActor {
-        guard let members = JSONScan.members(json) else { return EventActor(kind: .system, id: "") }
+        guard let members = JSONBytes.Scan.members(json) else { return EventActor(kind: .system, id: "") }
         var kind = EventActor.Kind.system, id = ""
         for m in members {
-            if JSONScan.keyEquals(json, m.key, "kind"), let k = JSONScan.string(json, m.value).flatMap(EventActor.Kind.init(rawValue:)) { kind = k }
-            if JSONScan.keyEquals(json, m.key, "id") { id = JSONScan.string(json, m.value) ?? "" }
+            if JSONBytes.Scan.keyEquals(json, m.key, "kind"), let k = JSONBytes.Scan.string(json, m.value).flatMap(EventActor.Kind.init(rawValue:)) { kind = k }
+            if JSONBytes.Scan.keyEquals(json, m.key, "id") { id = JSONBytes.Scan.string(json, m.value) ?? "" }
         }
         return EventActor(kind: kind, id: id)
     }

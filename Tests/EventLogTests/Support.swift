@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 @testable import EventLog
+import PurserCore
 
 /// A fresh temporary directory, removed when the value goes away.
 final class TempDir {

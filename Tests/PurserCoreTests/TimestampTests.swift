@@ -5,7 +5,7 @@ import Testing
 @Suite struct TimestampGrammarTests {
     static let base: Int64 = 1_795_600_800_000 // 2026-11-25T10:00:00Z
 
-    @Test(arguments: [
+    static let instants: [(String, Int64)] = [
         ("2026-11-25T10:00:00Z", base),
         ("2026-11-25T10:00:00.123Z", base + 123),
         ("2026-11-25T10:00:00,5Z", base + 500),
@@ -21,7 +21,9 @@ import Testing
         ("1970-01-01T00:00:00Z", 0),
         ("1969-12-31T23:59:59Z", -1000),
         ("2024-02-29T00:00:00Z", 1_709_164_800_000),
-    ])
+    ]
+
+    @Test(arguments: instants)
     func instantsParse(_ text: String, _ ms: Int64) {
         #expect(Timestamp(iso8601: text)?.millisecondsSinceEpoch == ms)
     }

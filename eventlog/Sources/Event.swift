@@ -159,12 +159,7 @@ extension EventDraft {
         if let c = causationId { try checkName(c, "causationId", EventLimits.idBytesMax, allowed: { $0 > 0x20 && $0 < 0x7F }) }
         if data.count > EventLimits.eventBytesMax { throw bad("data is \(data.count) bytes; at most \(EventLimits.eventBytesMax) are allowed") }
         do {
-            try data.withUnsafeBytes { b in
-                var p = JSONBytes.Parser(b)
-                p.skipWS()
-                guard p.peek() == 123 else { throw JSONBytes.SyntaxError(offset: p.i, reason: "data must be a JSON object") }
-                try JSONBytes.validate(b)
-            }
+            try data.withUnsafeBytes { try JSONBytes.validateObject($0) }
         } catch let e as JSONBytes.SyntaxError {
             throw bad("data is not valid JSON: \(e)")
         } catch {

@@ -1,3 +1,5 @@
+import PurserCore
+
 /// Where a log's files live inside its directory:
 ///
 ///     <dir>/LOCK                      writer lock (holds the writer's pid)

@@ -1,3 +1,5 @@
+import PurserCore
+
 /// Full integrity check of a log: every checksum, the hash chain, seq continuity, and every
 /// frame decoded. Nothing is trusted from the indexes.
 public struct VerifyReport: Sendable {

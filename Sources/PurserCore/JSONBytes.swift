@@ -1,9 +1,13 @@
-/// Just enough JSON for the log's hot paths: escaping strings when encoding an envelope,
-/// validating a payload without building a tree, and finding the top-level members of an
-/// object as byte ranges. Full decoding belongs to the consumers that need it.
+import Foundation
+
+/// The one JSON byte scanner: just enough JSON for the hot paths, without building a tree.
+/// Escaping strings when encoding an envelope, validating a payload, and finding the top-level
+/// members of an object as byte ranges (validating, for input; or `Scan`, skipping only, for
+/// bytes the log already validated, which is what projections read). Full decoding into values
+/// belongs to the consumers that need it.
 public enum JSONBytes {
     /// Appends `s` as a JSON string literal (with quotes).
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func appendString(_ s: String, to out: inout [UInt8]) {
         out.append(34)
         var s = s
@@ -45,6 +49,14 @@ public enum JSONBytes {
         try p.value(depth: 0)
         p.skipWS()
         if p.i != bytes.count { throw SyntaxError(offset: p.i, reason: "unexpected bytes after the value") }
+    }
+
+    /// `validate`, and the value must be an object.
+    public static func validateObject(_ bytes: UnsafeRawBufferPointer) throws {
+        var p = Parser(bytes)
+        p.skipWS()
+        guard p.peek() == 123 else { throw SyntaxError(offset: p.i, reason: "data must be a JSON object") }
+        try validate(bytes)
     }
 
     public static func validate(_ bytes: [UInt8]) throws {
@@ -277,6 +289,151 @@ public enum JSONBytes {
                 i += n + 1
             }
             throw SyntaxError(offset: start, reason: "unterminated string")
+        }
+    }
+}
+
+extension JSONBytes {
+    /// Reading of JSON the log already validated (every event's `data` is checked on append): finds
+    /// members and skips values without building them, so a projector that reads four fields of a
+    /// 400-byte payload pays for four fields, not for a dictionary of everything. Inlinable: it runs
+    /// once per event on the projections' hot path, in another module.
+    public enum Scan {
+        /// One member of an object: the key's bytes (without quotes) and the value's bytes.
+        public struct Member: Sendable {
+            public var key: Range<Int>
+            public var value: Range<Int>
+
+            @inlinable
+            public init(key: Range<Int>, value: Range<Int>) {
+                self.key = key
+                self.value = value
+            }
+        }
+
+        @inlinable @inline(__always)
+        public static func skipWS(_ b: UnsafeRawBufferPointer, _ i: Int) -> Int {
+            var i = i
+            while i < b.count, b[i] == 32 || b[i] == 10 || b[i] == 13 || b[i] == 9 { i += 1 }
+            return i
+        }
+
+        /// The index after the string whose opening quote is at `i`, or nil if it does not end.
+        @inlinable @inline(__always)
+        public static func skipString(_ b: UnsafeRawBufferPointer, _ i: Int) -> Int? {
+            var i = i + 1
+            while i < b.count {
+                let c = b[i]
+                if c == 34 { return i + 1 }
+                if c == 92 { i += 2 } else { i += 1 }
+            }
+            return nil
+        }
+
+        /// The index after the value starting at `i` (no leading whitespace), or nil for bytes that
+        /// are not a value.
+        @inlinable
+        public static func skipValue(_ b: UnsafeRawBufferPointer, _ i: Int) -> Int? {
+            guard i < b.count else { return nil }
+            switch b[i] {
+            case 34:
+                return skipString(b, i)
+            case 123, 91:
+                var depth = 0
+                var j = i
+                while j < b.count {
+                    let c = b[j]
+                    if c == 34 {
+                        guard let end = skipString(b, j) else { return nil }
+                        j = end
+                        continue
+                    }
+                    if c == 123 || c == 91 { depth += 1 } else if c == 125 || c == 93 {
+                        depth -= 1
+                        if depth == 0 { return j + 1 }
+                    }
+                    j += 1
+                }
+                return nil
+            default:
+                var j = i
+                while j < b.count {
+                    let c = b[j]
+                    if c == 44 || c == 125 || c == 93 || c == 32 || c == 10 || c == 13 || c == 9 { break }
+                    j += 1
+                }
+                return j > i ? j : nil
+            }
+        }
+
+        /// The members of the object in `b` (top level only); nil when `b` is not an object.
+        @inlinable
+        public static func members(_ b: UnsafeRawBufferPointer) -> [Member]? {
+            var out: [Member] = []
+            out.reserveCapacity(16)
+            var i = skipWS(b, 0)
+            guard i < b.count, b[i] == 123 else { return nil }
+            i = skipWS(b, i + 1)
+            if i < b.count, b[i] == 125 { return out }
+            while i < b.count {
+                guard b[i] == 34, let keyEnd = skipString(b, i) else { return nil }
+                let key = (i + 1)..<(keyEnd - 1)
+                i = skipWS(b, keyEnd)
+                guard i < b.count, b[i] == 58 else { return nil }
+                i = skipWS(b, i + 1)
+                guard let valueEnd = skipValue(b, i) else { return nil }
+                out.append(Member(key: key, value: i..<valueEnd))
+                i = skipWS(b, valueEnd)
+                guard i < b.count else { return nil }
+                if b[i] == 44 {
+                    i = skipWS(b, i + 1)
+                    continue
+                }
+                return b[i] == 125 ? out : nil
+            }
+            return nil
+        }
+
+        /// Whether the key bytes at `range` spell `key` (keys Purser reads have no escapes).
+        @inlinable @inline(__always)
+        public static func keyEquals(_ b: UnsafeRawBufferPointer, _ range: Range<Int>, _ key: StaticString) -> Bool {
+            guard range.count == key.utf8CodeUnitCount else { return false }
+            return memcmp(b.baseAddress! + range.lowerBound, key.utf8Start, range.count) == 0
+        }
+
+        /// The string value at `range` (quotes included); nil when it is not a string.
+        public static func string(_ b: UnsafeRawBufferPointer, _ range: Range<Int>) -> String? {
+            guard range.count >= 2, b[range.lowerBound] == 34 else { return nil }
+            let inner = (range.lowerBound + 1)..<(range.upperBound - 1)
+            var escaped = false
+            for i in inner where b[i] == 92 {
+                escaped = true
+                break
+            }
+            if !escaped { return String(decoding: UnsafeRawBufferPointer(rebasing: b[inner]), as: UTF8.self) }
+            return JSONBytes.decodeString(b, range)
+        }
+
+        /// The number at `range`; nil when it is not one.
+        @inlinable
+        public static func number(_ b: UnsafeRawBufferPointer, _ range: Range<Int>) -> Double? {
+            guard !range.isEmpty else { return nil }
+            let c = b[range.lowerBound]
+            guard c == 45 || (c >= 48 && c <= 57) else { return nil }
+            // Integers, by far the common case, without going through text.
+            var value: Int64 = 0
+            var negative = false
+            var i = range.lowerBound
+            if c == 45 { negative = true; i += 1 }
+            var plain = i < range.upperBound && range.count - (negative ? 1 : 0) <= 15
+            while plain, i < range.upperBound {
+                let d = b[i]
+                if d < 48 || d > 57 { plain = false; break }
+                value = value * 10 + Int64(d - 48)
+                i += 1
+            }
+            if plain { return Double(negative ? -value : value) }
+            return Double(String(decoding: UnsafeRawBufferPointer(rebasing: b[range]), as: UTF8.self))
         }
     }
 }
