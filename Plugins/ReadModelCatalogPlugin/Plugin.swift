@@ -10,14 +10,14 @@ import PackagePlugin
 @main
 struct ReadModelCatalogPlugin: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) async throws -> [Command] {
-        let projectionsFolder = context.package.directoryURL.appending(path: "projections").standardizedFileURL.path
+        let projections = context.package.directoryURL.appending(path: "projections").standardizedFileURL.path + "/"
         var arguments: [String] = []
         for case .target(let dependency) in target.dependencies {
             guard let module = dependency as? SourceModuleTarget,
-                  module.directoryURL.deletingLastPathComponent().standardizedFileURL.path == projectionsFolder else { continue }
+                  module.sourceFiles.contains(where: { $0.url.standardizedFileURL.path.hasPrefix(projections) }) else { continue }
             let files = module.sourceFiles(withSuffix: "Projector.swift").map { $0.url.lastPathComponent }
             guard files.count == 1, let file = files.first else {
-                throw PluginError("\(module.name) (\(module.directoryURL.path)) needs exactly one <Name>Projector.swift declaring the projector; found \(files)")
+                throw PluginError("\(module.name) under projections/ needs exactly one <Name>Projector.swift declaring <Name>Projector; found \(files)")
             }
             arguments.append(module.name + ":" + file.dropLast(".swift".count))
         }
