@@ -5,13 +5,27 @@ let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
 ]
 
-/// The projector targets, one per read model (docs/ARCHITECTURE.md, "Projections").
-let projectorTargets: [Target.Dependency] = [
-    "AgentsProjection", "CRMProjection", "SessionsProjection", "SpendProjection", "AuditProjection", "OutboxProjection",
+/// The read models, one line each, in the order `purser projections status` lists them: the
+/// projector target's name and its folder under `projections/` (its Swift sources, with a
+/// `<Name>Projector.swift` declaring `<Name>Projector`, and its `schema.sql`). This is the only
+/// list of read models: the projector targets, the dependencies below and the catalog the code
+/// reads (`ReadModelCatalog.projectors`, generated from this list by the ReadModelCatalogPlugin)
+/// all follow from it. docs/EXTENDING.md, "Adding a read model".
+let readModels: [(target: String, folder: String)] = [
+    ("AgentsProjection", "agents"),
+    ("CRMProjection", "crm"),
+    ("SessionsProjection", "sessions"),
+    ("SpendProjection", "spend"),
+    ("AuditProjection", "audit"),
+    ("OutboxProjection", "outbox"),
 ]
 
-/// A projector target at `projections/<directory>/`, its `schema.sql` kept beside the code.
-func projector(_ name: String, _ directory: String) -> Target {
+/// The projector targets, for the targets that read a model's queries (`CRMQueries`, ...).
+let projectorTargets: [Target.Dependency] = readModels.map { .target(name: $0.target) }
+
+/// A projector target at `projections/<folder>/`; its `schema.sql` is compiled into the module
+/// (`PackageResources.schema_sql`), so the SQL a projector runs is the file, and nothing copies it.
+func projector(_ name: String, _ folder: String) -> Target {
     .target(
         name: name,
         dependencies: [
@@ -20,8 +34,8 @@ func projector(_ name: String, _ directory: String) -> Target {
             "PurserDomain",
             .product(name: "GRDB", package: "GRDB.swift"),
         ],
-        path: "projections/\(directory)",
-        exclude: ["schema.sql"],
+        path: "projections/\(folder)",
+        resources: [.embedInCode("schema.sql")],
         swiftSettings: swiftSettings
     )
 }
@@ -120,14 +134,30 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // One projector target per read model, each with its schema.sql (embedded in the code;
-        // a test asserts the two are identical).
-        projector("AgentsProjection", "agents"),
-        projector("CRMProjection", "crm"),
-        projector("SessionsProjection", "sessions"),
-        projector("SpendProjection", "spend"),
-        projector("AuditProjection", "audit"),
-        projector("OutboxProjection", "outbox"),
+        // One projector target per read model: `projector(...)` for each line of `readModels`,
+        // added after this list.
+
+        // The catalog of read models: `ReadModelCatalog.projectors`, the one list the pipeline,
+        // the command line, the server, the bench and the tests read; its code is generated from
+        // `readModels` at build time by the plugin below.
+        .target(
+            name: "ReadModelCatalog",
+            dependencies: ["Projection"] + projectorTargets,
+            path: "Sources/ReadModelCatalog",
+            swiftSettings: swiftSettings,
+            plugins: ["ReadModelCatalogPlugin"]
+        ),
+        .plugin(
+            name: "ReadModelCatalogPlugin",
+            capability: .buildTool(),
+            dependencies: ["ReadModelCatalogGenerator"],
+            path: "Plugins/ReadModelCatalogPlugin"
+        ),
+        .executableTarget(
+            name: "ReadModelCatalogGenerator",
+            path: "Plugins/ReadModelCatalogGenerator",
+            swiftSettings: swiftSettings
+        ),
 
         // Channel adapters: native payloads (WhatsApp, Twilio, email, mbox, webchat) → inbound messages.
         .target(
@@ -168,7 +198,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
-                "PurserCore", "EventLog", "PurserDomain", "Projection", "Tools", "LLM", "Channels",
+                "PurserCore", "EventLog", "PurserDomain", "Projection", "ReadModelCatalog", "Tools", "LLM", "Channels",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -194,7 +224,7 @@ let package = Package(
         .target(
             name: "PurserHTTP",
             dependencies: [
-                "PurserCore", "Pipeline", "EventLog", "PurserDomain", "Projection", "Tools", "LLM", "Channels",
+                "PurserCore", "Pipeline", "EventLog", "PurserDomain", "Projection", "ReadModelCatalog", "Tools", "LLM", "Channels",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -203,7 +233,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ] + projectorTargets,
             path: "Sources/PurserHTTP",
-            exclude: ["Dashboard"],
+            // The operator dashboard, compiled into the module (`PackageResources.index_html`, ...)
+            // so the binary serves it from wherever it runs.
+            resources: [.embedInCode("Dashboard/index.html"), .embedInCode("Dashboard/app.js"), .embedInCode("Dashboard/app.css")],
             swiftSettings: swiftSettings
         ),
 
@@ -223,6 +255,7 @@ let package = Package(
                 "EventLog",
                 "PurserDomain",
                 "Projection",
+                "ReadModelCatalog",
                 "Tools",
                 "Audit",
                 "Pipeline",
@@ -243,7 +276,7 @@ let package = Package(
         // Benchmarks: each figure beside a baseline measured in the same run (scripts/bench.sh).
         .executableTarget(
             name: "purser-bench",
-            dependencies: ["PurserCore", "EventLog", "CSQLite", "PurserDomain", "Projection", "Audit", "Tools", "Pipeline", "LLM", "LLMTestServer", "Channels", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")] + projectorTargets,
+            dependencies: ["PurserCore", "EventLog", "CSQLite", "PurserDomain", "Projection", "ReadModelCatalog", "Audit", "Tools", "Pipeline", "LLM", "LLMTestServer", "Channels", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")] + projectorTargets,
             path: "Sources/PurserBench",
             swiftSettings: swiftSettings
         ),
@@ -275,7 +308,7 @@ let package = Package(
         .testTarget(
             name: "ProjectionTests",
             dependencies: [
-                "PurserCore", "Projection", "EventLog", "PurserDomain",
+                "PurserCore", "Projection", "ReadModelCatalog", "EventLog", "PurserDomain",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ] + projectorTargets,
@@ -334,12 +367,14 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["PurserCore", "EventLog", "PurserDomain", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["PurserCore", "EventLog", "PurserDomain", "ReadModelCatalog", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/EndToEndTests",
             swiftSettings: swiftSettings
         ),
     ]
 )
+
+package.targets += readModels.map { projector($0.target, $0.folder) }
 
 // Fuzz targets (issue 8, "Fuzzing"): libFuzzer executables under Fuzz/<Name>/, declared only when
 // PURSER_FUZZ=1 so ordinary builds and `swift test` never see them. Built and run by

@@ -1,14 +1,10 @@
-import AgentsProjection
-import AuditProjection
 import CRMProjection
 import Foundation
 import GRDB
 import Logging
-import OutboxProjection
 import Projection
 import PurserCore
-import SessionsProjection
-import SpendProjection
+import ReadModelCatalog
 
 /// The read models the pipeline reads, and the means to have one current up to a given seq.
 ///
@@ -18,11 +14,6 @@ import SpendProjection
 /// contacts). Catch-ups run on a dispatch queue of their own: they block on SQLite and the log,
 /// which the cooperative thread pool must not.
 public final class ReadModelSync: Sendable {
-    /// Every projector of this build, in the order `projections status` lists them.
-    public static let projectors: [any Projector] = [
-        AgentsProjector(), CRMProjector(), SessionsProjector(), SpendProjector(), AuditProjector(), OutboxProjector(),
-    ]
-
     public let set: ProjectionSet
     private let caughtUp: Locked<[String: UInt64]>
     private let queue = DispatchQueue(label: "purser.pipeline.read-models")
@@ -30,7 +21,7 @@ public final class ReadModelSync: Sendable {
     private let logger: Logger
 
     public init(dataDirectory: String, logger: Logger) {
-        set = ProjectionSet(projectors: Self.projectors, dataDirectory: dataDirectory, logger: logger)
+        set = ProjectionSet(projectors: ReadModelCatalog.projectors, dataDirectory: dataDirectory, logger: logger)
         caughtUp = Locked([:])
         readers = Locked([:])
         self.logger = logger

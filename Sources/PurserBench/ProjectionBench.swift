@@ -1,13 +1,8 @@
-import AgentsProjection
-import AuditProjection
-import CRMProjection
 import EventLog
 import Foundation
 import Logging
-import OutboxProjection
 import Projection
-import SessionsProjection
-import SpendProjection
+import ReadModelCatalog
 
 /// purser-bench projections [--events N] [--work DIR]: rebuilds every read model from a log of
 /// pipeline traffic across 1,000 orgs, against the raw replay rate of the same log.
@@ -30,9 +25,7 @@ func runProjectionBench(events total: Int, work: String) throws {
     let replay = try fullReplay(logDir)
     let replayRate = Double(replay.events) / replay.seconds
 
-    let projectors: [any Projector] = [
-        AgentsProjector(), CRMProjector(), SessionsProjector(), SpendProjector(), AuditProjector(), OutboxProjector(),
-    ]
+    let projectors = ReadModelCatalog.projectors
     var progress = Logger(label: "bench.projections", factory: { StreamLogHandler.standardError(label: $0) })
     progress.logLevel = ProcessInfo.processInfo.environment["PURSER_BENCH_VERBOSE"] == nil ? .warning : .info
     let set = ProjectionSet(projectors: projectors, dataDirectory: work, logger: progress)
@@ -58,9 +51,7 @@ func runProjectionBench(events total: Int, work: String) throws {
 /// purser-bench projection-rebuild NAME DATA: rebuilds one model of a kept bench data directory
 /// (for profiling one projector).
 func runOneProjectionRebuild(name: String, data: String) throws {
-    let projectors: [any Projector] = [
-        AgentsProjector(), CRMProjector(), SessionsProjector(), SpendProjector(), AuditProjector(), OutboxProjector(),
-    ]
+    let projectors = ReadModelCatalog.projectors
     let set = ProjectionSet(projectors: projectors, dataDirectory: data, logger: quiet)
     let r = try set.store(name).rebuild()
     print("\(r.name): \(r.eventsApplied) of \(r.eventsScanned) applied in \(String(format: "%.2f", r.seconds)) s")

@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import Pipeline
+import ReadModelCatalog
 import ServiceLifecycle
 
 /// `purser serve`: the HTTP API, the channel webhooks, the live event streams and the operator
@@ -70,8 +71,8 @@ struct LogService: Service {
     }
 }
 
-/// Background upkeep: expires approvals nobody decided, and keeps the read models the API and
-/// dashboard read close to the log.
+/// Background upkeep: expires approvals nobody decided, and keeps every read model (the API and
+/// dashboard read them) close to the log.
 struct UpkeepService: Service {
     let pipeline: Pipeline
     let logger: Logger
@@ -83,7 +84,7 @@ struct UpkeepService: Service {
             do {
                 let expired = try await pipeline.expireApprovals()
                 if !expired.isEmpty { logger.info("expired \(expired.count) approval(s)") }
-                for name in ["sessions", "audit", "spend", "outbox"] { try await pipeline.refresh(name) }
+                for projector in ReadModelCatalog.projectors { try await pipeline.refresh(projector.name) }
             } catch {
                 logger.warning("upkeep: \(error)")
             }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Projection
 import PurserDomain
+import ReadModelCatalog
 
 struct ProjectionsRebuild: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,7 +15,7 @@ struct ProjectionsRebuild: ParsableCommand {
     @Argument(help: ArgumentHelp("Read models to rebuild (default: all).", valueName: "NAME")) var names: [String] = []
 
     func validate() throws {
-        let known = ReadModels.projectors.map(\.name)
+        let known = ReadModelCatalog.projectors.map(\.name)
         for name in names where !known.contains(name) {
             throw ValidationError("no read model is named \"\(name)\"; known: \(known.joined(separator: ", "))")
         }

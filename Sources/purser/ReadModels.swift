@@ -1,23 +1,14 @@
 import AgentsProjection
-import AuditProjection
-import CRMProjection
 import Foundation
-import OutboxProjection
 import Projection
 import PurserDomain
-import SessionsProjection
-import SpendProjection
+import ReadModelCatalog
 
 /// The read models of a data directory, as the commands use them.
 enum ReadModels {
-    /// Every projector of this build, in the order `projections status` lists them.
-    static let projectors: [any Projector] = [
-        AgentsProjector(), CRMProjector(), SessionsProjector(), SpendProjector(), AuditProjector(), OutboxProjector(),
-    ]
-
     /// Progress and rebuild notes go to stderr (as all logs do), never to stdout, which carries JSON Lines.
     static func set(_ global: GlobalOptions) -> ProjectionSet {
-        ProjectionSet(projectors: projectors, dataDirectory: global.dataDirectory, logger: LogSetup.logger("purser.projections", level: .info))
+        ProjectionSet(projectors: ReadModelCatalog.projectors, dataDirectory: global.dataDirectory, logger: LogSetup.logger("purser.projections", level: .info))
     }
 
     /// Every org that has an agent, for commands that list across orgs.

@@ -2,6 +2,7 @@ import EventLog
 import Foundation
 import GRDB
 import PurserDomain
+import ReadModelCatalog
 import Testing
 
 /// `purser agent ...`, `purser objects ...` and `purser projections ...` run as a user would.
@@ -113,12 +114,12 @@ import Testing
         let good = write(Self.validConfig, dir, "good.json")
         #expect(try purser(["agent", "apply", good], data: data).status == 0)
         var r = try purser(["projections", "status"], data: data)
-        #expect(r.lines.map { $0["name"] as? String } == ["agents", "crm", "sessions", "spend", "audit", "outbox"])
+        #expect(r.lines.map { $0["name"] as? String } == ReadModelCatalog.projectors.map(\.name))
         let agents = try #require(r.lines.first)
         #expect(agents["checkpoint"] as? Int == 1 && agents["lag"] as? Int == 0 && agents["storedSchemaVersion"] as? Int == 1)
         #expect(r.lines[1]["storedSchemaVersion"] is NSNull && r.lines[1]["lag"] as? Int == 1)
         r = try purser(["projections", "rebuild"], data: data)
-        #expect(r.status == 0 && r.lines.count == 6)
+        #expect(r.status == 0 && r.lines.count == ReadModelCatalog.projectors.count)
         r = try purser(["projections", "status"], data: data)
         #expect(r.lines.allSatisfy { $0["lag"] as? Int == 0 && $0["checkpoint"] as? Int == 1 })
         r = try purser(["projections", "rebuild", "nope"], data: data)

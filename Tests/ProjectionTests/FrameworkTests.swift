@@ -1,22 +1,17 @@
-import AgentsProjection
-import AuditProjection
-import CRMProjection
 import EventLog
 import Foundation
 import GRDB
-import OutboxProjection
 import Projection
 import PurserCore
 import PurserDomain
+import ReadModelCatalog
 import SessionsProjection
 import SpendProjection
 import Testing
 
 /// The framework: exactly-once checkpoints, rebuilds and swaps, catch-up versus rebuild.
 @Suite struct FrameworkTests {
-    static let all: [any Projector] = [
-        AgentsProjector(), CRMProjector(), SessionsProjector(), SpendProjector(), AuditProjector(), OutboxProjector(),
-    ]
+    static let all = ReadModelCatalog.projectors
 
     /// A random but valid stream of pipeline events over a few orgs, sessions and objects.
     static func randomDrafts(_ data: TestData, count: Int, seed: UInt64) throws -> [EventDraft] {
@@ -320,7 +315,7 @@ import Testing
 
     @Test func unknownNamesAreRefused() throws {
         let set = ProjectionSet(projectors: Self.all, dataDirectory: "/nonexistent", logger: quietLogger)
-        #expect(try set.select([]).count == 6)
+        #expect(try set.select([]).count == Self.all.count)
         #expect(try set.select(["crm", "spend"]).map(\.name) == ["crm", "spend"])
         #expect(throws: ProjectionError.self) { try set.select(["nope"]) }
     }

@@ -13,7 +13,8 @@ public struct AgentsProjector: Projector {
 
     public var name: String { Self.name }
     public var schemaVersion: Int { Self.schemaVersion }
-    public var schemaSQL: String { Schema.sql }
+    /// The target's `schema.sql`, compiled into the module (Package.swift, `projector`).
+    public var schemaSQL: String { String(decoding: PackageResources.schema_sql, as: UTF8.self) }
     public var eventTypes: Set<String> { [AgentConfigured.type, AgentStatusChanged.type] }
 
     public func apply(_ event: ProjectedEvent, _ db: Database) throws {

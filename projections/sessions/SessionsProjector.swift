@@ -16,7 +16,8 @@ public struct SessionsProjector: Projector {
 
     public var name: String { Self.name }
     public var schemaVersion: Int { Self.schemaVersion }
-    public var schemaSQL: String { Schema.sql }
+    /// The target's `schema.sql`, compiled into the module (Package.swift, `projector`).
+    public var schemaSQL: String { String(decoding: PackageResources.schema_sql, as: UTF8.self) }
     public var eventTypes: Set<String> {
         [SessionOpened.type, SessionHandedOff.type, SessionReleased.type, SessionClosed.type, MessageReceived.type,
          MessageSent.type, LLMCompleted.type, ContactResolved.type]
