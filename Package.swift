@@ -10,15 +10,16 @@ let projectorTargets: [Target.Dependency] = [
     "AgentsProjection", "CRMProjection", "SessionsProjection", "SpendProjection", "AuditProjection", "OutboxProjection",
 ]
 
-/// A projector target at `projections/<directory>/`, its `schema.sql` kept beside the code.
-func projector(_ name: String, _ directory: String) -> Target {
+/// A projector target at `projections/<directory>/`, its `schema.sql` kept beside the code;
+/// `uses` names further targets it reads (the audit projector: the tool catalog's sentences).
+func projector(_ name: String, _ directory: String, uses: [Target.Dependency] = []) -> Target {
     .target(
         name: name,
         dependencies: [
             "Projection",
             "PurserDomain",
             .product(name: "GRDB", package: "GRDB.swift"),
-        ],
+        ] + uses,
         path: "projections/\(directory)",
         exclude: ["schema.sql"],
         swiftSettings: swiftSettings
@@ -114,7 +115,7 @@ let package = Package(
         projector("CRMProjection", "crm"),
         projector("SessionsProjection", "sessions"),
         projector("SpendProjection", "spend"),
-        projector("AuditProjection", "audit"),
+        projector("AuditProjection", "audit", uses: ["Tools"]),
         projector("OutboxProjection", "outbox"),
 
         // Channel adapters: native payloads (WhatsApp, Twilio, email, mbox, webchat) → inbound messages.
@@ -142,8 +143,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // The agent's tools: data_query_tool over the crm read model, the tool registry with
-        // argument schemas and action categories, and the tool policy.
+        // The agent's tools: the tool catalog (one entry per tool: schema, action category,
+        // activity sentence, executor), the query language over the crm read model, the policy.
         .target(
             name: "Tools",
             dependencies: ["PurserDomain", .product(name: "GRDB", package: "GRDB.swift")],
@@ -304,7 +305,7 @@ let package = Package(
         .testTarget(
             name: "PurserHTTPTests",
             dependencies: [
-                "PurserHTTP", "Pipeline", "EventLog", "PurserDomain", "LLM", "LLMTestServer", "Channels",
+                "PurserHTTP", "Pipeline", "EventLog", "PurserDomain", "LLM", "LLMTestServer", "Channels", "Tools",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -334,7 +335,7 @@ if Context.environment["PURSER_FUZZ"] == "1" {
         fuzzTarget("FuzzEventLog", ["CLibFuzzer", "EventLog", "CPurserSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]),
         fuzzTarget("FuzzInbound", ["CLibFuzzer", "Channels"]),
         fuzzTarget("FuzzDataQuery", ["CLibFuzzer", "Tools", "PurserDomain", "CRMProjection", .product(name: "GRDB", package: "GRDB.swift")]),
-        fuzzTarget("FuzzAgentConfig", ["CLibFuzzer", "PurserDomain"]),
+        fuzzTarget("FuzzAgentConfig", ["CLibFuzzer", "PurserDomain", "Tools"]),
     ]
     package.products += ["FuzzEventLog", "FuzzInbound", "FuzzDataQuery", "FuzzAgentConfig"].map {
         .executable(name: $0, targets: [$0])
