@@ -11,13 +11,13 @@ let swiftSettings: [SwiftSetting] = [
 /// list of read models: the projector targets, the dependencies below and the catalog the code
 /// reads (`ReadModelCatalog.projectors`, generated from this list by the ReadModelCatalogPlugin)
 /// all follow from it. docs/EXTENDING.md, "Adding a read model".
-let readModels: [(target: String, folder: String)] = [
-    ("AgentsProjection", "agents"),
-    ("CRMProjection", "crm"),
-    ("SessionsProjection", "sessions"),
-    ("SpendProjection", "spend"),
-    ("AuditProjection", "audit"),
-    ("OutboxProjection", "outbox"),
+let readModels: [(target: String, folder: String, uses: [Target.Dependency])] = [
+    ("AgentsProjection", "agents", []),
+    ("CRMProjection", "crm", []),
+    ("SessionsProjection", "sessions", []),
+    ("SpendProjection", "spend", []),
+    ("AuditProjection", "audit", ["Tools"]),  // prints the tool catalog's sentences
+    ("OutboxProjection", "outbox", []),
 ]
 
 /// The projector targets, for the targets that read a model's queries (`CRMQueries`, ...).
@@ -25,7 +25,7 @@ let projectorTargets: [Target.Dependency] = readModels.map { .target(name: $0.ta
 
 /// A projector target at `projections/<folder>/`; its `schema.sql` is compiled into the module
 /// (`PackageResources.schema_sql`), so the SQL a projector runs is the file, and nothing copies it.
-func projector(_ name: String, _ folder: String) -> Target {
+func projector(_ name: String, _ folder: String, uses: [Target.Dependency] = []) -> Target {
     .target(
         name: name,
         dependencies: [
@@ -33,7 +33,7 @@ func projector(_ name: String, _ folder: String) -> Target {
             "Projection",
             "PurserDomain",
             .product(name: "GRDB", package: "GRDB.swift"),
-        ],
+        ] + uses,
         path: "projections/\(folder)",
         resources: [.embedInCode("schema.sql")],
         swiftSettings: swiftSettings
@@ -184,8 +184,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // The agent's tools: data_query_tool over the crm read model, the tool registry with
-        // argument schemas and action categories, and the tool policy.
+        // The agent's tools: the tool catalog (one entry per tool: schema, action category,
+        // activity sentence, executor), the query language over the crm read model, the policy.
         .target(
             name: "Tools",
             dependencies: ["PurserCore", "PurserDomain", .product(name: "GRDB", package: "GRDB.swift")],
@@ -356,7 +356,7 @@ let package = Package(
         .testTarget(
             name: "PurserHTTPTests",
             dependencies: [
-                "PurserCore", "PurserHTTP", "Pipeline", "EventLog", "PurserDomain", "LLM", "LLMTestServer", "Channels",
+                "PurserCore", "PurserHTTP", "Pipeline", "EventLog", "PurserDomain", "LLM", "LLMTestServer", "Channels", "Tools",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -374,7 +374,7 @@ let package = Package(
     ]
 )
 
-package.targets += readModels.map { projector($0.target, $0.folder) }
+package.targets += readModels.map { projector($0.target, $0.folder, uses: $0.uses) }
 
 // Fuzz targets (issue 8, "Fuzzing"): libFuzzer executables under Fuzz/<Name>/, declared only when
 // PURSER_FUZZ=1 so ordinary builds and `swift test` never see them. Built and run by
@@ -388,7 +388,7 @@ if Context.environment["PURSER_FUZZ"] == "1" {
         fuzzTarget("FuzzEventLog", ["CLibFuzzer", "PurserCore", "EventLog", "CPurserSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]),
         fuzzTarget("FuzzInbound", ["CLibFuzzer", "PurserCore", "Channels"]),
         fuzzTarget("FuzzDataQuery", ["CLibFuzzer", "PurserCore", "Tools", "PurserDomain", "CRMProjection", .product(name: "GRDB", package: "GRDB.swift")]),
-        fuzzTarget("FuzzAgentConfig", ["CLibFuzzer", "PurserCore", "PurserDomain"]),
+        fuzzTarget("FuzzAgentConfig", ["CLibFuzzer", "PurserCore", "PurserDomain", "Tools"]),
     ]
     package.products += ["FuzzEventLog", "FuzzInbound", "FuzzDataQuery", "FuzzAgentConfig"].map {
         .executable(name: $0, targets: [$0])

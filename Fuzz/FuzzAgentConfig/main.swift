@@ -1,12 +1,15 @@
 // libFuzzer target: the agent-config validator of `PurserDomain` (scripts/fuzz.sh runs it).
 //
 // Input: the JSON text of an `org_agent` configuration as a user would apply it. It goes through
-// `OrgAgentConfig.load(_:routing:)` twice: with an empty routing table and with one that already
+// `OrgAgentConfig.load(_:tools:routing:)` (with the tool catalog's names) twice: with an empty routing table and with one that already
 // routes a WhatsApp number and a mailbox to another agent (the conflict checks). A config that
 // loads is re-serialized and loaded again: what the validator accepted once it must accept again.
 import CLibFuzzer
 import Foundation
 import PurserDomain
+import Tools
+
+private let tools = ToolCatalog.standard.acceptedNames
 
 private let routing: RoutingTable = {
     // The routing table an org with one other agent would have: taken from a valid config so the
@@ -17,7 +20,7 @@ private let routing: RoutingTable = {
        {"channel":"whatsapp","enabled":true,"address":"+49 3977 1234567"},
        {"channel":"email","enabled":true,"address":"Info@Segelschule-Haff.de"}]}}
     """#
-    return (try? OrgAgentConfig.load(Data(other.utf8)))?.routes ?? [:]
+    return (try? OrgAgentConfig.load(Data(other.utf8), tools: tools))?.routes ?? [:]
 }()
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -25,11 +28,11 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     let data = Data(bytes: start, count: count)
     for table in [RoutingTable(), routing] {
         do {
-            let config = try OrgAgentConfig.load(data, routing: table)
+            let config = try OrgAgentConfig.load(data, tools: tools, routing: table)
             // Round trip: an accepted config, encoded and loaded again, is accepted again.
             if let again = try? JSONValue(encoding: config) {
                 do {
-                    _ = try OrgAgentConfig.load(again, routing: [:])
+                    _ = try OrgAgentConfig.load(again, tools: tools, routing: [:])
                 } catch {
                     fatalError("an accepted config is refused after a round trip: \(error)")
                 }

@@ -1,6 +1,5 @@
 import EventLog
 import Foundation
-import GRDB
 import Logging
 import PurserCore
 import PurserDomain
@@ -16,29 +15,21 @@ import Tools
 public struct Auditor: Sendable {
     public let reader: LogReader
     let logger: Logger
-    let registry: ToolRegistry
+    let catalog: ToolCatalog
 
-    /// - Parameter registry: for the action category of each tool call; the default is the
-    ///   standard registry over an empty database (only categories are needed).
-    public init(reader: LogReader, logger: Logger, registry: ToolRegistry? = nil) throws(AuditError) {
+    /// - Parameter catalog: for the action category of each tool call and for the config's
+    ///   tool names.
+    public init(reader: LogReader, logger: Logger, catalog: ToolCatalog = .standard) throws(AuditError) {
         self.reader = reader
         self.logger = logger
-        if let registry {
-            self.registry = registry
-        } else {
-            do {
-                self.registry = ToolRegistry.standard(crm: try DatabaseQueue())
-            } catch {
-                throw AuditError(.log, "could not create the in-memory database behind the tool registry", cause: error)
-            }
-        }
+        self.catalog = catalog
     }
 
     /// Audits `org`. With `proposed`, also replays the history under that config (for its agent)
     /// and lists what it would have denied or held (`report.whatIf`).
     public func audit(org: String, proposed: OrgAgentConfig? = nil, verifyLog: Bool = true) throws(AuditError) -> AuditReport {
         guard reader.exists else { throw AuditError(.noLog, "no event log at \(reader.directory); append events first or pass --data") }
-        var state = AuditState(registry: registry, proposed: proposed)
+        var state = AuditState(catalog: catalog, proposed: proposed)
         var logSummary: AuditReport.LogSummary?
         if verifyLog {
             do {
@@ -95,7 +86,7 @@ public struct Auditor: Sendable {
             throw AuditError(.invalidConfig, "cannot read the proposed configuration \(path)", cause: error)
         }
         do {
-            return try OrgAgentConfig.load(data)
+            return try OrgAgentConfig.load(data, tools: ToolCatalog.standard.acceptedNames)
         } catch {
             throw AuditError(.invalidConfig, "the proposed configuration \(path) is not valid; fix it as for `purser agent apply`", cause: error)
         }
@@ -119,7 +110,7 @@ struct AuditState {
         var flaggedMessages = false
     }
 
-    let registry: ToolRegistry
+    let catalog: ToolCatalog
     let proposed: OrgAgentConfig?
 
     var events = 0
@@ -145,8 +136,8 @@ struct AuditState {
     var completedReservations: [(seq: UInt64, reservation: String?)] = []
     var chargedReservations: Set<String> = []
 
-    init(registry: ToolRegistry, proposed: OrgAgentConfig?) {
-        self.registry = registry
+    init(catalog: ToolCatalog, proposed: OrgAgentConfig?) {
+        self.catalog = catalog
         self.proposed = proposed
     }
 
@@ -251,7 +242,7 @@ struct AuditState {
         let approval = p.approvalId.flatMap { approvals[$0] }
         let approvedByHuman = approval.map { $0.grantedByHuman && ($0.grantedSeq ?? .max) < seq } ?? false
         if let proposed, proposed.agentId == p.agentId {
-            let d = ToolPolicy.decide(config: proposed, tool: p.tool, arguments: p.arguments, registry: registry)
+            let d = ToolPolicy.decide(config: proposed, tool: p.tool, arguments: p.arguments, catalog: catalog)
             switch d {
             case .allow: break
             case .deny(let reason, let rule):
@@ -264,7 +255,7 @@ struct AuditState {
             violate(seq, .toolPolicy, "\(p.tool) ran for agent \(p.agentId), which had no configuration (no agent.configured before it)")
             return
         }
-        switch ToolPolicy.decide(config: config, tool: p.tool, arguments: p.arguments, registry: registry) {
+        switch ToolPolicy.decide(config: config, tool: p.tool, arguments: p.arguments, catalog: catalog) {
         case .allow:
             break
         case .deny(let reason, let rule):

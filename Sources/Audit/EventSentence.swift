@@ -1,5 +1,6 @@
 import Foundation
 import PurserDomain
+import Tools
 
 /// A sentence for a person per event type, the lines of `purser replay`'s text form ("Queried 3
 /// bookings for next week"). Every type of the catalog has one; a type this build does not know
@@ -96,30 +97,13 @@ public enum EventSentence {
         }
     }
 
-    /// "Queried 3 bookings" for the data query tool; the call and its outcome for others.
+    /// The tool's own sentence from the catalog ("Queried 3 bookings"), the same the activity
+    /// log prints; for a tool with nothing specific to say, the call and its outcome.
     static func toolSentence(_ p: ToolExecuted) -> String {
-        if p.tool == KnownTools.dataQuery, let result = p.result.objectValue {
-            let type = result["objectType"]?.stringValue ?? p.arguments["objectType"]?.stringValue ?? "object"
-            if let total = result["total"].flatMap(numberOf) {
-                let n = Int(total)
-                var text = "Queried \(n) \(type)\(n == 1 ? "" : "s")"
-                if let filters = p.arguments["filters"]?.arrayValue, !filters.isEmpty {
-                    text += " where " + filters.compactMap { f -> String? in
-                        guard let field = f["field"]?.stringValue, let op = f["op"]?.stringValue else { return nil }
-                        return "\(field) \(op) \(f["value"].map { short($0.serialized()) } ?? "")"
-                    }.joined(separator: " and ")
-                }
-                return text
-            }
-        }
+        if let sentence = ToolCatalog.standard.sentence(tool: p.tool, call: p) { return sentence }
         var text = "Ran \(p.tool): \(argumentsSummary(p.arguments))"
         if let error = p.result["error"] { text += " → error \(short(error.serialized()))" }
         return text
-    }
-
-    static func numberOf(_ v: JSONValue) -> Double? {
-        if case .number(let n) = v { return n }
-        return nil
     }
 
     static func argumentsSummary(_ v: JSONValue) -> String { short(v.serialized()) }

@@ -110,7 +110,7 @@ extension Pipeline {
                 let callId = request.callId ?? "call_" + approvalId
                 let outcome: ToolOutcome
                 // The config may have changed since the call was held: a tool disabled meanwhile stays refused.
-                if case .deny(let reason, let rule) = ToolPolicy.decide(config: turn.config, tool: tool, arguments: arguments, registry: pipeline.registry) {
+                if case .deny(let reason, let rule) = ToolPolicy.decide(config: turn.config, tool: tool, arguments: arguments, catalog: pipeline.registry.catalog) {
                     try turn.events.add(ToolDenied(agentId: request.agentId, sessionId: turn.session.id, callId: callId, tool: tool,
                                                    rule: rule.rawValue, reason: reason), stream: turn.session.stream, actor: .system)
                     outcome = ToolOutcome(error: ToolError(.toolUnavailable, "\(reason); the approved call was not run"))

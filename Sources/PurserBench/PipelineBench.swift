@@ -7,6 +7,7 @@ import Logging
 import Pipeline
 import PurserCore
 import PurserDomain
+import Tools
 
 /// Issue #5's figure: end-to-end messages per second through the whole pipeline against the
 /// OpenAI-compatible test server adding `delayMs` to every call, with `sessions` conversations at
@@ -59,7 +60,7 @@ func runPipelineBench(messages: Int, sessions: Int, delayMs: Int, work: String) 
             "channelBindings": [["channel": "whatsapp", "enabled": true, "address": "+4939771234567"]],
         ],
     ]
-    let agent = try OrgAgentConfig.load(Data(config.serialized().utf8), routing: [:])
+    let agent = try OrgAgentConfig.load(Data(config.serialized().utf8), tools: ToolCatalog.standard.acceptedNames, routing: [:])
     let encoded = try EventCatalog.standard.encode(AgentConfigured(agentId: "primary", revision: 1, config: agent))
     _ = try log.appendSync([EventDraft(org: "haff", stream: "agent:primary", type: encoded.type, version: encoded.version, data: Array(encoded.data))])
     var options = PipelineOptions()

@@ -31,37 +31,6 @@ public enum ActionCategory: String, Sendable, Hashable, Codable, CaseIterable {
     case financial
 }
 
-/// The tool names an agent config may mention.
-///
-/// Kept in this one list so that config validation, the tool registry and the policy agree. The
-/// first seven are implemented by Purser; the rest are tools of the seed platform that configs
-/// written for it still name, accepted so such configs validate.
-public enum KnownTools {
-    public static let dataQuery = "data_query_tool"
-    public static let crm = "crm_tool"
-    public static let booking = "booking_tool"
-    public static let knowledge = "knowledge_tool"
-    public static let sendMessage = "send_message_tool"
-    public static let bulkCRMEmail = "bulk_crm_email_tool"
-    public static let handoff = "handoff_tool"
-
-    /// Tools Purser implements.
-    public static let implemented: [String] = [dataQuery, crm, booking, knowledge, sendMessage, bulkCRMEmail, handoff]
-
-    /// Tools of the seed platform that configs may name but Purser does not implement.
-    public static let seedPlatform: [String] = [
-        "sequences_tool", "workflow_tool", "webinar_tool", "contact_sync_tool",
-        "activity_protocol_tool", "projects_tool", "forms_tool",
-    ]
-
-    /// Every accepted name, in a stable order for messages.
-    public static let all: [String] = implemented + seedPlatform
-
-    private static let allSet = Set(all)
-
-    public static func contains(_ name: String) -> Bool { allSet.contains(name) }
-}
-
 /// A frequently asked question and the org's answer to it.
 public struct FAQEntry: Sendable, Hashable, Codable {
     public var q: String
@@ -181,7 +150,7 @@ public struct AgentProperties: Sendable, Hashable, Codable {
 
 /// An org's agent configuration: the seed's `org_agent` ontology object.
 ///
-/// Build it from the JSON a user writes with `OrgAgentConfig.load(_:routing:)`, which applies the
+/// Build it from the JSON a user writes with `OrgAgentConfig.load(_:tools:routing:)`, which applies the
 /// documented defaults, normalizes channel addresses and refuses the config with every problem
 /// listed. Its `Codable` form is the full effective config, as recorded in `agent.configured`.
 public struct OrgAgentConfig: Sendable, Hashable, Codable {

@@ -9,10 +9,14 @@ extension OrgAgentConfig {
     /// `invalidConfig` and lists every problem found, each with its JSON path, so the user can fix
     /// them all in one go.
     ///
-    /// - Parameter routing: the routing table in force, to refuse an address another agent
-    ///   already serves. Entries of this config's own agent are not conflicts, so re-applying a
-    ///   config is fine.
-    public static func load(_ data: Data, routing: RoutingTable = [:]) throws(DomainError) -> OrgAgentConfig {
+    /// - Parameters:
+    ///   - tools: every tool name a config may mention, in the order hints list them: the tool
+    ///     catalog's `acceptedNames` (the catalog lives in `Tools`, above this module, so callers
+    ///     pass it in).
+    ///   - routing: the routing table in force, to refuse an address another agent already
+    ///     serves. Entries of this config's own agent are not conflicts, so re-applying a config
+    ///     is fine.
+    public static func load(_ data: Data, tools: [String], routing: RoutingTable = [:]) throws(DomainError) -> OrgAgentConfig {
         let json: JSONValue
         do {
             json = try JSONValue(parsing: data)
@@ -20,13 +24,13 @@ extension OrgAgentConfig {
             throw DomainError(.invalidConfig, "the agent configuration is not valid JSON; fix the syntax and apply again",
                               problems: [ValidationProblem(path: "", message: error.message)], cause: error)
         }
-        return try load(json, routing: routing)
+        return try load(json, tools: tools, routing: routing)
     }
 
-    /// `load(_:routing:)` for an already parsed JSON document.
-    public static func load(_ json: JSONValue, routing: RoutingTable = [:]) throws(DomainError) -> OrgAgentConfig {
+    /// `load(_:tools:routing:)` for an already parsed JSON document.
+    public static func load(_ json: JSONValue, tools: [String], routing: RoutingTable = [:]) throws(DomainError) -> OrgAgentConfig {
         let parsed = read(json)
-        let problems = merge(parsed.problems, parsed.config.validate(routing: routing, bindingIndices: parsed.bindingIndices))
+        let problems = merge(parsed.problems, parsed.config.validate(tools: tools, routing: routing, bindingIndices: parsed.bindingIndices))
         guard problems.isEmpty else {
             let count = problems.count == 1 ? "1 problem" : "\(problems.count) problems"
             throw DomainError(.invalidConfig, "the agent configuration has \(count); fix them and apply again", problems: problems)
@@ -44,9 +48,9 @@ extension OrgAgentConfig {
 
     /// Every semantic problem of this config, each with its JSON path; empty when it is valid.
     ///
-    /// - Parameter routing: the routing table in force (see `load(_:routing:)`).
-    public func validate(routing: RoutingTable = [:]) -> [ValidationProblem] {
-        validate(routing: routing, bindingIndices: Array(customProperties.channelBindings.indices))
+    /// - Parameters: `tools` and `routing` as for `load(_:tools:routing:)`.
+    public func validate(tools: [String], routing: RoutingTable = [:]) -> [ValidationProblem] {
+        validate(tools: tools, routing: routing, bindingIndices: Array(customProperties.channelBindings.indices))
     }
 
     /// A problem found while reading keeps later checks from reporting the same member again.
@@ -336,7 +340,7 @@ extension OrgAgentConfig {
         }
     }
 
-    func validate(routing: RoutingTable, bindingIndices: [Int]) -> [ValidationProblem] {
+    func validate(tools: [String], routing: RoutingTable, bindingIndices: [Int]) -> [ValidationProblem] {
         var problems: [ValidationProblem] = []
         func report(_ path: String, _ message: String) { problems.append(ValidationProblem(path: path, message: message)) }
         let p = customProperties
@@ -386,16 +390,17 @@ extension OrgAgentConfig {
             }
         }
 
-        let toolHint = "known tools: \(KnownTools.all.joined(separator: ", "))"
-        for (key, tools) in [("enabledTools", p.enabledTools), ("disabledTools", p.disabledTools)] {
-            for (index, tool) in tools.enumerated() where !KnownTools.contains(tool) {
+        let known = Set(tools)
+        let toolHint = "known tools: \(tools.joined(separator: ", "))"
+        for (key, listed) in [("enabledTools", p.enabledTools), ("disabledTools", p.disabledTools)] {
+            for (index, tool) in listed.enumerated() where !known.contains(tool) {
                 var message = "unknown tool '\(tool)'"
-                if let suggestion = ConfigReader.suggestion(for: tool, among: KnownTools.all) { message += "; did you mean '\(suggestion)'?" }
+                if let suggestion = ConfigReader.suggestion(for: tool, among: tools) { message += "; did you mean '\(suggestion)'?" }
                 report("\(base).\(key)[\(index)]", "\(message) (\(toolHint))")
             }
         }
         let disabled = Set(p.disabledTools)
-        for (index, tool) in p.enabledTools.enumerated() where disabled.contains(tool) && KnownTools.contains(tool) {
+        for (index, tool) in p.enabledTools.enumerated() where disabled.contains(tool) && known.contains(tool) {
             report("\(base).enabledTools[\(index)]", "'\(tool)' is both enabled and disabled; disabled wins, so remove it from one of the two lists")
         }
 

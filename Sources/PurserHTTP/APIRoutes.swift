@@ -214,7 +214,7 @@ struct APIRoutes {
             var routing = pipeline.routingTable
             // The agent's own current bindings do not conflict with its new config.
             routing = routing.filter { $0.value.org != org }
-            config = try OrgAgentConfig.load(Data(bytes), routing: routing)
+            config = try OrgAgentConfig.load(Data(bytes), tools: ToolCatalog.standard.acceptedNames, routing: routing)
         } catch {
             return Reply.error(.badRequest, "invalid_config", error.message,
                                extra: ["problems": .array(error.problems.map { .string($0.description) })])

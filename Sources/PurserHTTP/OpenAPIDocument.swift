@@ -39,6 +39,7 @@ enum OpenAPIDocument {
         let object: JSONValue = ["type": "object"]
         let paths: [String: JSONValue] = [
             "/api/whoami": ["get": operation("The token's org, role and label", role: "viewer", responses: merged(["200": "who"], readErrors))],
+            "/api/tools": ToolRoutes.openAPIPath,
             "/api/orgs/{org}/agent": [
                 "parameters": [orgParameter],
                 "get": operation("The org's agent: config in force, status, version history", role: "viewer", responses: merged(["200": "agent"], readErrors)),

@@ -7,6 +7,7 @@ import NIOCore
 import Pipeline
 import ReadModelCatalog
 import ServiceLifecycle
+import Tools
 
 /// `purser serve`: the HTTP API, the channel webhooks, the live event streams and the operator
 /// dashboard, over one engine shared with everything else in the process.
@@ -33,6 +34,7 @@ public enum PurserServer {
         let api = router.group("api").add(middleware: AuthMiddleware(tokens: tokens, limiter: limiter))
         let routes = APIRoutes(pipeline: pipeline)
         routes.register(api)
+        ToolRoutes(catalog: .standard).register(api)
         EventStreamRoute(pipeline: pipeline, logDirectory: dataDirectory + "/eventlog").register(api.group("orgs/:org"), api: routes)
         return router
     }

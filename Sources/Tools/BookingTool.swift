@@ -3,6 +3,19 @@ import GRDB
 import PurserCore
 import PurserDomain
 
+extension ToolDefinition {
+    /// `booking_tool`: availability, booking and cancelling the org's resources.
+    public static let booking = ToolDefinition(
+        name: "booking_tool", description: """
+            Bookings of the organization's resources (boats, courses, rooms; get their ids with \(ToolDefinition.dataQuery.name)). \
+            availability: resourceId, from, to (ISO-8601) lists bookings overlapping the range and says whether it is free. \
+            create: resourceId, from, to, optional price and currency, booked for this conversation's contact; an overlap \
+            is refused naming the booking in the way. cancel: bookingId (in a customer conversation, only their own bookings).
+            """,
+        parameters: BookingExecutor.parameters, baseCategory: .write, categoryOf: BookingExecutor.category,
+        executor: { BookingExecutor(reader: $0.crm) })
+}
+
 /// `booking_tool`: a resource's availability over a time range, booking it with conflict
 /// detection, and cancelling a booking.
 ///
@@ -36,6 +49,34 @@ public struct BookingExecutor: ToolExecutor {
         self.reader = reader
     }
 
+    static let parameters: JSONValue = [
+        "type": "object", "additionalProperties": false, "required": ["action"],
+        "properties": [
+            "action": ["type": "string", "enum": ["availability", "create", "cancel"]],
+            "resourceId": ["type": "string", "minLength": 1],
+            "from": ["type": "string", "description": "ISO-8601 start of the range or booking"],
+            "to": ["type": "string", "description": "ISO-8601 end of the range or booking"],
+            "bookingId": ["type": "string", "minLength": 1, "description": "required for cancel"],
+            "price": ["type": "number", "minimum": 0, "description": "a price above 0 makes the booking a financial action"],
+            "currency": ["type": "string", "minLength": 3, "maxLength": 3],
+            "note": ["type": "string", "maxLength": 2000, "description": "stored with a new booking, or with a cancellation"],
+        ],
+    ]
+
+    /// `booking_tool`: availability is a read, cancelling a write, creating a write or, with a
+    /// price above zero (or a price that is not a number), `financial`.
+    @Sendable static func category(_ arguments: JSONValue) -> ActionCategory {
+        switch arguments["action"]?.stringValue {
+        case "availability": return .read
+        case "cancel": return .write
+        case "create":
+            guard let price = arguments["price"] else { return .write }
+            if let number = price.doubleValue, number <= 0 { return .write }
+            return .financial
+        default: return .financial
+        }
+    }
+
     public func execute(arguments: JSONValue, context: ToolContext) async throws(ToolError) -> ToolOutcome {
         switch arguments["action"]?.stringValue {
         case "availability": return try availability(arguments, context)
@@ -60,7 +101,7 @@ public struct BookingExecutor: ToolExecutor {
     static func resource(_ id: String, org: OrgID, db: Database) throws -> OntologyObject {
         guard let stored = try CRMAccess.object(db, org: org, id: id), !stored.deleted,
               stored.object.type != bookingType, stored.object.type != CRMExecutor.contactType else {
-            throw ToolError(.notFound, "no resource '\(id)' in this organization; use data_query_tool to list resources (e.g. boats, courses) and their ids",
+            throw ToolError(.notFound, "no resource '\(id)' in this organization; use \(ToolDefinition.dataQuery.name) to list resources (e.g. boats, courses) and their ids",
                             field: "resourceId")
         }
         return stored.object
@@ -160,7 +201,7 @@ public struct BookingExecutor: ToolExecutor {
         let id = try CRMAccess.string(arguments, "bookingId", for: "cancel")
         let booking = try CRMAccess.read(reader) { db -> OntologyObject in
             guard let stored = try CRMAccess.object(db, org: context.org, id: id), !stored.deleted, stored.object.type == Self.bookingType else {
-                throw ToolError(.notFound, "no booking '\(id)' in this organization; use data_query_tool with objectType booking to find its id",
+                throw ToolError(.notFound, "no booking '\(id)' in this organization; use \(ToolDefinition.dataQuery.name) with objectType booking to find its id",
                                 field: "bookingId")
             }
             // A customer conversation whose contact is not known yet owns no booking: without

@@ -2,6 +2,18 @@ import Foundation
 import GRDB
 import PurserDomain
 
+extension ToolDefinition {
+    /// `bulk_crm_email_tool`: one email to every contact of a segment, capped.
+    public static let bulkCRMEmail = ToolDefinition(
+        name: "bulk_crm_email_tool", description: """
+            Email every contact in a segment: a \(ToolDefinition.dataQuery.name) query with objectType "crm_contact" (filters, optionally \
+            sort with limit). Contacts without an email are left out; at most \(BulkEmailExecutor.bulkEmailRecipientsMax) \
+            recipients per call, a larger segment is refused.
+            """,
+        parameters: BulkEmailExecutor.parameters, baseCategory: .bulkEmail,
+        executor: { BulkEmailExecutor(reader: $0.crm) })
+}
+
 /// `bulk_crm_email_tool`: emails every contact of a segment, the segment being a
 /// `data_query_tool` query over `crm_contact` objects (its filters, and optionally `sort` with
 /// `limit`/`offset` for "the 20 newest leads"), run for the context's org only.
@@ -29,11 +41,20 @@ public struct BulkEmailExecutor: ToolExecutor {
     /// Members of a `data_query_tool` query that mean nothing for choosing recipients.
     static let refusedSegmentKeys = ["aggregate", "groupBy", "includeRelated"]
 
+    static let parameters: JSONValue = [
+        "type": "object", "additionalProperties": false, "required": ["segment", "subject", "body"],
+        "properties": [
+            "segment": ["type": "object", "description": .string("a \(ToolDefinition.dataQuery.name) query selecting the contacts to email")],
+            "subject": ["type": "string", "minLength": 1, "maxLength": 200],
+            "body": ["type": "string", "minLength": 1, "maxLength": 20000],
+        ],
+    ]
+
     public func execute(arguments: JSONValue, context: ToolContext) async throws(ToolError) -> ToolOutcome {
-        let subject = try CRMAccess.string(arguments, "subject", for: "bulk_crm_email_tool")
-        let body = try CRMAccess.string(arguments, "body", for: "bulk_crm_email_tool")
+        let subject = try CRMAccess.string(arguments, "subject", for: ToolDefinition.bulkCRMEmail.name)
+        let body = try CRMAccess.string(arguments, "body", for: ToolDefinition.bulkCRMEmail.name)
         guard let segment = arguments["segment"], segment.objectValue != nil else {
-            throw ToolError(.missingField, "segment is required: a data_query_tool query with objectType crm_contact", field: "segment")
+            throw ToolError(.missingField, "segment is required: a \(ToolDefinition.dataQuery.name) query with objectType crm_contact", field: "segment")
         }
         guard segment["objectType"]?.stringValue == CRMExecutor.contactType else {
             throw ToolError(.invalidValue, "segment.objectType must be \"crm_contact\": bulk email goes to contacts only", field: "segment.objectType")

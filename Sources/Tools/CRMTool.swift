@@ -2,6 +2,18 @@ import Foundation
 import GRDB
 import PurserDomain
 
+extension ToolDefinition {
+    /// `crm_tool`: the org's contacts.
+    public static let crm = ToolDefinition(
+        name: "crm_tool", description: """
+            Find, create, update or delete a contact in the organization's CRM. find: query (part of a name, or an email \
+            or phone), returns matching contacts with their ids. create: name and/or email/phone (a contact whose email \
+            or phone already exists is refused with that contact's id). update/delete: contactId.
+            """,
+        parameters: CRMExecutor.parameters, baseCategory: .write, categoryOf: CRMExecutor.category,
+        executor: { CRMExecutor(reader: $0.crm) })
+}
+
 /// `crm_tool`: find, create, update and delete the org's contacts (`crm_contact` objects).
 ///
 /// Reads go to the `crm` read model, scoped to the context's org; changes come back as
@@ -25,6 +37,32 @@ public struct CRMExecutor: ToolExecutor {
 
     public init(reader: any DatabaseReader) {
         self.reader = reader
+    }
+
+    static let parameters: JSONValue = [
+        "type": "object", "additionalProperties": false, "required": ["action"],
+        "properties": [
+            "action": ["type": "string", "enum": ["find", "create", "update", "delete"]],
+            "contactId": ["type": "string", "minLength": 1, "description": "required for update and delete"],
+            "query": ["type": "string", "maxLength": 200, "description": "for find: part of a name, or a whole email address or phone number"],
+            "name": ["type": "string", "maxLength": 200],
+            "email": ["type": "string", "maxLength": 320, "description": "for find, create or update"],
+            "phone": ["type": "string", "maxLength": 40, "description": "with country code, e.g. +491701234567"],
+            "status": ["type": "string", "maxLength": 64, "description": "e.g. lead, customer"],
+            "customProperties": ["type": "object", "description": "fields to set on create or update; a field set to null is removed"],
+            "reason": ["type": "string", "maxLength": 1000, "description": "for delete: why, for the activity log"],
+        ],
+    ]
+
+    /// `crm_tool`: finding is a read, creating and updating are writes, deleting is
+    /// `delete_contact`. An unrecognized action counts as the riskiest, so a malformed call is
+    /// never classified below what it might do.
+    @Sendable static func category(_ arguments: JSONValue) -> ActionCategory {
+        switch arguments["action"]?.stringValue {
+        case "find": .read
+        case "create", "update": .write
+        default: .deleteContact
+        }
     }
 
     public func execute(arguments: JSONValue, context: ToolContext) async throws(ToolError) -> ToolOutcome {

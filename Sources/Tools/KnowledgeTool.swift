@@ -2,6 +2,14 @@ import Foundation
 import GRDB
 import PurserDomain
 
+extension ToolDefinition {
+    /// `knowledge_tool`: the agent's FAQ and knowledge documents.
+    public static let knowledge = ToolDefinition(
+        name: "knowledge_tool", description: "Search the agent's FAQ entries and knowledge documents; returns the best matching passages, best first.",
+        parameters: KnowledgeExecutor.parameters, baseCategory: .read,
+        executor: { KnowledgeExecutor(reader: $0.crm) })
+}
+
 /// `knowledge_tool`: searches the agent's FAQ entries and knowledge documents.
 ///
 /// The FAQ comes from the agent's config in force (`context.config`); the documents are the
@@ -38,8 +46,13 @@ public struct KnowledgeExecutor: ToolExecutor {
         var supportTerms: Set<String>
     }
 
+    static let parameters: JSONValue = [
+        "type": "object", "additionalProperties": false, "required": ["query"],
+        "properties": ["query": ["type": "string", "minLength": 1, "maxLength": 500]],
+    ]
+
     public func execute(arguments: JSONValue, context: ToolContext) async throws(ToolError) -> ToolOutcome {
-        let query = try CRMAccess.string(arguments, "query", for: "knowledge_tool")
+        let query = try CRMAccess.string(arguments, "query", for: ToolDefinition.knowledge.name)
         let properties = context.config?.customProperties
         var passages: [Passage] = []
         for (index, entry) in (properties?.faqEntries ?? []).enumerated() {

@@ -1,6 +1,14 @@
 import Foundation
 import PurserDomain
 
+extension ToolDefinition {
+    /// `send_message_tool`: a message to the conversation's contact.
+    public static let sendMessage = ToolDefinition(
+        name: "send_message_tool", description: "Send a message to the contact of this conversation, on its channel.",
+        parameters: SendMessageExecutor.parameters, baseCategory: .message,
+        executor: { _ in SendMessageExecutor() })
+}
+
 /// `send_message_tool`: sends a message to the contact of the conversation the call runs in.
 ///
 /// The recipient is never an argument: it is the session's contact address on the session's
@@ -14,10 +22,15 @@ import PurserDomain
 public struct SendMessageExecutor: ToolExecutor {
     public init() {}
 
+    static let parameters: JSONValue = [
+        "type": "object", "additionalProperties": false, "required": ["text"],
+        "properties": ["text": ["type": "string", "minLength": 1, "maxLength": 4000]],
+    ]
+
     public func execute(arguments: JSONValue, context: ToolContext) async throws(ToolError) -> ToolOutcome {
-        let text = try CRMAccess.string(arguments, "text", for: "send_message_tool")
+        let text = try CRMAccess.string(arguments, "text", for: ToolDefinition.sendMessage.name)
         guard let sessionId = context.sessionId else {
-            throw ToolError(.noSession, "send_message_tool only works inside a conversation; there is none here, so nothing was sent")
+            throw ToolError(.noSession, "\(ToolDefinition.sendMessage.name) only works inside a conversation; there is none here, so nothing was sent")
         }
         if context.internalSession {
             return ToolOutcome(result: ["delivered": false, "internal": true, "text": .string(text),

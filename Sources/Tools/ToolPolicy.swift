@@ -3,7 +3,7 @@ import PurserDomain
 
 /// The rule that decided a tool call, by a stable name `purser policy explain` prints.
 public enum PolicyRule: String, Sendable, Hashable, CaseIterable {
-    /// The registry has no such tool.
+    /// The tool catalog has no such tool (or names it as not implemented).
     case unknownTool = "unknown_tool"
     /// The tool is in `disabledTools` (which beats `enabledTools`).
     case disabledTools = "disabled_tools"
@@ -39,7 +39,8 @@ public enum PolicyDecision: Sendable, Hashable {
 }
 
 /// The tool policy (docs/ARCHITECTURE.md, "The pipeline"), as a pure function of the config in force
-/// and the call, so an audit can re-run it on recorded events and get the same answer.
+/// and the call, so an audit can re-run it on recorded events and get the same answer. The
+/// categories come from the tool catalog.
 ///
 /// Rules in order, first match decides:
 /// 1. unknown tool → deny;
@@ -56,9 +57,9 @@ public enum PolicyDecision: Sendable, Hashable {
 /// Rule 6 is checked before rule 4 for reads, so an org that lists `read` in
 /// `requireApprovalFor` gets what it asked for.
 public enum ToolPolicy {
-    public static func decide(config: OrgAgentConfig, tool: String, arguments: JSONValue, registry: ToolRegistry) -> PolicyDecision {
+    public static func decide(config: OrgAgentConfig, tool: String, arguments: JSONValue, catalog: ToolCatalog = .standard) -> PolicyDecision {
         let properties = config.customProperties
-        guard let category = registry.category(of: tool, arguments: arguments) else {
+        guard let category = catalog.category(of: tool, arguments: arguments) else {
             return .deny(reason: "no tool named '\(tool)'", rule: .unknownTool)
         }
         if properties.disabledTools.contains(tool) {

@@ -103,22 +103,10 @@ public struct UnavailableExecutor: ToolExecutor {
     }
 }
 
-/// `data_query_tool` over the `crm` read model.
-public struct DataQueryExecutor: ToolExecutor {
-    public let engine: DataQueryEngine
-
-    public init(engine: DataQueryEngine) {
-        self.engine = engine
-    }
-
-    public func execute(arguments: JSONValue, context: ToolContext) async throws(ToolError) -> ToolOutcome {
-        let query = try DataQuery.parse(arguments, now: context.now)
-        return ToolOutcome(result: try engine.run(query, org: context.org, scope: RowScope.of(context)))
-    }
-}
-
-/// A tool as the model sees it (name, description, argument schema) and as the policy sees it
-/// (action category, possibly depending on the arguments).
+/// One tool, whole: as the model sees it (name, description, argument schema), as the policy
+/// sees it (action category, possibly depending on the arguments), as the activity log and the
+/// replay print it (sentence), and how it runs (executor). Each tool declares its own as a
+/// static member in its file; `ToolCatalog.standard` lists them.
 public struct ToolDefinition: Sendable {
     public var name: String
     public var description: String
@@ -129,16 +117,20 @@ public struct ToolDefinition: Sendable {
     /// The category of one call: `crm_tool` deleting is `delete_contact`, a paid booking is
     /// `financial`. Must be total over any JSON, since policy runs before validation in audits.
     public var categoryOf: @Sendable (JSONValue) -> ActionCategory
-    public var executor: any ToolExecutor
+    public var sentence: ToolSentence
+    /// Builds the executor over the read models it reads.
+    public var makeExecutor: @Sendable (ToolEnvironment) -> any ToolExecutor
 
     public init(name: String, description: String, parameters: JSONValue, baseCategory: ActionCategory,
-                categoryOf: (@Sendable (JSONValue) -> ActionCategory)? = nil, executor: any ToolExecutor) {
+                categoryOf: (@Sendable (JSONValue) -> ActionCategory)? = nil, sentence: ToolSentence = .ranTool,
+                executor: @escaping @Sendable (ToolEnvironment) -> any ToolExecutor) {
         self.name = name
         self.description = description
         self.parameters = parameters
         self.baseCategory = baseCategory
         self.categoryOf = categoryOf ?? { _ in baseCategory }
-        self.executor = executor
+        self.sentence = sentence
+        self.makeExecutor = executor
     }
 
     /// The OpenAI-style function declaration: `{"type": "function", "function": {...}}`.
@@ -147,42 +139,47 @@ public struct ToolDefinition: Sendable {
     }
 }
 
-/// The tools an agent may be given, by name.
+/// The catalog's tools with their executors built over the read models: what the pipeline calls.
 public struct ToolRegistry: Sendable {
-    public private(set) var tools: [String: ToolDefinition]
+    public let catalog: ToolCatalog
+    private let executors: [String: any ToolExecutor]
 
-    public init(_ definitions: [ToolDefinition]) {
-        tools = Dictionary(definitions.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
+    public init(catalog: ToolCatalog = .standard, environment: ToolEnvironment) {
+        self.catalog = catalog
+        executors = Dictionary(catalog.entries.map { ($0.name, $0.makeExecutor(environment)) }, uniquingKeysWith: { _, last in last })
     }
 
-    public subscript(name: String) -> ToolDefinition? { tools[name] }
+    public subscript(name: String) -> ToolDefinition? { catalog[name] }
+
+    /// The executor of `name`, built over this registry's read models.
+    public func executor(for name: String) -> (any ToolExecutor)? { executors[name] }
 
     /// Names in a stable order, for listings and for what the model is sent.
-    public var names: [String] { tools.keys.sorted() }
+    public var names: [String] { catalog.names.sorted() }
 
     /// The call's category, or nil for a tool the registry lacks.
     public func category(of tool: String, arguments: JSONValue) -> ActionCategory? {
-        tools[tool]?.categoryOf(arguments)
+        catalog.category(of: tool, arguments: arguments)
     }
 
     /// Validates and runs one call. Never throws: the model always gets JSON back, either the
     /// result or `{"error": ...}`. Invalid arguments run nothing and produce no effects.
     public func call(_ tool: String, arguments: JSONValue, context: ToolContext) async -> ToolOutcome {
-        guard let definition = tools[tool] else {
+        guard let definition = catalog[tool], let executor = executors[tool] else {
             return ToolOutcome(error: ToolError(.unknownTool, "no tool named '\(tool)'; available: \(names.joined(separator: ", "))"))
         }
         if let error = ArgumentSchema.validate(arguments, against: definition.parameters) {
             return ToolOutcome(error: error)
         }
         do {
-            return try await definition.executor.execute(arguments: arguments, context: context)
+            return try await executor.execute(arguments: arguments, context: context)
         } catch {
             return ToolOutcome(error: error)
         }
     }
 
-    /// The seven tools (docs/ARCHITECTURE.md, "Tools"), their executors reading the `crm` read model.
+    /// The standard catalog's tools, their executors reading the `crm` read model.
     public static func standard(crm: any DatabaseReader) -> ToolRegistry {
-        ToolRegistry(ToolSchemas.definitions(crm: crm))
+        ToolRegistry(environment: ToolEnvironment(crm: crm))
     }
 }

@@ -3,6 +3,7 @@ import ArgumentParser
 import EventLog
 import Foundation
 import PurserDomain
+import Tools
 
 struct AgentApply: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,7 +40,7 @@ struct AgentApply: ParsableCommand {
         let routing = try agents.read { try AgentsQueries.routingTable($0) }
         let config: OrgAgentConfig
         do {
-            config = try OrgAgentConfig.load(data, routing: routing)
+            config = try OrgAgentConfig.load(data, tools: ToolCatalog.standard.acceptedNames, routing: routing)
         } catch {
             Output.note("\(file): \(error.message)")
             for problem in error.problems {

@@ -1,8 +1,6 @@
 import AgentsProjection
 import ArgumentParser
-import CRMProjection
 import Foundation
-import GRDB
 import PurserDomain
 import Tools
 
@@ -23,7 +21,7 @@ struct PolicyExplain: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(help: "The organization.") var org: String
     @Option(help: "The agent (default: primary).") var agent: String = "primary"
-    @Argument(help: "The tool name, e.g. booking_tool.") var tool: String
+    @Argument(help: "The tool name: one of \(ToolCatalog.standard.acceptedNames.joined(separator: ", ")).") var tool: String
     @Argument(help: "The call's arguments as JSON (default {}).") var arguments: String = "{}"
 
     func validate() throws {
@@ -43,14 +41,11 @@ struct PolicyExplain: ParsableCommand {
             Output.note("org \(org) has no agent \(agent); apply one with `purser agent apply`")
             throw Exit.failure
         }
-        let crm = try ReadModels.current(CRMProjector.name, global)
-        var config = Configuration()
-        config.readonly = true
-        let registry = ToolRegistry.standard(crm: try DatabaseQueue(path: crm.path, configuration: config))
-        let decision = ToolPolicy.decide(config: record.config, tool: tool, arguments: args, registry: registry)
+        let catalog = ToolCatalog.standard
+        let decision = ToolPolicy.decide(config: record.config, tool: tool, arguments: args, catalog: catalog)
         var fields: [String: JSONValue?] = [
             "org": .string(org), "agentId": .string(agent), "tool": .string(tool), "revision": .number(Double(record.revision)),
-            "category": registry.category(of: tool, arguments: args).map { .string($0.rawValue) },
+            "category": catalog.category(of: tool, arguments: args).map { .string($0.rawValue) },
         ]
         switch decision {
         case .allow(let rule):

@@ -11,7 +11,7 @@ struct QueryCommand: ParsableCommand {
         commandName: "query",
         abstract: "Run the data query tool exactly as an org's agent would, and print what it receives.",
         discussion: """
-        JSON is a data_query_tool query (docs/QUERY-LANGUAGE.md), e.g.
+        JSON is a \(ToolDefinition.dataQuery.name) query (docs/QUERY-LANGUAGE.md), e.g.
           purser query --org haff '{"objectType":"booking","filters":[{"field":"status","op":"eq","value":"confirmed"}]}'
         The org comes from --org only, as it comes from the agent's context in the pipeline. A bad query prints
         {"error":{"code","message","field"}} (what the model would see) and exits 2.

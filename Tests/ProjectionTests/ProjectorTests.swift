@@ -16,7 +16,7 @@ import Testing
 @Suite struct ProjectorTests {
     static func config(org: String, agent: String = "primary", address: String = "+4939771234567", status: AgentStatus = .active) -> OrgAgentConfig {
         OrgAgentConfig(subtype: agent, organizationId: org, name: "Assistant of \(org)", status: status,
-                       customProperties: AgentProperties(displayName: "A", language: "de", enabledTools: [KnownTools.dataQuery],
+                       customProperties: AgentProperties(displayName: "A", language: "de", enabledTools: ["data_query_tool"],
                                                          channelBindings: [ChannelBinding(channel: .whatsapp, enabled: true, address: address)]))
     }
 

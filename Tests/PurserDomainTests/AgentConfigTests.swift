@@ -115,7 +115,7 @@ struct AgentConfigTests {
     @Test("the seed's sailing-school config validates clean")
     func seedValidates() throws {
         let config = try Fixtures.sailingSchool
-        #expect(config.validate().isEmpty)
+        #expect(config.validate(tools: Fixtures.toolNames).isEmpty)
         #expect(config.agentId == "primary")
         #expect(config.agentRef == AgentRef(org: "haff", agentId: "primary"))
         #expect(config.status == .active)
@@ -137,7 +137,7 @@ struct AgentConfigTests {
             ChannelAddress(channel: .webchat, address: "haff-web"): config.agentRef,
         ])
         // Re-applying over its own routes is not a conflict.
-        #expect(try OrgAgentConfig.load(Fixtures.sailingSchoolJSON, routing: config.routes) == config)
+        #expect(try OrgAgentConfig.load(Fixtures.sailingSchoolJSON, tools: Fixtures.toolNames, routing: config.routes) == config)
         // The Codable form (as in agent.configured) round-trips.
         #expect(try JSONDecoder().decode(OrgAgentConfig.self, from: JSONEncoder().encode(config)) == config)
     }
@@ -146,7 +146,7 @@ struct AgentConfigTests {
     func problem(_ testCase: ConfigCase) throws {
         var json = try Fixtures.sailingSchoolJSON
         testCase.edit(&json)
-        let error = #expect(throws: DomainError.self) { try OrgAgentConfig.load(json) }
+        let error = #expect(throws: DomainError.self) { try OrgAgentConfig.load(json, tools: Fixtures.toolNames) }
         #expect(error?.code == .invalidConfig)
         let problems = error?.problems ?? []
         let atPath = problems.filter { $0.path == testCase.path }
@@ -159,7 +159,7 @@ struct AgentConfigTests {
         var config = try Fixtures.sailingSchool
         config.customProperties.maxCostPerDay = value
         config.customProperties.temperature = value
-        let paths = config.validate().map(\.path)
+        let paths = config.validate(tools: Fixtures.toolNames).map(\.path)
         #expect(paths == ["customProperties.maxCostPerDay", "customProperties.temperature"])
     }
 
@@ -185,7 +185,7 @@ struct AgentConfigTests {
          }}
         """#
         let routing: RoutingTable = [ChannelAddress(channel: .email, address: "bookings@haff.de"): AgentRef(org: "someone-else", agentId: "primary")]
-        let error = #expect(throws: DomainError.self) { try OrgAgentConfig.load(Data(text.utf8), routing: routing) }
+        let error = #expect(throws: DomainError.self) { try OrgAgentConfig.load(Data(text.utf8), tools: Fixtures.toolNames, routing: routing) }
         let problems = error?.problems ?? []
         let expected: [(String, String)] = [
             ("name", "is missing"),
@@ -218,7 +218,7 @@ struct AgentConfigTests {
     @Test("an address another org's agent serves is refused without naming that org")
     func routingConflictAcrossOrgs() throws {
         let routing: RoutingTable = [ChannelAddress(channel: .whatsapp, address: "+4939771234567"): AgentRef(org: "rival", agentId: "primary")]
-        let error = #expect(throws: DomainError.self) { try OrgAgentConfig.load(Fixtures.sailingSchoolJSON, routing: routing) }
+        let error = #expect(throws: DomainError.self) { try OrgAgentConfig.load(Fixtures.sailingSchoolJSON, tools: Fixtures.toolNames, routing: routing) }
         let problems = error?.problems ?? []
         #expect(problems.count == 1)
         #expect(problems.first?.path == "customProperties.channelBindings[0].address")
@@ -229,7 +229,7 @@ struct AgentConfigTests {
     @Test("an address another agent of the same org serves is refused, naming that agent")
     func routingConflictWithinOrg() throws {
         let routing: RoutingTable = [ChannelAddress(channel: .email, address: "info@segelschule-haff.de"): AgentRef(org: "haff", agentId: "sales")]
-        let error = #expect(throws: DomainError.self) { try OrgAgentConfig.load(Fixtures.sailingSchoolJSON, routing: routing) }
+        let error = #expect(throws: DomainError.self) { try OrgAgentConfig.load(Fixtures.sailingSchoolJSON, tools: Fixtures.toolNames, routing: routing) }
         #expect(error?.problems.map(\.path) == ["customProperties.channelBindings[1].address"])
         #expect(error?.problems.first?.message.contains("this org's agent 'sales'") == true)
     }
@@ -239,7 +239,7 @@ struct AgentConfigTests {
         var json = try Fixtures.sailingSchoolJSON
         json.set(["customProperties", "channelBindings"], [["channel": "whatsapp", "enabled": false, "address": "+4939771234567"]])
         let routing: RoutingTable = [ChannelAddress(channel: .whatsapp, address: "+4939771234567"): AgentRef(org: "rival", agentId: "primary")]
-        let config = try OrgAgentConfig.load(json, routing: routing)
+        let config = try OrgAgentConfig.load(json, tools: Fixtures.toolNames, routing: routing)
         #expect(config.routes.isEmpty)
     }
 
@@ -247,18 +247,18 @@ struct AgentConfigTests {
     func agentIdentity() throws {
         var json = try Fixtures.sailingSchoolJSON
         json.set(["subtype"], nil)
-        #expect(try OrgAgentConfig.load(json).agentId == "primary")
+        #expect(try OrgAgentConfig.load(json, tools: Fixtures.toolNames).agentId == "primary")
         json.set(["subtype"], "support")
-        #expect(try OrgAgentConfig.load(json).agentId == "support")
+        #expect(try OrgAgentConfig.load(json, tools: Fixtures.toolNames).agentId == "support")
         json.set(["id"], "support-2")
-        let config = try OrgAgentConfig.load(json)
+        let config = try OrgAgentConfig.load(json, tools: Fixtures.toolNames)
         #expect(config.agentId == "support-2")
         #expect(config.name == "Sailing School Assistant")
     }
 
     @Test("a minimal config gets the documented defaults")
     func defaults() throws {
-        let config = try OrgAgentConfig.load(Data(#"{"organizationId": "haff", "name": "Haff Bot"}"#.utf8))
+        let config = try OrgAgentConfig.load(Data(#"{"organizationId": "haff", "name": "Haff Bot"}"#.utf8), tools: Fixtures.toolNames)
         #expect(config.type == "org_agent")
         #expect(config.subtype == "primary")
         #expect(config.status == .active)
@@ -277,22 +277,11 @@ struct AgentConfigTests {
 
     @Test("invalid JSON and a non-object are refused as configs")
     func notAConfig() {
-        let syntax = #expect(throws: DomainError.self) { try OrgAgentConfig.load(Data("{\"name\": ".utf8)) }
+        let syntax = #expect(throws: DomainError.self) { try OrgAgentConfig.load(Data("{\"name\": ".utf8), tools: Fixtures.toolNames) }
         #expect(syntax?.code == .invalidConfig)
         #expect(syntax?.problems.first?.message.contains("not valid JSON") == true)
-        let array = #expect(throws: DomainError.self) { try OrgAgentConfig.load(Data("[]".utf8)) }
+        let array = #expect(throws: DomainError.self) { try OrgAgentConfig.load(Data("[]".utf8), tools: Fixtures.toolNames) }
         #expect(array?.problems.map(\.path) == [""])
-    }
-
-    @Test("the list of known tools is the one place tool names live")
-    func knownTools() {
-        for tool in ["data_query_tool", "crm_tool", "booking_tool", "knowledge_tool", "send_message_tool", "bulk_crm_email_tool",
-                     "handoff_tool", "sequences_tool", "workflow_tool", "webinar_tool", "contact_sync_tool",
-                     "activity_protocol_tool", "projects_tool", "forms_tool"] {
-            #expect(KnownTools.contains(tool))
-        }
-        #expect(!KnownTools.contains("Crm_Tool"))
-        #expect(KnownTools.all.count == Set(KnownTools.all).count)
     }
 
     @Test("language codes", arguments: [("de", true), ("en", true), ("de-DE", true), ("zh-Hant-TW", true), ("gsw", true),

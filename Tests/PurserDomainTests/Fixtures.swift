@@ -46,12 +46,20 @@ enum Fixtures {
     }
     """#
 
+    /// The tool names the validator is given, as the tool catalog (`Tools`, above this module)
+    /// hands them to it: Purser's seven, then the seed platform's.
+    static let toolNames = [
+        "data_query_tool", "crm_tool", "booking_tool", "knowledge_tool", "send_message_tool", "bulk_crm_email_tool",
+        "handoff_tool", "sequences_tool", "workflow_tool", "webinar_tool", "contact_sync_tool",
+        "activity_protocol_tool", "projects_tool", "forms_tool",
+    ]
+
     static var sailingSchoolJSON: JSONValue {
         get throws { try JSONValue(parsing: sailingSchoolConfig) }
     }
 
     static var sailingSchool: OrgAgentConfig {
-        get throws { try OrgAgentConfig.load(Data(sailingSchoolConfig.utf8)) }
+        get throws { try OrgAgentConfig.load(Data(sailingSchoolConfig.utf8), tools: toolNames) }
     }
 
     static let t0 = Timestamp(iso8601: "2026-11-25T10:00:00.123Z")!

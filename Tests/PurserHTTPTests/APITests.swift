@@ -9,6 +9,7 @@ import Pipeline
 import PurserDomain
 @testable import PurserHTTP
 import Testing
+import Tools
 
 let testLogger: Logger = {
     var logger = Logger(label: "purser.http.tests")
@@ -42,7 +43,7 @@ final class Server: @unchecked Sendable {
              "channelBindings":[{"channel":"whatsapp","enabled":true,"address":"\(address)"},{"channel":"sms","enabled":true,"address":"+14158141829"},
                                 {"channel":"webchat","enabled":true,"address":"\(web)"}]}}
             """
-            var config = try OrgAgentConfig.load(Data(json.utf8))
+            var config = try OrgAgentConfig.load(Data(json.utf8), tools: ToolCatalog.standard.acceptedNames)
             if org == "kite" {
                 config.customProperties.channelBindings.removeAll { $0.channel == .sms }
                 if let kiteSMS { config.customProperties.channelBindings.append(ChannelBinding(channel: .sms, enabled: true, address: kiteSMS)) }

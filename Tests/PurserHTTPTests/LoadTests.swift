@@ -8,6 +8,7 @@ import Pipeline
 import PurserDomain
 @testable import PurserHTTP
 import Testing
+import Tools
 
 /// Issue #8, item 5: webhooks from many orgs at once over loopback (a live server, bounded in
 /// size), then the log is checked: every acknowledged message is there exactly once, nothing
@@ -34,7 +35,7 @@ struct LoadTests {
              "autonomyLevel":"autonomous","maxMessagesPerDay":\(Self.capPerOrg),"maxCostPerDay":5,
              "channelBindings":[{"channel":"webchat","enabled":true,"address":"web-\(org)"}]}}
             """
-            let config = try OrgAgentConfig.load(Data(json.utf8))
+            let config = try OrgAgentConfig.load(Data(json.utf8), tools: ToolCatalog.standard.acceptedNames)
             let encoded = try EventCatalog.standard.encode(AgentConfigured(agentId: "primary", revision: 1, config: config))
             drafts.append(EventDraft(org: org, stream: "agent:primary", type: encoded.type, version: encoded.version, data: Array(encoded.data)))
         }

@@ -20,19 +20,19 @@ import Testing
     }
 
     @Test(arguments: [
-        (KnownTools.dataQuery, #"{}"#, "objectType"),
-        (KnownTools.dataQuery, #"{"objectType": 5}"#, "objectType"),
-        (KnownTools.dataQuery, #"{"objectType": "booking", "limit": 201}"#, "limit"),
-        (KnownTools.dataQuery, #"{"objectType": "booking", "limit": 2.5}"#, "limit"),
-        (KnownTools.dataQuery, #"{"objectType": "booking", "where": "1=1"}"#, "where"),
-        (KnownTools.dataQuery, #"{"objectType": "booking", "filters": [{"field": "status", "op": "like", "value": "x"}]}"#, "filters[0].op"),
-        (KnownTools.dataQuery, #"{"objectType": "booking", "aggregate": {"type": "median"}}"#, "aggregate.type"),
-        (KnownTools.crm, #"{"action": "purge"}"#, "action"),
-        (KnownTools.crm, #"{"contactId": "c_1"}"#, "action"),
-        (KnownTools.booking, #"{"action": "create", "price": -1}"#, "price"),
-        (KnownTools.sendMessage, #"{"text": ""}"#, "text"),
-        (KnownTools.sendMessage, #"{"text": "hi", "to": "+4917012345"}"#, "to"),
-        (KnownTools.handoff, #"[]"#, ""),
+        (ToolDefinition.dataQuery.name, #"{}"#, "objectType"),
+        (ToolDefinition.dataQuery.name, #"{"objectType": 5}"#, "objectType"),
+        (ToolDefinition.dataQuery.name, #"{"objectType": "booking", "limit": 201}"#, "limit"),
+        (ToolDefinition.dataQuery.name, #"{"objectType": "booking", "limit": 2.5}"#, "limit"),
+        (ToolDefinition.dataQuery.name, #"{"objectType": "booking", "where": "1=1"}"#, "where"),
+        (ToolDefinition.dataQuery.name, #"{"objectType": "booking", "filters": [{"field": "status", "op": "like", "value": "x"}]}"#, "filters[0].op"),
+        (ToolDefinition.dataQuery.name, #"{"objectType": "booking", "aggregate": {"type": "median"}}"#, "aggregate.type"),
+        (ToolDefinition.crm.name, #"{"action": "purge"}"#, "action"),
+        (ToolDefinition.crm.name, #"{"contactId": "c_1"}"#, "action"),
+        (ToolDefinition.booking.name, #"{"action": "create", "price": -1}"#, "price"),
+        (ToolDefinition.sendMessage.name, #"{"text": ""}"#, "text"),
+        (ToolDefinition.sendMessage.name, #"{"text": "hi", "to": "+4917012345"}"#, "to"),
+        (ToolDefinition.handoff.name, #"[]"#, ""),
     ])
     func invalidArgumentsAreRefused(tool: String, arguments: String, field: String) async throws {
         let result = await try Self.registry().call(tool, arguments: try JSONValue(parsing: arguments), context: Self.context).result
@@ -65,8 +65,9 @@ import Testing
 
     @Test func unknownToolsAndUnavailableExecutorsFailPlainly() async throws {
         let registry = try Self.registry()
-        let unavailable = ToolRegistry([ToolDefinition(name: "later_tool", description: "not built", parameters: ["type": "object"],
-                                                       baseCategory: .read, executor: UnavailableExecutor(tool: "later_tool"))])
+        let unavailable = ToolRegistry(catalog: ToolCatalog([ToolDefinition(name: "later_tool", description: "not built", parameters: ["type": "object"],
+                                                                             baseCategory: .read, executor: { _ in UnavailableExecutor(tool: "later_tool") })]),
+                                       environment: ToolEnvironment(crm: try DatabaseQueue()))
         let outcome = await unavailable.call("later_tool", arguments: .emptyObject, context: Self.context)
         #expect(outcome.result["error"]?["code"] == "tool_unavailable" && outcome.effects.isEmpty)
         let unknown = await registry.call("sql_tool", arguments: .emptyObject, context: Self.context).result
@@ -74,7 +75,7 @@ import Testing
     }
 
     @Test func resultsAreCompactAndTrimmed() async throws {
-        let result = await try Self.registry().call(KnownTools.dataQuery, arguments: ["objectType": "crm_contact"], context: Self.context).result
+        let result = await try Self.registry().call(ToolDefinition.dataQuery.name, arguments: ["objectType": "crm_contact"], context: Self.context).result
         #expect(result["objectType"] == "crm_contact" && result["total"] == 1 && result["limit"] == 50 && result["offset"] == 0)
         let item = try #require(result["items"]?[0])
         #expect(item["name"]?.stringValue == String(repeating: "é", count: 500) + "…[trimmed 734 chars]")
@@ -84,7 +85,7 @@ import Testing
 
     @Test func everyToolDeclaresAValidSchema() throws {
         let registry = try Self.registry()
-        #expect(Set(registry.names) == Set(KnownTools.implemented))
+        #expect(Set(registry.names) == Set(ToolCatalog.standard.names))
         for name in registry.names {
             let tool = try #require(registry[name])
             #expect(tool.parameters["type"] == "object" && tool.parameters["additionalProperties"] == false)

@@ -108,35 +108,35 @@ import Testing
     // MARK: crm_tool
 
     @Test func crmFindsByNameAccentAndCaseInsensitively() async throws {
-        let outcome = try await Self.call(KnownTools.crm, ["action": "find", "query": "MULLER"])
+        let outcome = try await Self.call(ToolDefinition.crm.name, ["action": "find", "query": "MULLER"])
         let contacts = outcome.result["contacts"]?.arrayValue ?? []
         #expect(contacts.compactMap { $0["id"]?.stringValue } == ["c_1"])
         #expect(Self.tenants(contacts) == ["org_a"])
         #expect(outcome.effects.isEmpty)
         // Only org_b has Bea: org_a finds nobody.
-        let bea = try await Self.call(KnownTools.crm, ["action": "find", "query": "bea"])
+        let bea = try await Self.call(ToolDefinition.crm.name, ["action": "find", "query": "bea"])
         #expect(bea.result["contacts"] == [] && bea.error == nil)
-        let beaInB = try await Self.call(KnownTools.crm, ["action": "find", "query": "bea"], Self.context("org_b", isInternal: true))
+        let beaInB = try await Self.call(ToolDefinition.crm.name, ["action": "find", "query": "bea"], Self.context("org_b", isInternal: true))
         #expect(Self.tenants(beaInB.result["contacts"]?.arrayValue ?? []) == ["org_b"])
         // In a customer's conversation of org_b (the customer is c_1), Bea is another customer: not found.
-        let beaForACustomer = try await Self.call(KnownTools.crm, ["action": "find", "query": "bea"], Self.context("org_b"))
+        let beaForACustomer = try await Self.call(ToolDefinition.crm.name, ["action": "find", "query": "bea"], Self.context("org_b"))
         #expect(beaForACustomer.result["contacts"] == [])
     }
 
     @Test func crmFindsByNormalizedEmailAndPhone() async throws {
-        let byEmail = try await Self.call(KnownTools.crm, ["action": "find", "query": "Lisa <LISA@Example.DE>"])
+        let byEmail = try await Self.call(ToolDefinition.crm.name, ["action": "find", "query": "Lisa <LISA@Example.DE>"])
         #expect((byEmail.result["contacts"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue } == ["c_1"])
-        let byPhone = try await Self.call(KnownTools.crm, ["action": "find", "phone": "0049 170 123 4567"])
+        let byPhone = try await Self.call(ToolDefinition.crm.name, ["action": "find", "phone": "0049 170 123 4567"])
         let contacts = byPhone.result["contacts"]?.arrayValue ?? []
         #expect(contacts.compactMap { $0["id"]?.stringValue } == ["c_1"] && Self.tenants(contacts) == ["org_a"])
-        let deleted = try await Self.call(KnownTools.crm, ["action": "find", "email": "gone@example.de"])
+        let deleted = try await Self.call(ToolDefinition.crm.name, ["action": "find", "email": "gone@example.de"])
         #expect(deleted.result["contacts"] == [])
-        let nothing = try await Self.call(KnownTools.crm, ["action": "find"])
+        let nothing = try await Self.call(ToolDefinition.crm.name, ["action": "find"])
         #expect(Self.errorCode(nothing) == "missing_field")
     }
 
     @Test func crmCreateEmitsObjectCreatedWithNormalizedAddresses() async throws {
-        let outcome = try await Self.call(KnownTools.crm, ["action": "create", "name": "Neu Kunde", "email": " Neu@Example.DE ",
+        let outcome = try await Self.call(ToolDefinition.crm.name, ["action": "create", "name": "Neu Kunde", "email": " Neu@Example.DE ",
                                                            "phone": "+49 (0)171 2345678", "status": "lead", "customProperties": ["source": "whatsapp"]])
         #expect(outcome.error == nil, "\(outcome.result.serialized())")
         try #require(outcome.effects.count == 1)
@@ -149,26 +149,26 @@ import Testing
     }
 
     @Test func crmCreateRefusesAnAddressAnotherContactHas() async throws {
-        let outcome = try await Self.call(KnownTools.crm, ["action": "create", "name": "Lisa 2", "email": "LISA@example.de"])
+        let outcome = try await Self.call(ToolDefinition.crm.name, ["action": "create", "name": "Lisa 2", "email": "LISA@example.de"])
         #expect(Self.errorCode(outcome) == "conflict")
         #expect(outcome.result["error"]?["message"]?.stringValue?.contains("c_1") == true)
         #expect(outcome.effects.isEmpty)
-        let byPhone = try await Self.call(KnownTools.crm, ["action": "create", "name": "X", "customProperties": ["mobile": "+49 170 1234567"]])
+        let byPhone = try await Self.call(ToolDefinition.crm.name, ["action": "create", "name": "X", "customProperties": ["mobile": "+49 170 1234567"]])
         #expect(Self.errorCode(byPhone) == "conflict" && byPhone.effects.isEmpty)
         // Bea's address belongs to org_b only: org_a may create a contact with it.
-        let bea = try await Self.call(KnownTools.crm, ["action": "create", "name": "Bea", "email": "bea@example.de"])
+        let bea = try await Self.call(ToolDefinition.crm.name, ["action": "create", "name": "Bea", "email": "bea@example.de"])
         #expect(bea.error == nil && bea.effects.count == 1)
         // A deleted contact's address is free again.
-        let gone = try await Self.call(KnownTools.crm, ["action": "create", "name": "Back", "email": "gone@example.de"])
+        let gone = try await Self.call(ToolDefinition.crm.name, ["action": "create", "name": "Back", "email": "gone@example.de"])
         #expect(gone.error == nil && gone.effects.count == 1)
-        let bad = try await Self.call(KnownTools.crm, ["action": "create", "name": "X", "phone": "0170 1234567"])
+        let bad = try await Self.call(ToolDefinition.crm.name, ["action": "create", "name": "X", "phone": "0170 1234567"])
         #expect(Self.errorCode(bad) == "invalid_value" && bad.result["error"]?["field"] == "phone" && bad.effects.isEmpty)
-        let empty = try await Self.call(KnownTools.crm, ["action": "create"])
+        let empty = try await Self.call(ToolDefinition.crm.name, ["action": "create"])
         #expect(Self.errorCode(empty) == "missing_field" && empty.effects.isEmpty)
     }
 
     @Test func crmUpdateEmitsChangedFieldsOfTheOrgsOwnContact() async throws {
-        let outcome = try await Self.call(KnownTools.crm, ["action": "update", "contactId": "c_2", "status": "customer",
+        let outcome = try await Self.call(ToolDefinition.crm.name, ["action": "update", "contactId": "c_2", "status": "customer",
                                                            "customProperties": ["course": "SBF", "email": nil]], Self.staff)
         try #require(outcome.effects.count == 1, "\(outcome.result.serialized())")
         #expect(outcome.effects[0].stream == "object:c_2")
@@ -178,25 +178,25 @@ import Testing
         #expect(updated.object.customProperties == ["course": "SBF", "tenant": "org_a"])
         #expect(updated.object.updatedAt == Self.now)
 
-        let same = try await Self.call(KnownTools.crm, ["action": "update", "contactId": "c_2", "status": "lead"], Self.staff)
+        let same = try await Self.call(ToolDefinition.crm.name, ["action": "update", "contactId": "c_2", "status": "lead"], Self.staff)
         #expect(same.error == nil && same.effects.isEmpty && same.result["changedFields"] == [])
         // Taking another contact's address is refused.
-        let clash = try await Self.call(KnownTools.crm, ["action": "update", "contactId": "c_2", "email": "lisa@example.de"], Self.staff)
+        let clash = try await Self.call(ToolDefinition.crm.name, ["action": "update", "contactId": "c_2", "email": "lisa@example.de"], Self.staff)
         #expect(Self.errorCode(clash) == "conflict" && clash.effects.isEmpty)
         for id in ["c_3", "b_1", "c_b", "nope"] {
-            let missing = try await Self.call(KnownTools.crm, ["action": "update", "contactId": .string(id), "status": "x"], Self.staff)
+            let missing = try await Self.call(ToolDefinition.crm.name, ["action": "update", "contactId": .string(id), "status": "x"], Self.staff)
             #expect(Self.errorCode(missing) == "not_found" && missing.effects.isEmpty, "\(id)")
         }
     }
 
     @Test func crmDeleteEmitsObjectDeletedOnlyForTheOrgsContacts() async throws {
-        let outcome = try await Self.call(KnownTools.crm, ["action": "delete", "contactId": "c_2", "reason": "asked to be forgotten"], Self.staff)
+        let outcome = try await Self.call(ToolDefinition.crm.name, ["action": "delete", "contactId": "c_2", "reason": "asked to be forgotten"], Self.staff)
         try #require(outcome.effects.count == 1)
         #expect(outcome.effects[0].stream == "object:c_2")
         #expect(outcome.effects[0].event == .objectDeleted(ObjectDeleted(id: "c_2", objectType: "crm_contact", reason: "asked to be forgotten")))
-        let other = try await Self.call(KnownTools.crm, ["action": "delete", "contactId": "c_b"], Self.staff)
+        let other = try await Self.call(ToolDefinition.crm.name, ["action": "delete", "contactId": "c_b"], Self.staff)
         #expect(Self.errorCode(other) == "not_found" && other.effects.isEmpty)
-        let inB = try await Self.call(KnownTools.crm, ["action": "delete", "contactId": "c_b"], Self.context("org_b", isInternal: true))
+        let inB = try await Self.call(ToolDefinition.crm.name, ["action": "delete", "contactId": "c_b"], Self.context("org_b", isInternal: true))
         #expect(inB.effects.count == 1)
     }
 
@@ -209,18 +209,18 @@ import Testing
                                                   : ["action": "update", "contactId": "c_2", "email": "attacker@example.com"]
         let own: JSONValue = action == "delete" ? ["action": "delete", "contactId": "c_1"]
                                                 : ["action": "update", "contactId": "c_1", "status": "lead"]
-        let customer = try await Self.call(KnownTools.crm, other)
+        let customer = try await Self.call(ToolDefinition.crm.name, other)
         #expect(Self.errorCode(customer) == "not_found" && customer.effects.isEmpty, "\(customer.result.serialized())")
-        let unknownContact = try await Self.call(KnownTools.crm, other, Self.context(contactId: nil))
+        let unknownContact = try await Self.call(ToolDefinition.crm.name, other, Self.context(contactId: nil))
         #expect(Self.errorCode(unknownContact) == "not_found" && unknownContact.effects.isEmpty)
-        #expect(try await Self.call(KnownTools.crm, own).effects.count == 1)
-        #expect(try await Self.call(KnownTools.crm, other, Self.staff).effects.count == 1)
+        #expect(try await Self.call(ToolDefinition.crm.name, own).effects.count == 1)
+        #expect(try await Self.call(ToolDefinition.crm.name, other, Self.staff).effects.count == 1)
     }
 
     // MARK: booking_tool
 
     static func availability(_ from: String, _ to: String, resource: String = "boat_1", _ context: ToolContext = context()) async throws -> ToolOutcome {
-        try await call(KnownTools.booking, ["action": "availability", "resourceId": .string(resource), "from": .string(from), "to": .string(to)], context)
+        try await call(ToolDefinition.booking.name, ["action": "availability", "resourceId": .string(resource), "from": .string(from), "to": .string(to)], context)
     }
 
     @Test func availabilityListsOverlappingLiveBookings() async throws {
@@ -256,7 +256,7 @@ import Testing
                        _ context: ToolContext = context()) async throws -> ToolOutcome {
         var arguments: [String: JSONValue] = ["action": "create", "resourceId": .string(resource), "from": .string(from), "to": .string(to)]
         if let price { arguments["price"] = .number(price); arguments["currency"] = "eur" }
-        return try await call(KnownTools.booking, .object(arguments), context)
+        return try await call(ToolDefinition.booking.name, .object(arguments), context)
     }
 
     @Test func createEmitsTheBookingAndItsLinks() async throws {
@@ -302,13 +302,13 @@ import Testing
         #expect(Self.errorCode(notAResource) == "not_found")
         let empty = try await Self.create("2026-12-09T10:00:00Z", "2026-12-09T10:00:00Z")
         #expect(Self.errorCode(empty) == "invalid_value" && empty.effects.isEmpty)
-        let noCurrency = try await Self.call(KnownTools.booking, ["action": "create", "resourceId": "boat_1", "price": 10,
+        let noCurrency = try await Self.call(ToolDefinition.booking.name, ["action": "create", "resourceId": "boat_1", "price": 10,
                                                                   "from": "2026-12-09T10:00:00Z", "to": "2026-12-09T11:00:00Z"])
         #expect(Self.errorCode(noCurrency) == "missing_field" && noCurrency.effects.isEmpty)
     }
 
     @Test func cancelMarksTheContactsOwnBooking() async throws {
-        let outcome = try await Self.call(KnownTools.booking, ["action": "cancel", "bookingId": "b_1"])
+        let outcome = try await Self.call(ToolDefinition.booking.name, ["action": "cancel", "bookingId": "b_1"])
         try #require(outcome.effects.count == 1)
         #expect(outcome.effects[0].stream == "object:b_1")
         guard case .objectUpdated(let updated) = outcome.effects[0].event else { Issue.record("not object.updated"); return }
@@ -316,61 +316,61 @@ import Testing
         #expect(updated.object.customProperties["tenant"] == "org_a" && updated.object.customProperties["cancelledAt"] == "2026-11-25T14:30:00Z")
 
         // c_1 may not cancel c_2's booking; staff in an internal session may.
-        let foreign = try await Self.call(KnownTools.booking, ["action": "cancel", "bookingId": "b_3"])
+        let foreign = try await Self.call(ToolDefinition.booking.name, ["action": "cancel", "bookingId": "b_3"])
         #expect(Self.errorCode(foreign) == "not_found" && foreign.effects.isEmpty)
         // Regression (issue #8): a customer conversation without a known contact cancels nothing.
-        let unknown = try await Self.call(KnownTools.booking, ["action": "cancel", "bookingId": "b_3"], Self.context(contactId: nil))
+        let unknown = try await Self.call(ToolDefinition.booking.name, ["action": "cancel", "bookingId": "b_3"], Self.context(contactId: nil))
         #expect(Self.errorCode(unknown) == "not_found" && unknown.effects.isEmpty)
-        let staff = try await Self.call(KnownTools.booking, ["action": "cancel", "bookingId": "b_3"], Self.context(isInternal: true))
+        let staff = try await Self.call(ToolDefinition.booking.name, ["action": "cancel", "bookingId": "b_3"], Self.context(isInternal: true))
         #expect(staff.effects.count == 1)
-        let again = try await Self.call(KnownTools.booking, ["action": "cancel", "bookingId": "b_2"])
+        let again = try await Self.call(ToolDefinition.booking.name, ["action": "cancel", "bookingId": "b_2"])
         #expect(again.error == nil && again.effects.isEmpty && again.result["alreadyCancelled"] == true)
         // org_b's booking is not org_a's to cancel, whoever asks.
-        let otherOrg = try await Self.call(KnownTools.booking, ["action": "cancel", "bookingId": "b_b"], Self.context(contactId: nil))
+        let otherOrg = try await Self.call(ToolDefinition.booking.name, ["action": "cancel", "bookingId": "b_b"], Self.context(contactId: nil))
         #expect(Self.errorCode(otherOrg) == "not_found" && otherOrg.effects.isEmpty)
-        let notABooking = try await Self.call(KnownTools.booking, ["action": "cancel", "bookingId": "c_1"], Self.context(contactId: nil))
+        let notABooking = try await Self.call(ToolDefinition.booking.name, ["action": "cancel", "bookingId": "c_1"], Self.context(contactId: nil))
         #expect(Self.errorCode(notABooking) == "not_found")
     }
 
     // MARK: knowledge_tool
 
     @Test func knowledgeFindsFAQAndDocumentsOfTheOrgOnly() async throws {
-        let price = try await Self.call(KnownTools.knowledge, ["query": "Was kostet der SBF Binnen?"])
+        let price = try await Self.call(ToolDefinition.knowledge.name, ["query": "Was kostet der SBF Binnen?"])
         #expect(price.result["matches"]?[0]?["source"] == "faq" && price.result["matches"]?[0]?["index"] == 0)
         #expect(price.effects.isEmpty)
         // Accent- and case-insensitive, through the document.
-        let exam = try await Self.call(KnownTools.knowledge, ["query": "wann ist die PRUFUNG"])
+        let exam = try await Self.call(ToolDefinition.knowledge.name, ["query": "wann ist die PRUFUNG"])
         let matches = exam.result["matches"]?.arrayValue ?? []
         #expect(matches.first?["id"] == "kd_1" && matches.first?["text"] == "Die Prüfung findet am Samstag im Hafen statt.")
         // kd_b is listed in the config but lives in org_b: never returned for org_a.
         #expect(!matches.contains { $0["id"] == "kd_b" })
-        let secret = try await Self.call(KnownTools.knowledge, ["query": "geheim"])
+        let secret = try await Self.call(ToolDefinition.knowledge.name, ["query": "geheim"])
         #expect(secret.result["matches"] == [] && secret.result["note"] != nil)
-        let secretInB = try await Self.call(KnownTools.knowledge, ["query": "geheim"], Self.context("org_b"))
+        let secretInB = try await Self.call(ToolDefinition.knowledge.name, ["query": "geheim"], Self.context("org_b"))
         #expect(secretInB.result["matches"]?[0]?["id"] == "kd_b")
     }
 
     // MARK: send_message_tool and handoff_tool
 
     @Test func sendMessageGoesToTheSessionContact() async throws {
-        let outcome = try await Self.call(KnownTools.sendMessage, ["text": "Ihr Kurs ist gebucht."])
+        let outcome = try await Self.call(ToolDefinition.sendMessage.name, ["text": "Ihr Kurs ist gebucht."])
         try #require(outcome.effects.count == 1)
         #expect(outcome.effects[0].stream == "session:s1")
         #expect(outcome.effects[0].event == .messageSent(MessageSent(
             messageId: "msg_new", agentId: "primary", sessionId: "s1", channel: .whatsapp, from: "+4939771234567",
             to: "+491701234567", text: "Ihr Kurs ist gebucht.")))
-        let internalOutcome = try await Self.call(KnownTools.sendMessage, ["text": "Test"], Self.context(isInternal: true))
+        let internalOutcome = try await Self.call(ToolDefinition.sendMessage.name, ["text": "Test"], Self.context(isInternal: true))
         #expect(internalOutcome.error == nil && internalOutcome.effects.isEmpty && internalOutcome.result["delivered"] == false)
-        let outside = try await Self.call(KnownTools.sendMessage, ["text": "Test"], Self.context(sessionId: nil))
+        let outside = try await Self.call(ToolDefinition.sendMessage.name, ["text": "Test"], Self.context(sessionId: nil))
         #expect(Self.errorCode(outside) == "no_session" && outside.effects.isEmpty)
     }
 
     @Test func handoffHandsTheSessionOver() async throws {
-        let outcome = try await Self.call(KnownTools.handoff, ["reason": "customer wants a refund"])
+        let outcome = try await Self.call(ToolDefinition.handoff.name, ["reason": "customer wants a refund"])
         try #require(outcome.effects.count == 1)
         #expect(outcome.effects[0].stream == "session:s1" && outcome.handsOff)
         #expect(outcome.effects[0].event == .sessionHandedOff(SessionHandedOff(sessionId: "s1", trigger: .handoffTool, reason: "customer wants a refund")))
-        let outside = try await Self.call(KnownTools.handoff, ["reason": "x"], Self.context(sessionId: nil))
+        let outside = try await Self.call(ToolDefinition.handoff.name, ["reason": "x"], Self.context(sessionId: nil))
         #expect(Self.errorCode(outside) == "no_session" && outside.effects.isEmpty && !outside.handsOff)
     }
 
@@ -389,7 +389,7 @@ import Testing
         ]]
         let store = try Self.store(extra: extra)
         let segment: JSONValue = ["objectType": "crm_contact", "filters": [["field": "status", "op": "eq", "value": "customer"]]]
-        let outcome = try await Self.call(KnownTools.bulkCRMEmail, ["segment": segment, "subject": "Saisonstart", "body": "Ahoi!"], store: store)
+        let outcome = try await Self.call(ToolDefinition.bulkCRMEmail.name, ["segment": segment, "subject": "Saisonstart", "body": "Ahoi!"], store: store)
         #expect(outcome.error == nil, "\(outcome.result.serialized())")
         // c_1 and its duplicate c_5 get one message; c_3 is deleted, c_4 has no email, c_6 a bad one; org_b's Bea never.
         #expect(Self.recipients(outcome) == ["lisa@example.de"])
@@ -398,24 +398,24 @@ import Testing
         #expect(message.channel == .email && message.subject == "Saisonstart" && message.text == "Ahoi!")
         #expect(message.from == "info@segelschule.de" && outcome.effects[0].stream == "session:s1")
 
-        let all = try await Self.call(KnownTools.bulkCRMEmail, ["segment": ["objectType": "crm_contact"], "subject": "S", "body": "B"], store: store)
+        let all = try await Self.call(ToolDefinition.bulkCRMEmail.name, ["segment": ["objectType": "crm_contact"], "subject": "S", "body": "B"], store: store)
         #expect(Self.recipients(all) == ["lisa@example.de", "max@example.de"])
-        let inB = try await Self.call(KnownTools.bulkCRMEmail, ["segment": ["objectType": "crm_contact"], "subject": "S", "body": "B"],
+        let inB = try await Self.call(ToolDefinition.bulkCRMEmail.name, ["segment": ["objectType": "crm_contact"], "subject": "S", "body": "B"],
                                       Self.context("org_b"), store: store)
         #expect(Self.recipients(inB) == ["bea@example.de", "lisa@example.de", "max@example.de"])
         // Outside a session each message goes on its contact's stream.
-        let noSession = try await Self.call(KnownTools.bulkCRMEmail, ["segment": segment, "subject": "S", "body": "B"],
+        let noSession = try await Self.call(ToolDefinition.bulkCRMEmail.name, ["segment": segment, "subject": "S", "body": "B"],
                                             Self.context(sessionId: nil), store: store)
         #expect(noSession.effects.map(\.stream) == ["object:c_1"])
     }
 
     @Test func bulkEmailRefusesOtherTypesAndBadSegments() async throws {
-        let booking = try await Self.call(KnownTools.bulkCRMEmail, ["segment": ["objectType": "booking"], "subject": "S", "body": "B"])
+        let booking = try await Self.call(ToolDefinition.bulkCRMEmail.name, ["segment": ["objectType": "booking"], "subject": "S", "body": "B"])
         #expect(Self.errorCode(booking) == "invalid_value" && booking.result["error"]?["field"] == "segment.objectType" && booking.effects.isEmpty)
-        let badField = try await Self.call(KnownTools.bulkCRMEmail, ["segment": ["objectType": "crm_contact", "filters": [["field": "x'--", "op": "eq", "value": 1]]],
+        let badField = try await Self.call(ToolDefinition.bulkCRMEmail.name, ["segment": ["objectType": "crm_contact", "filters": [["field": "x'--", "op": "eq", "value": 1]]],
                                                                      "subject": "S", "body": "B"])
         #expect(Self.errorCode(badField) == "unknown_field" && badField.result["error"]?["field"] == "segment.filters[0].field")
-        let aggregate = try await Self.call(KnownTools.bulkCRMEmail, ["segment": ["objectType": "crm_contact", "aggregate": ["type": "count"]],
+        let aggregate = try await Self.call(ToolDefinition.bulkCRMEmail.name, ["segment": ["objectType": "crm_contact", "aggregate": ["type": "count"]],
                                                                       "subject": "S", "body": "B"])
         #expect(Self.errorCode(aggregate) == "invalid_value" && aggregate.effects.isEmpty)
     }
@@ -428,14 +428,14 @@ import Testing
         }
         let store = try Self.store(extra: ["org_c": many])
         let context = Self.context("org_c", contactId: nil)
-        let tooMany = try await Self.call(KnownTools.bulkCRMEmail, ["segment": ["objectType": "crm_contact"], "subject": "S", "body": "B"], context, store: store)
+        let tooMany = try await Self.call(ToolDefinition.bulkCRMEmail.name, ["segment": ["objectType": "crm_contact"], "subject": "S", "body": "B"], context, store: store)
         #expect(Self.errorCode(tooMany) == "too_many_recipients" && tooMany.effects.isEmpty)
         #expect(tooMany.result["error"]?["message"]?.stringValue?.contains("\(maximum + 1)") == true)
-        let atCap = try await Self.call(KnownTools.bulkCRMEmail, ["segment": ["objectType": "crm_contact", "filters": [["field": "status", "op": "eq", "value": "customer"]]],
+        let atCap = try await Self.call(ToolDefinition.bulkCRMEmail.name, ["segment": ["objectType": "crm_contact", "filters": [["field": "status", "op": "eq", "value": "customer"]]],
                                                                   "subject": "S", "body": "B"], context, store: store)
         #expect(atCap.error == nil && atCap.effects.count == maximum && atCap.result["recipients"] == .number(Double(maximum)))
         // An explicit page selects within the segment.
-        let page = try await Self.call(KnownTools.bulkCRMEmail, ["segment": ["objectType": "crm_contact", "sort": [["field": "id", "dir": "desc"]], "limit": 2],
+        let page = try await Self.call(ToolDefinition.bulkCRMEmail.name, ["segment": ["objectType": "crm_contact", "sort": [["field": "id", "dir": "desc"]], "limit": 2],
                                                                  "subject": "S", "body": "B"], context, store: store)
         #expect(Self.recipients(page) == ["m499@example.de", "m500@example.de"])
     }
@@ -443,14 +443,14 @@ import Testing
     // MARK: registry
 
     @Test(arguments: [
-        (KnownTools.crm, #"{"action": "delete"}"#),
-        (KnownTools.crm, #"{"action": "create", "name": 5}"#),
-        (KnownTools.booking, #"{"action": "create", "resourceId": "boat_1", "from": "2026-12-09T10:00:00Z", "to": "2026-12-09T11:00:00Z", "price": "90"}"#),
-        (KnownTools.booking, #"{"action": "book", "resourceId": "boat_1"}"#),
-        (KnownTools.knowledge, #"{"query": ""}"#),
-        (KnownTools.sendMessage, #"{"text": "hi", "to": "+491709999999"}"#),
-        (KnownTools.bulkCRMEmail, #"{"segment": {"objectType": "crm_contact"}, "subject": "S"}"#),
-        (KnownTools.handoff, #"{"reason": "x", "to": "boss"}"#),
+        (ToolDefinition.crm.name, #"{"action": "delete"}"#),
+        (ToolDefinition.crm.name, #"{"action": "create", "name": 5}"#),
+        (ToolDefinition.booking.name, #"{"action": "create", "resourceId": "boat_1", "from": "2026-12-09T10:00:00Z", "to": "2026-12-09T11:00:00Z", "price": "90"}"#),
+        (ToolDefinition.booking.name, #"{"action": "book", "resourceId": "boat_1"}"#),
+        (ToolDefinition.knowledge.name, #"{"query": ""}"#),
+        (ToolDefinition.sendMessage.name, #"{"text": "hi", "to": "+491709999999"}"#),
+        (ToolDefinition.bulkCRMEmail.name, #"{"segment": {"objectType": "crm_contact"}, "subject": "S"}"#),
+        (ToolDefinition.handoff.name, #"{"reason": "x", "to": "boss"}"#),
     ])
     func schemaInvalidCallsRunNothing(tool: String, arguments: String) async throws {
         let outcome = try await Self.call(tool, try JSONValue(parsing: arguments))
@@ -460,22 +460,22 @@ import Testing
 
     @Test func categoriesFollowTheCall() throws {
         let registry = ToolRegistry.standard(crm: try Self.store())
-        #expect(registry.category(of: KnownTools.crm, arguments: ["action": "delete", "contactId": "c_1"]) == .deleteContact)
-        #expect(registry.category(of: KnownTools.crm, arguments: ["action": "find", "query": "x"]) == .read)
-        #expect(registry.category(of: KnownTools.crm, arguments: ["action": "update", "contactId": "c_1"]) == .write)
-        #expect(registry.category(of: KnownTools.booking, arguments: ["action": "create", "price": 90]) == .financial)
-        #expect(registry.category(of: KnownTools.booking, arguments: ["action": "create", "price": 0]) == .write)
-        #expect(registry.category(of: KnownTools.booking, arguments: ["action": "create"]) == .write)
-        #expect(registry.category(of: KnownTools.booking, arguments: ["action": "availability"]) == .read)
-        #expect(registry.category(of: KnownTools.bulkCRMEmail, arguments: ["segment": ["objectType": "crm_contact"]]) == .bulkEmail)
-        #expect(registry.category(of: KnownTools.sendMessage, arguments: ["text": "x"]) == .message)
+        #expect(registry.category(of: ToolDefinition.crm.name, arguments: ["action": "delete", "contactId": "c_1"]) == .deleteContact)
+        #expect(registry.category(of: ToolDefinition.crm.name, arguments: ["action": "find", "query": "x"]) == .read)
+        #expect(registry.category(of: ToolDefinition.crm.name, arguments: ["action": "update", "contactId": "c_1"]) == .write)
+        #expect(registry.category(of: ToolDefinition.booking.name, arguments: ["action": "create", "price": 90]) == .financial)
+        #expect(registry.category(of: ToolDefinition.booking.name, arguments: ["action": "create", "price": 0]) == .write)
+        #expect(registry.category(of: ToolDefinition.booking.name, arguments: ["action": "create"]) == .write)
+        #expect(registry.category(of: ToolDefinition.booking.name, arguments: ["action": "availability"]) == .read)
+        #expect(registry.category(of: ToolDefinition.bulkCRMEmail.name, arguments: ["segment": ["objectType": "crm_contact"]]) == .bulkEmail)
+        #expect(registry.category(of: ToolDefinition.sendMessage.name, arguments: ["text": "x"]) == .message)
     }
 
     @Test func everyStandardToolHasItsExecutor() async throws {
         let registry = ToolRegistry.standard(crm: try Self.store())
         for name in registry.names {
-            let tool = try #require(registry[name])
-            #expect(!(tool.executor is UnavailableExecutor), "\(name)")
+            let executor = try #require(registry.executor(for: name))
+            #expect(!(executor is UnavailableExecutor), "\(name)")
         }
     }
 }

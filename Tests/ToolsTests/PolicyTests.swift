@@ -10,15 +10,15 @@ import Testing
 
     /// A call of each category.
     static let calls: [(ActionCategory, String, JSONValue)] = [
-        (.read, KnownTools.dataQuery, ["objectType": "booking"]),
-        (.write, KnownTools.crm, ["action": "update", "contactId": "c_1", "name": "Lisa"]),
-        (.message, KnownTools.sendMessage, ["text": "Hello"]),
-        (.bulkEmail, KnownTools.bulkCRMEmail, ["segment": ["objectType": "crm_contact"], "subject": "Hi", "body": "News"]),
-        (.deleteContact, KnownTools.crm, ["action": "delete", "contactId": "c_1"]),
-        (.financial, KnownTools.booking, ["action": "create", "resourceId": "boat", "from": "2026-12-01T10:00:00Z", "to": "2026-12-01T12:00:00Z", "price": 90]),
+        (.read, ToolDefinition.dataQuery.name, ["objectType": "booking"]),
+        (.write, ToolDefinition.crm.name, ["action": "update", "contactId": "c_1", "name": "Lisa"]),
+        (.message, ToolDefinition.sendMessage.name, ["text": "Hello"]),
+        (.bulkEmail, ToolDefinition.bulkCRMEmail.name, ["segment": ["objectType": "crm_contact"], "subject": "Hi", "body": "News"]),
+        (.deleteContact, ToolDefinition.crm.name, ["action": "delete", "contactId": "c_1"]),
+        (.financial, ToolDefinition.booking.name, ["action": "create", "resourceId": "boat", "from": "2026-12-01T10:00:00Z", "to": "2026-12-01T12:00:00Z", "price": 90]),
     ]
 
-    static func config(_ autonomy: AutonomyLevel, approval: [ActionCategory] = [], enabled: [String] = KnownTools.implemented,
+    static func config(_ autonomy: AutonomyLevel, approval: [ActionCategory] = [], enabled: [String] = ToolCatalog.standard.names,
                        disabled: [String] = []) -> OrgAgentConfig {
         OrgAgentConfig(organizationId: "org_a", name: "Agent", customProperties: AgentProperties(
             enabledTools: enabled, disabledTools: disabled, autonomyLevel: autonomy, requireApprovalFor: approval))
@@ -49,7 +49,7 @@ import Testing
     func tableWithoutApprovalList(autonomy: AutonomyLevel) {
         for (category, tool, arguments) in Self.calls {
             #expect(Self.registry.category(of: tool, arguments: arguments) == category)
-            let decision = ToolPolicy.decide(config: Self.config(autonomy), tool: tool, arguments: arguments, registry: Self.registry)
+            let decision = ToolPolicy.decide(config: Self.config(autonomy), tool: tool, arguments: arguments, catalog: Self.registry.catalog)
             let expected = Self.table[autonomy]![category]!
             #expect(Self.kind(decision) == expected.0, "\(autonomy) \(category)")
             #expect(decision.rule == expected.1, "\(autonomy) \(category)")
@@ -59,7 +59,7 @@ import Testing
     @Test(arguments: AutonomyLevel.allCases, ActionCategory.allCases)
     func approvalListApplies(autonomy: AutonomyLevel, listed: ActionCategory) {
         for (category, tool, arguments) in Self.calls {
-            let decision = ToolPolicy.decide(config: Self.config(autonomy, approval: [listed]), tool: tool, arguments: arguments, registry: Self.registry)
+            let decision = ToolPolicy.decide(config: Self.config(autonomy, approval: [listed]), tool: tool, arguments: arguments, catalog: Self.registry.catalog)
             let base = Self.table[autonomy]![category]!
             if category == listed, base.0 != .deny {
                 #expect(Self.kind(decision) == .approval, "\(autonomy) \(category) listed")
@@ -72,25 +72,25 @@ import Testing
 
     @Test func disabledBeatsEnabledAndUnlistedIsDenied() {
         let args: JSONValue = ["objectType": "booking"]
-        let both = Self.config(.autonomous, enabled: [KnownTools.dataQuery], disabled: [KnownTools.dataQuery])
-        #expect(ToolPolicy.decide(config: both, tool: KnownTools.dataQuery, arguments: args, registry: Self.registry).rule == .disabledTools)
-        let none = Self.config(.autonomous, enabled: [KnownTools.crm])
-        #expect(ToolPolicy.decide(config: none, tool: KnownTools.dataQuery, arguments: args, registry: Self.registry).rule == .notEnabled)
+        let both = Self.config(.autonomous, enabled: [ToolDefinition.dataQuery.name], disabled: [ToolDefinition.dataQuery.name])
+        #expect(ToolPolicy.decide(config: both, tool: ToolDefinition.dataQuery.name, arguments: args, catalog: Self.registry.catalog).rule == .disabledTools)
+        let none = Self.config(.autonomous, enabled: [ToolDefinition.crm.name])
+        #expect(ToolPolicy.decide(config: none, tool: ToolDefinition.dataQuery.name, arguments: args, catalog: Self.registry.catalog).rule == .notEnabled)
         let unknown = ToolPolicy.decide(config: Self.config(.autonomous, enabled: ["drop_tables_tool"]), tool: "drop_tables_tool",
-                                        arguments: .emptyObject, registry: Self.registry)
+                                        arguments: .emptyObject, catalog: Self.registry.catalog)
         #expect(unknown.rule == .unknownTool && !unknown.isAllowed)
     }
 
     @Test func categoriesDependOnArguments() {
-        #expect(ToolSchemas.crmCategory(["action": "find"]) == .read)
-        #expect(ToolSchemas.crmCategory(["action": "create"]) == .write)
-        #expect(ToolSchemas.crmCategory(["action": "delete"]) == .deleteContact)
-        #expect(ToolSchemas.crmCategory(["action": "obliterate"]) == .deleteContact)
-        #expect(ToolSchemas.bookingCategory(["action": "create"]) == .write)
-        #expect(ToolSchemas.bookingCategory(["action": "create", "price": 0]) == .write)
-        #expect(ToolSchemas.bookingCategory(["action": "create", "price": 0.01]) == .financial)
-        #expect(ToolSchemas.bookingCategory(["action": "create", "price": "90"]) == .financial)
-        #expect(ToolSchemas.bookingCategory(["action": "availability"]) == .read)
-        #expect(ToolSchemas.bookingCategory(["action": "cancel"]) == .write)
+        #expect(CRMExecutor.category(["action": "find"]) == .read)
+        #expect(CRMExecutor.category(["action": "create"]) == .write)
+        #expect(CRMExecutor.category(["action": "delete"]) == .deleteContact)
+        #expect(CRMExecutor.category(["action": "obliterate"]) == .deleteContact)
+        #expect(BookingExecutor.category(["action": "create"]) == .write)
+        #expect(BookingExecutor.category(["action": "create", "price": 0]) == .write)
+        #expect(BookingExecutor.category(["action": "create", "price": 0.01]) == .financial)
+        #expect(BookingExecutor.category(["action": "create", "price": "90"]) == .financial)
+        #expect(BookingExecutor.category(["action": "availability"]) == .read)
+        #expect(BookingExecutor.category(["action": "cancel"]) == .write)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Projection
 import PurserDomain
+import Tools
 
 /// The audit read model: an activity log in sentences ("14:28 — Queried 3 bookings"), every
 /// tool call with its arguments, result, duration and outcome, and every approval with its state
@@ -48,9 +49,7 @@ public struct AuditProjector: Projector {
             try finishCall(db, event, p, agent: agent, call: call, tool: tool, outcome: "executed", result: p.json("result"),
                            error: nil, rule: nil, duration: duration)
             try activity(db, event, agent: agent, session: p.sessionId, kind: "tool.executed",
-                         Self.describeExecution(tool: tool, objectType: p.optionalString("arguments", "objectType"),
-                                                total: p.optionalDouble("result", "total"), aggregated: p.has("result", "aggregate"),
-                                                durationMs: duration))
+                         Self.describeExecution(tool: tool, call: ExecutedCall(fields: p), durationMs: duration))
         case ToolFailed.type:
             let p = try PayloadFields(event)
             let agent = try p.string("agentId"), call = try p.string("callId"), tool = try p.string("tool")
@@ -178,29 +177,21 @@ public struct AuditProjector: Projector {
         return (h < 10 ? "0" : "") + String(h) + ":" + (mm < 10 ? "0" : "") + String(mm)
     }
 
-    /// A sentence for a tool execution: what a person would say the agent did.
-    static func describeExecution(tool: String, objectType: String?, total: Double?, aggregated: Bool, durationMs: Double) -> String {
-        switch tool {
-        case KnownTools.dataQuery:
-            let type = objectType ?? "object"
-            if let total, total >= 0, total == total.rounded(), total < 1e15 {
-                let n = Int(total)
-                return "Queried \(n) \(plural(type, n))"
-            }
-            if aggregated { return "Summed up \(plural(type, 2))" }
-            return "Queried \(plural(type, 2))"
-        default:
-            return "Ran \(tool) (\(Int(durationMs.rounded())) ms)"
-        }
+    /// A sentence for a tool execution: what a person would say the agent did, in the words of
+    /// the tool's catalog entry; "Ran <tool> (N ms)" when it has nothing more specific to say.
+    static func describeExecution(tool: String, call: some ToolCallFacts, durationMs: Double) -> String {
+        ToolCatalog.standard.sentence(tool: tool, call: call) ?? "Ran \(tool) (\(Int(durationMs.rounded())) ms)"
     }
+}
 
-    static func plural(_ objectType: String, _ n: Int) -> String {
-        let words = objectType.replacingOccurrences(of: "crm_", with: "").replacingOccurrences(of: "_", with: " ")
-        if n == 1 { return words }
-        if words.hasSuffix("s") { return words }
-        if words.hasSuffix("y"), !words.hasSuffix("ay"), !words.hasSuffix("ey") { return String(words.dropLast()) + "ies" }
-        return words + "s"
-    }
+/// A `tool.executed` as a tool's sentence reads it: straight from the event's bytes, looking only
+/// at the members the sentence asks for (a query's result can be large).
+struct ExecutedCall: ToolCallFacts {
+    let fields: PayloadFields
+
+    func argumentString(_ key: StaticString) -> String? { fields.optionalString("arguments", key) }
+    func resultNumber(_ key: StaticString) -> Double? { fields.optionalDouble("result", key) }
+    func resultHas(_ key: StaticString) -> Bool { fields.has("result", key) }
 }
 
 /// One line of an org's activity log.

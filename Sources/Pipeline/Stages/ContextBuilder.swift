@@ -28,7 +28,7 @@ extension Pipeline {
         - Answer only from the FAQ, the documents and what tools return; never invent prices, dates, availability or bookings.
         - You act only for this organization. Tools are scoped to it; you cannot reach other organizations' data.
         - Actions that change data or send messages may be held for a human's approval; tell the customer when that happens.
-        - If you cannot help, or the customer asks for a person, call handoff_tool with the reason.
+        - If you cannot help, or the customer asks for a person, call \(Tools.ToolDefinition.handoff.name) with the reason.
         """
 
     func buildContext(_ turn: Turn) async throws(PipelineError) -> ChatContext {

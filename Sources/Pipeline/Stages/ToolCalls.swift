@@ -35,11 +35,11 @@ extension Pipeline {
         try turn.events.add(ToolRequested(agentId: agentId, sessionId: sessionId, callId: call.id, tool: call.name,
                                           arguments: arguments, category: category), stream: stream, actor: turn.agentActor)
 
-        switch ToolPolicy.decide(config: turn.config, tool: call.name, arguments: arguments, registry: registry) {
+        switch ToolPolicy.decide(config: turn.config, tool: call.name, arguments: arguments, catalog: registry.catalog) {
         case .deny(let reason, let rule):
             try turn.events.add(ToolDenied(agentId: agentId, sessionId: sessionId, callId: call.id, tool: call.name,
                                            rule: rule.rawValue, reason: reason), stream: stream, actor: .system)
-            return FedResult(result: ["error": ["code": "denied", "message": .string("\(reason). The policy forbids this call; do not retry it. Tell the customer what you cannot do, or call handoff_tool.")]],
+            return FedResult(result: ["error": ["code": "denied", "message": .string("\(reason). The policy forbids this call; do not retry it. Tell the customer what you cannot do, or call \(Tools.ToolDefinition.handoff.name).")]],
                              handsOff: false)
 
         case .needsApproval(let reason, let rule):

@@ -7,12 +7,6 @@
 
   var TOKEN_KEY = "purser.token";
   var ROLE_RANK = { viewer: 1, operator: 2, admin: 3 };
-  var KNOWN_TOOLS = [
-    "data_query_tool", "crm_tool", "booking_tool", "knowledge_tool", "send_message_tool",
-    "bulk_crm_email_tool", "handoff_tool", "sequences_tool", "workflow_tool", "webinar_tool",
-    "contact_sync_tool", "activity_protocol_tool", "projects_tool", "forms_tool"
-  ];
-  var ACTION_CATEGORIES = ["read", "write", "message", "bulk_email", "delete_contact", "financial"];
   // Event types of eventlog/EVENTS.md; the SSE stream names each message by its type.
   var EVENT_TYPES = [
     "agent.configured", "agent.status_changed", "approval.expired", "approval.granted",
@@ -29,6 +23,8 @@
     org: null,
     role: null,
     label: null,
+    tools: [],              // GET /api/tools: [{name, implemented, description, category, sentence}]
+    categories: [],         // the action categories, from the same answer
     panel: "sessions",
     sessionId: null,        // the open session
     session: null,
@@ -205,6 +201,12 @@
       state.org = who.org;
       state.role = who.role || "viewer";
       state.label = who.label || "";
+      // The tool catalog (names for the settings form, categories for requireApprovalFor) comes
+      // from the server, the one list of tools; the dashboard keeps no copy.
+      return request("GET", "/api/tools");
+    }).then(function (catalog) {
+      state.tools = (catalog && catalog.tools) || [];
+      state.categories = (catalog && catalog.categories) || [];
       showApp();
     });
   }
@@ -812,7 +814,18 @@
     });
   }
 
-  function setChecks(containerId, names, selected, path) {
+  function toolNames() { return state.tools.map(function (t) { return t.name; }); }
+
+  // What a tool does, as a tooltip in the settings form.
+  function toolTitles() {
+    var titles = {};
+    state.tools.forEach(function (t) {
+      titles[t.name] = t.implemented ? (t.description || "") + " (" + t.category + ")" : "not available in this build";
+    });
+    return titles;
+  }
+
+  function setChecks(containerId, names, selected, path, titles) {
     var box = $(containerId);
     clear(box);
     var all = names.slice();
@@ -821,7 +834,7 @@
       var id = containerId + "-" + name.replace(/[^a-z0-9_-]/gi, "_");
       var input = el("input", { type: "checkbox", id: id, value: name, dataset: { path: path } });
       input.checked = (selected || []).indexOf(name) >= 0;
-      box.appendChild(el("div", { className: "check" }, [input, el("label", { "for": id, text: name })]));
+      box.appendChild(el("div", { className: "check" }, [input, el("label", { "for": id, text: name, title: titles && titles[name] })]));
     });
   }
 
@@ -908,12 +921,12 @@
     $("f-knowledgeDocIds").value = (p.knowledgeDocIds || []).join("\n");
     clear($("faq-list"));
     (p.faqEntries || []).forEach(addFaqRow);
-    setChecks("f-enabledTools", KNOWN_TOOLS, p.enabledTools || [], "customProperties.enabledTools");
-    setChecks("f-disabledTools", KNOWN_TOOLS, p.disabledTools || [], "customProperties.disabledTools");
+    setChecks("f-enabledTools", toolNames(), p.enabledTools || [], "customProperties.enabledTools", toolTitles());
+    setChecks("f-disabledTools", toolNames(), p.disabledTools || [], "customProperties.disabledTools", toolTitles());
     $("f-autonomyLevel").value = p.autonomyLevel || "supervised";
     $("f-maxMessagesPerDay").value = p.maxMessagesPerDay === undefined ? "" : p.maxMessagesPerDay;
     $("f-maxCostPerDay").value = p.maxCostPerDay === undefined ? "" : p.maxCostPerDay;
-    setChecks("f-requireApprovalFor", ACTION_CATEGORIES, p.requireApprovalFor || [], "customProperties.requireApprovalFor");
+    setChecks("f-requireApprovalFor", state.categories, p.requireApprovalFor || [], "customProperties.requireApprovalFor");
     $("f-blockedTopics").value = (p.blockedTopics || []).join("\n");
     $("f-modelProvider").value = p.modelProvider || "";
     $("f-modelId").value = p.modelId || "";
