@@ -1,3 +1,4 @@
+import Channels
 import Foundation
 
 /// A file or media item that came with a message.
