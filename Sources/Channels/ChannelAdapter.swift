@@ -228,7 +228,7 @@ public struct Channel: RawRepresentable, Sendable, Hashable, Codable, CaseIterab
     public var usesPhoneNumbers: Bool { adapter.addressKind == .phone }
 
     /// Every channel, in registry order.
-    public static var allCases: [Channel] { ChannelRegistry.adapters.map(\.channel) }
+    public static var allCases: [Channel] { ChannelRegistry.adapters.map { $0.channel } }
 
     /// The accepted spellings, for messages that list them.
     public static var allNames: String { allCases.map(\.rawValue).joined(separator: ", ") }

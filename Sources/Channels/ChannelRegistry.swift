@@ -17,7 +17,7 @@ public enum ChannelRegistry {
     }
 
     /// Every format of every channel, in registry order.
-    public static let formats: [ChannelFormat] = adapters.flatMap(\.formats)
+    public static let formats: [ChannelFormat] = adapters.flatMap { $0.formats }
 
     /// The format named `format`.
     public static func format(_ format: InputFormat) -> ChannelFormat? {

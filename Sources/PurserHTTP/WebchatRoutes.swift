@@ -24,7 +24,15 @@ struct WebchatRoutes {
     /// The channel whose route this is (`webchat`), its path and the header carrying the token.
     let channel: Channel
     let path: String
-    let tokenHeader: HTTPField.Name
+    let visitorTokenHeader: HTTPField.Name
+
+    /// The webchat's visitor-token header, as its adapter declares it.
+    static let tokenHeader: HTTPField.Name = {
+        guard case .visitorToken(let header)? = WebchatChannel().webhook?.verification, let name = HTTPField.Name(header) else {
+            preconditionFailure("the webchat adapter declares no visitor-token header")
+        }
+        return name
+    }()
 
     static let pendingNotice = "Thank you! Your message has been received; the reply will appear here shortly."
 
@@ -35,13 +43,13 @@ struct WebchatRoutes {
                 return Reply.tooManyRequests("too many webchat messages from your address; retry after \(wait) s", retryAfter: wait)
             }
             let body = try await request.bytes()
-            return await post(body, tokenHeader: request.headers[tokenHeader])
+            return await post(body, tokenHeader: request.headers[visitorTokenHeader])
         }
         router.get(RouterPath(path + "/messages")) { request, context -> Response in
             if let wait = sourceLimiter.take("webchat:" + context.sourceKey) {
                 return Reply.tooManyRequests("too many webchat requests from your address; retry after \(wait) s", retryAfter: wait)
             }
-            guard let token = request.headers[tokenHeader], !token.isEmpty else {
+            guard let token = request.headers[visitorTokenHeader], !token.isEmpty else {
                 return Reply.error(.unauthorized, "unauthorized", "send the visitor token you were given as X-Visitor-Token")
             }
             var after: UInt64 = 0

@@ -42,7 +42,8 @@ public struct WebhookSecrets: Sendable {
     public static func environment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> WebhookSecrets {
         func value(_ name: String) -> String? { env[name].flatMap { $0.isEmpty ? nil : $0 } }
         let verify = value("PURSER_WHATSAPP_VERIFY_TOKEN")
-        return WebhookSecrets(signingSecret: { name, _ in value("PURSER_" + name.uppercased()) },
+        let set = env.filter { $0.key.hasPrefix("PURSER_") && !$0.value.isEmpty }
+        return WebhookSecrets(signingSecret: { name, _ in set["PURSER_" + name.uppercased()] },
                               whatsappVerifyTokens: { verify.map { [$0] } ?? [] }, publicBaseURL: value("PURSER_PUBLIC_URL"))
     }
 }
@@ -88,7 +89,7 @@ struct WebhookRoutes {
                 registerSigned(router, adapter: adapter, route: route, header: HTTPField.Name(header)!, secretName: secretName)
             case .visitorToken(let header):
                 WebchatRoutes(pipeline: pipeline, limiter: limiter, sourceLimiter: sourceLimiter, channel: adapter.channel,
-                              path: route.path, tokenHeader: HTTPField.Name(header)!).register(router)
+                              path: route.path, visitorTokenHeader: HTTPField.Name(header)!).register(router)
             }
         }
     }

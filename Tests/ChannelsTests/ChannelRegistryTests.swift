@@ -5,12 +5,12 @@ import Testing
 /// The registry is the only list of channels: everything else derives from it.
 @Suite struct ChannelRegistryTests {
     @Test func eachChannelFormatAndRouteIsRegisteredOnce() {
-        let names = ChannelRegistry.adapters.map(\.channel.rawValue)
+        let names = ChannelRegistry.adapters.map { $0.channel.rawValue }
         #expect(Set(names).count == names.count)
         let formats = ChannelRegistry.formats.map(\.format.rawValue)
         #expect(Set(formats).count == formats.count)
         #expect(!formats.contains("auto") && !formats.contains("jsonl"))
-        let paths = ChannelRegistry.adapters.compactMap(\.webhook?.path)
+        let paths = ChannelRegistry.adapters.compactMap { $0.webhook?.path }
         #expect(Set(paths).count == paths.count)
         for format in ChannelRegistry.formats {
             #expect(ChannelRegistry.adapter(for: format.channel) != nil, "format \(format.format) names an unregistered channel")
@@ -21,7 +21,7 @@ import Testing
     @Test func channelAndFormatNamesAreTheDocumentedOnes() {
         #expect(Channel.allCases.map(\.rawValue) == ["whatsapp", "sms", "email", "webchat", "instagram_dm"])
         #expect(InputFormat.allCases.map(\.rawValue) == ["auto", "jsonl", "whatsapp", "twilio", "eml", "mbox", "webchat"])
-        #expect(ChannelRegistry.adapters.compactMap(\.webhook?.path) == ["webhooks/whatsapp", "webhooks/twilio", "webhooks/webchat"])
+        #expect(ChannelRegistry.adapters.compactMap { $0.webhook?.path } == ["webhooks/whatsapp", "webhooks/twilio", "webhooks/webchat"])
     }
 
     @Test func unregisteredNamesAreRefused() throws {
