@@ -169,6 +169,9 @@ public struct ChannelFormat: Sendable {
     public enum Detection: Sendable {
         /// By the first significant line (not JSON).
         case line(@Sendable (ArraySlice<UInt8>) -> Bool)
+        /// By the first significant line, when no `.line` detection claims it: for a rule as broad
+        /// as "any `Name: value` header line", which a form body with a `whatsapp:` value also is.
+        case fallbackLine(@Sendable (ArraySlice<UInt8>) -> Bool)
         /// By the first parsed JSON value; `marker` decides a document too large or broken to parse.
         case json(@Sendable (Any) -> Bool, marker: String?)
         /// Only when named.

@@ -1,13 +1,13 @@
 /// The channels Purser takes: the only list of them.
 ///
-/// `--format auto` consults the adapters' formats in this order, so a format recognised by its
-/// first line is tried before the ones after it (Twilio form bodies before mail headers).
+/// The order is the order messages list channels and formats in, and the order `--format auto`
+/// tries the formats' detections in.
 public enum ChannelRegistry {
     public static let adapters: [any ChannelAdapter] = [
         WhatsAppChannel(),
-        SMSChannel(),
         EmailChannel(),
         WebchatChannel(),
+        SMSChannel(),
         InstagramDMChannel(),
     ]
 

@@ -6,8 +6,8 @@ import Foundation
 /// a channel's format when its JSON detection claims the value (WhatsApp Cloud API webhook
 /// bodies), else JSON Lines of normalized messages (or, for a multi-line document, the webchat
 /// body); any other line is the first channel format (in `ChannelRegistry` order) whose line
-/// detection claims it: a Twilio form body (`Name=value&…`), an mbox (`From `), an RFC 5322
-/// mail (`Name: value`).
+/// detection claims it — an mbox (`From `), a Twilio form body (`Name=value&…`) — else the first
+/// whose fallback claims it: an RFC 5322 mail (`Name: value`).
 public enum FormatDetector {
     /// How JSON input is laid out.
     enum JSONLayout: Sendable, Hashable {
@@ -97,6 +97,9 @@ public enum FormatDetector {
         }
         for format in ChannelRegistry.formats {
             if case .line(let matches) = format.detection, matches(head) { return .format(format, .lines) }
+        }
+        for format in ChannelRegistry.formats {
+            if case .fallbackLine(let matches) = format.detection, matches(head) { return .format(format, .lines) }
         }
         if !first.complete && !atLimit { return nil }
         return .unknown

@@ -19,9 +19,16 @@ import Testing
 
     /// The channels and formats users and stored events spell, in the order messages list them.
     @Test func channelAndFormatNamesAreTheDocumentedOnes() {
-        #expect(Channel.allCases.map(\.rawValue) == ["whatsapp", "sms", "email", "webchat", "instagram_dm"])
-        #expect(InputFormat.allCases.map(\.rawValue) == ["auto", "jsonl", "whatsapp", "twilio", "eml", "mbox", "webchat"])
-        #expect(ChannelRegistry.adapters.compactMap { $0.webhook?.path } == ["webhooks/whatsapp", "webhooks/twilio", "webhooks/webchat"])
+        #expect(Channel.allCases.map(\.rawValue) == ["whatsapp", "email", "webchat", "sms", "instagram_dm"])
+        #expect(InputFormat.allCases.map(\.rawValue) == ["auto", "jsonl", "whatsapp", "eml", "mbox", "webchat", "twilio"])
+        #expect(ChannelRegistry.adapters.compactMap { $0.webhook?.path } == ["webhooks/whatsapp", "webhooks/webchat", "webhooks/twilio"])
+    }
+
+    /// A Twilio form whose `From` carries an unencoded `whatsapp:` is also a `Name: value` line;
+    /// it stays a form body, as it was before formats were registered.
+    @Test func formBodyWithAColonIsTwilioNotMail() {
+        #expect(FormatDetector.detect(prefix: Array("From=whatsapp:+14155238886&To=whatsapp:+14158141829&Body=Hi&MessageSid=SM1\n".utf8)) == .twilio)
+        #expect(FormatDetector.detect(prefix: Array("Subject: Hi\n\nBody\n".utf8)) == .eml)
     }
 
     @Test func unregisteredNamesAreRefused() throws {

@@ -281,7 +281,7 @@ public struct EmailChannel: ChannelAdapter {
             [EmailAdapter.outcome(mail: bytes, byteCount: byteCount, position: position, limits: limits)]
         }
         return [
-            ChannelFormat(.eml, channel: .email, framing: .document, detection: .line({ FormatDetector.isHeaderLine($0) }), parse: parse),
+            ChannelFormat(.eml, channel: .email, framing: .document, detection: .fallbackLine({ FormatDetector.isHeaderLine($0) }), parse: parse),
             ChannelFormat(.mbox, channel: .email, framing: .mailbox, detection: .line({ MboxSplitter.isEnvelope($0) }), parse: parse),
         ]
     }
