@@ -110,10 +110,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Domain model: event catalog, ontology, org_agent configuration.
+        // Domain model: event catalog, ontology, org_agent configuration. Channels are the
+        // adapters' (`ChannelRegistry`), so the domain knows each channel's name and addresses.
         .target(
             name: "PurserDomain",
-            dependencies: ["PurserCore"],
+            dependencies: ["PurserCore", "Channels"],
             path: "Sources/PurserDomain",
             swiftSettings: swiftSettings
         ),
@@ -159,7 +160,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Channel adapters: native payloads (WhatsApp, Twilio, email, mbox, webchat) → inbound messages.
+        // Channel adapters, one per channel, listed once in ChannelRegistry: native payloads
+        // (WhatsApp, Twilio, email, mbox, webchat) → inbound messages, addresses, webhook routes.
         .target(
             name: "Channels",
             dependencies: ["PurserCore"],

@@ -2,11 +2,12 @@ import Foundation
 
 /// Tells the input formats apart from their first bytes.
 ///
-/// Rules, applied to the first line that is neither blank nor a `#` comment:
-/// a line starting `From ` is an mbox; `{` or `[` is JSON — WhatsApp when it is a Cloud API
-/// webhook body (`object: whatsapp_business_account` or `entry`, or a bundle of them), else
-/// JSON Lines of normalized messages (or, for a multi-line document, the webchat body); a
-/// `Name: value` header line is an RFC 5322 mail; `Name=value&…` is a Twilio form body.
+/// Rules, applied to the first line that is neither blank nor a `#` comment: `{` or `[` is JSON —
+/// a channel's format when its JSON detection claims the value (WhatsApp Cloud API webhook
+/// bodies), else JSON Lines of normalized messages (or, for a multi-line document, the webchat
+/// body); any other line is the first channel format (in `ChannelRegistry` order) whose line
+/// detection claims it — an mbox (`From `), a Twilio form body (`Name=value&…`) — else the first
+/// whose fallback claims it: an RFC 5322 mail (`Name: value`).
 public enum FormatDetector {
     /// How JSON input is laid out.
     enum JSONLayout: Sendable, Hashable {
@@ -16,24 +17,23 @@ public enum FormatDetector {
         case document
     }
 
-    enum Decision: Sendable, Hashable {
+    enum Decision: Sendable {
+        /// Normalized messages, one per line.
         case jsonLines(NormalizedMessageParser.ChannelPolicy)
+        /// One normalized message as a document.
         case jsonDocument(NormalizedMessageParser.ChannelPolicy)
-        case whatsapp(JSONLayout)
-        case twilio
-        case eml
-        case mbox
+        /// A channel's own format.
+        case format(ChannelFormat, JSONLayout)
         case empty
         case unknown
 
         var format: InputFormat? {
             switch self {
             case .jsonLines: return .jsonl
-            case .jsonDocument(let policy): return policy == .webchatOnly ? .webchat : .jsonl
-            case .whatsapp: return .whatsapp
-            case .twilio: return .twilio
-            case .eml: return .eml
-            case .mbox: return .mbox
+            case .jsonDocument(let policy):
+                guard case .only(let channel) = policy else { return .jsonl }
+                return ChannelRegistry.formats.first { $0.channel == channel && $0.framing == .normalizedJSON }?.format ?? .jsonl
+            case .format(let format, _): return format.format
             case .empty, .unknown: return nil
             }
         }
@@ -75,34 +75,60 @@ public enum FormatDetector {
             return atLimit ? .unknown : nil
         }
         let head = first.bytes
-        if MboxSplitter.isEnvelope(head) { return .mbox }
         if head.first == 0x7B || head.first == 0x5B {
             if !first.complete && !atLimit { return nil }
             if first.complete, case .value(let value) = JSONSupport.parse(head) {
-                return WhatsAppAdapter.isWebhookOrBundle(value) ? .whatsapp(.lines) : .jsonLines(.required)
+                return jsonFormat(of: value).map { .format($0, .lines) } ?? .jsonLines(.required)
             }
             // A broken first line followed by a good one is JSON Lines; decide now so a pipe
             // does not wait for more input. A lone `{` or `[` starts a pretty-printed document.
             if head.count > 1, lines.count > 1, lines[1].complete, lines[1].bytes.first == 0x7B,
                case .value(let value) = JSONSupport.parse(lines[1].bytes) {
-                return WhatsAppAdapter.isWebhookOrBundle(value) ? .whatsapp(.lines) : .jsonLines(.required)
+                return jsonFormat(of: value).map { .format($0, .lines) } ?? .jsonLines(.required)
             }
             if !complete && !atLimit { return nil }
             if complete, case .value(let value) = JSONSupport.parse(prefix) {
-                if WhatsAppAdapter.isWebhookOrBundle(value) { return .whatsapp(.document) }
-                if let object = value as? [String: Any], let channel = object["channel"] as? String, channel != "webchat" {
-                    return .jsonDocument(.required)
-                }
-                return .jsonDocument(.webchatOnly)
+                if let format = jsonFormat(of: value) { return .format(format, .document) }
+                return .jsonDocument(normalizedDocumentPolicy(value))
             }
-            if containsMarker(prefix) { return .whatsapp(.document) }
-            if head.count == 1 { return .jsonDocument(.webchatOnly) }
+            if let format = markedFormat(prefix) { return .format(format, .document) }
+            if head.count == 1 { return .jsonDocument(normalizedDocumentPolicy(nil)) }
             return .jsonLines(.required)
         }
-        if TwilioAdapter.looksLikeForm(head) { return .twilio }
-        if isHeaderLine(head) { return .eml }
+        for format in ChannelRegistry.formats {
+            if case .line(let matches) = format.detection, matches(head) { return .format(format, .lines) }
+        }
+        for format in ChannelRegistry.formats {
+            if case .fallbackLine(let matches) = format.detection, matches(head) { return .format(format, .lines) }
+        }
         if !first.complete && !atLimit { return nil }
         return .unknown
+    }
+
+    /// The channel format whose JSON detection claims `value`.
+    private static func jsonFormat(of value: Any) -> ChannelFormat? {
+        ChannelRegistry.formats.first { format in
+            if case .json(let matches, _) = format.detection { return matches(value) }
+            return false
+        }
+    }
+
+    /// The channel format whose marker a JSON document too large or broken to parse contains.
+    private static func markedFormat(_ bytes: [UInt8]) -> ChannelFormat? {
+        ChannelRegistry.formats.first { format in
+            if case .json(_, let marker?) = format.detection { return contains(bytes, Array(marker.utf8)) }
+            return false
+        }
+    }
+
+    /// A single normalized-message document is a channel's webhook body (the webchat's) when its
+    /// `channel` is that channel's or absent; a document naming another channel is JSON Lines.
+    private static func normalizedDocumentPolicy(_ value: Any?) -> NormalizedMessageParser.ChannelPolicy {
+        let bodies = ChannelRegistry.formats.filter { $0.framing == .normalizedJSON }
+        if let object = value as? [String: Any], let name = object["channel"] as? String {
+            return bodies.first { $0.channel.rawValue == name }.map { .only($0.channel) } ?? .required
+        }
+        return bodies.first.map { .only($0.channel) } ?? .required
     }
 
     /// Decides between one-value-per-line and one document for an explicitly named JSON format.
@@ -114,9 +140,8 @@ public enum FormatDetector {
         return .document
     }
 
-    private static func containsMarker(_ bytes: [UInt8]) -> Bool {
-        let marker = Array("\"whatsapp_business_account\"".utf8)
-        guard bytes.count >= marker.count else { return false }
+    private static func contains(_ bytes: [UInt8], _ marker: [UInt8]) -> Bool {
+        guard !marker.isEmpty, bytes.count >= marker.count else { return false }
         for start in 0...(bytes.count - marker.count) where bytes[start] == marker[0] {
             if bytes[start..<(start + marker.count)].elementsEqual(marker) { return true }
         }

@@ -1,15 +1,6 @@
 import Foundation
 import PurserCore
 
-/// The channels an inbound message can arrive on (docs/INPUT-FORMATS.md, "Inbound message").
-public enum Channel: String, Sendable, Hashable, Codable, CaseIterable {
-    case whatsapp
-    case email
-    case webchat
-    case sms
-    case instagramDM = "instagram_dm"
-}
-
 /// A file, picture or other non-text content that came with a message.
 ///
 /// Only metadata is kept: the pipeline decides whether to fetch media (WhatsApp media ids need an

@@ -25,17 +25,15 @@ public final class InboundReader {
 
     private enum LineKind {
         case json(NormalizedMessageParser.ChannelPolicy)
-        case whatsapp
-        case twilio
+        case format(ChannelFormat)
     }
 
     private enum DocumentKind {
         case json(NormalizedMessageParser.ChannelPolicy)
-        case whatsapp
-        case eml
+        case format(ChannelFormat)
 
         var isMail: Bool {
-            if case .eml = self { return true }
+            if case .format(let format) = self { return format.framing == .document }
             return false
         }
     }
@@ -44,7 +42,7 @@ public final class InboundReader {
         case start
         case lines(LineReader, LineKind)
         case document(DocumentKind)
-        case mbox(MboxSplitter)
+        case mbox(MboxSplitter, ChannelFormat)
         case done
     }
 
@@ -111,13 +109,13 @@ public final class InboundReader {
                 state = .done
                 let (bytes, total) = try readRest(max: kind.isMail ? limits.emailMessageBytesMax : limits.webhookBodyBytesMax)
                 handleDocument(bytes, total: total, kind: kind)
-            case .mbox(let splitter):
+            case .mbox(let splitter, let format):
                 guard let mail = try splitter.nextMessage() else {
                     state = .done
                     continue
                 }
                 let position = SourcePosition(source: sourceName, line: mail.line, index: mail.index)
-                queue.append(EmailAdapter.outcome(mail: mail.bytes, byteCount: mail.byteCount, position: position, limits: limits))
+                queue.append(contentsOf: format.parse(mail.bytes, mail.byteCount, position, limits))
             case .done:
                 return nil
             }
@@ -153,17 +151,17 @@ public final class InboundReader {
             return FormatDetector.decide(prefix: peeked, complete: complete, atLimit: final)
         case .jsonl:
             return .jsonLines(.required)
-        case .twilio:
-            return .twilio
-        case .eml:
-            return .eml
-        case .mbox:
-            return .mbox
-        case .whatsapp:
-            return FormatDetector.jsonLayout(prefix: peeked, complete: complete, atLimit: final).map { .whatsapp($0) }
-        case .webchat:
-            return FormatDetector.jsonLayout(prefix: peeked, complete: complete, atLimit: final).map {
-                $0 == .lines ? .jsonLines(.webchatOnly) : .jsonDocument(.webchatOnly)
+        default:
+            guard let format = ChannelRegistry.format(requestedFormat) else { return .unknown }
+            switch format.framing {
+            case .lines, .document, .mailbox:
+                return .format(format, .lines)
+            case .jsonBodies:
+                return FormatDetector.jsonLayout(prefix: peeked, complete: complete, atLimit: final).map { .format(format, $0) }
+            case .normalizedJSON:
+                return FormatDetector.jsonLayout(prefix: peeked, complete: complete, atLimit: final).map {
+                    $0 == .lines ? .jsonLines(.only(format.channel)) : .jsonDocument(.only(format.channel))
+                }
             }
         }
     }
@@ -175,16 +173,21 @@ public final class InboundReader {
             state = .lines(LineReader(source: source, lineBytesMax: limits.lineBytesMax), .json(policy))
         case .jsonDocument(let policy):
             state = .document(.json(policy))
-        case .whatsapp(.lines):
-            state = .lines(LineReader(source: source, lineBytesMax: limits.webhookBodyBytesMax), .whatsapp)
-        case .whatsapp(.document):
-            state = .document(.whatsapp)
-        case .twilio:
-            state = .lines(LineReader(source: source, lineBytesMax: limits.lineBytesMax), .twilio)
-        case .eml:
-            state = .document(.eml)
-        case .mbox:
-            state = .mbox(MboxSplitter(source: source, messageBytesMax: limits.emailMessageBytesMax))
+        case .format(let format, let layout):
+            switch format.framing {
+            case .jsonBodies where layout == .lines:
+                state = .lines(LineReader(source: source, lineBytesMax: limits.webhookBodyBytesMax), .format(format))
+            case .jsonBodies, .document:
+                state = .document(.format(format))
+            case .lines:
+                state = .lines(LineReader(source: source, lineBytesMax: limits.lineBytesMax), .format(format))
+            case .mailbox:
+                state = .mbox(MboxSplitter(source: source, messageBytesMax: limits.emailMessageBytesMax), format)
+            case .normalizedJSON where layout == .lines:
+                state = .lines(LineReader(source: source, lineBytesMax: limits.lineBytesMax), .json(.only(format.channel)))
+            case .normalizedJSON:
+                state = .document(.json(.only(format.channel)))
+            }
         case .empty:
             state = .done
         case .unknown:
@@ -208,22 +211,21 @@ public final class InboundReader {
         while let last = bytes.last, last == 0x0D || last == 0x20 || last == 0x09 { bytes = bytes.dropLast() }
         let content = bytes.drop(while: { $0 == 0x20 || $0 == 0x09 })
         if content.isEmpty { return }
-        if case .twilio = kind, content.first == 0x23 { return }
+        if case .format(let format) = kind, format.framing == .lines, content.first == 0x23 { return }
         let position = SourcePosition(source: sourceName, line: line.number)
         let dropped = line.byteCount - line.bytes.count
         switch kind {
         case .json(let policy):
             queue.append(NormalizedMessageParser.outcome(json: Array(content), byteCount: content.count + dropped,
                                                          position: position, policy: policy, limits: limits))
-        case .whatsapp:
+        case .format(let format) where format.framing == .jsonBodies:
             if dropped > 0 {
-                queue.append(tooLarge(Array(content), total: line.byteCount, max: limits.webhookBodyBytesMax, position: position, channel: .whatsapp))
+                queue.append(tooLarge(Array(content), total: line.byteCount, max: limits.webhookBodyBytesMax, position: position, channel: format.channel))
             } else {
-                queue.append(contentsOf: WhatsAppAdapter.outcomes(body: Array(content), position: position, limits: limits))
+                queue.append(contentsOf: format.parse(Array(content), content.count, position, limits))
             }
-        case .twilio:
-            queue.append(TwilioAdapter.outcome(formBody: Array(content), byteCount: content.count + dropped,
-                                               position: position, limits: limits))
+        case .format(let format):
+            queue.append(contentsOf: format.parse(Array(content), content.count + dropped, position, limits))
         }
     }
 
@@ -233,18 +235,18 @@ public final class InboundReader {
         case .json(let policy):
             if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }) { return }
             queue.append(NormalizedMessageParser.outcome(json: bytes, byteCount: total, position: position, policy: policy, limits: limits))
-        case .whatsapp:
+        case .format(let format) where format.framing == .jsonBodies:
             if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }) { return }
             if total > bytes.count {
-                queue.append(tooLarge(bytes, total: total, max: limits.webhookBodyBytesMax, position: position, channel: .whatsapp))
+                queue.append(tooLarge(bytes, total: total, max: limits.webhookBodyBytesMax, position: position, channel: format.channel))
             } else {
-                queue.append(contentsOf: WhatsAppAdapter.outcomes(body: bytes, position: position, limits: limits))
+                queue.append(contentsOf: format.parse(bytes, total, position, limits))
             }
-        case .eml:
+        case .format(let format):
             if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }) { return }
-            var mailPosition = position
-            mailPosition.index = 1
-            queue.append(EmailAdapter.outcome(mail: bytes, byteCount: total, position: mailPosition, limits: limits))
+            var itemPosition = position
+            itemPosition.index = 1
+            queue.append(contentsOf: format.parse(bytes, total, itemPosition, limits))
         }
     }
 

@@ -8,9 +8,18 @@ public enum NormalizedMessageParser {
     public enum ChannelPolicy: Sendable, Hashable {
         /// `channel` must be present and known (JSON Lines).
         case required
-        /// `channel` may be left out and must otherwise be `webchat` (the webchat webhook: a
+        /// `channel` may be left out and must otherwise be this one (the webchat webhook: a
         /// browser must not be able to claim to be a WhatsApp sender).
-        case webchatOnly
+        case only(Channel)
+
+        /// The webchat webhook's policy.
+        public static var webchatOnly: ChannelPolicy { .only(.webchat) }
+
+        /// The one channel accepted, if only one is.
+        var channel: Channel? {
+            if case .only(let channel) = self { return channel }
+            return nil
+        }
     }
 
     /// Parses one JSON value (a line or a body) into a message or a rejection.
@@ -21,10 +30,10 @@ public enum NormalizedMessageParser {
         func reject(_ code: ChannelError.Code, _ reason: String) -> InboundOutcome {
             .rejected(Rejection(position: position, code: code, reason: reason,
                                 raw: Data(json.prefix(limits.rawBytesKeptMax)), rawByteCount: byteCount ?? json.count,
-                                channel: policy == .webchatOnly ? .webchat : nil))
+                                channel: policy.channel))
         }
         let size = byteCount ?? json.count
-        let sizeMax = policy == .webchatOnly ? limits.webhookBodyBytesMax : limits.lineBytesMax
+        let sizeMax = policy.channel != nil ? limits.webhookBodyBytesMax : limits.lineBytesMax
         if size > sizeMax || size > json.count {
             return reject(.tooLarge, "input is \(size) bytes; at most \(sizeMax) are accepted for one message")
         }
@@ -81,15 +90,15 @@ public enum NormalizedMessageParser {
         let known = Channel.allCases.map(\.rawValue).joined(separator: ", ")
         var channel: Channel?
         switch (field("channel"), policy) {
-        case (nil, .webchatOnly):
-            channel = .webchat
+        case (nil, .only(let only)):
+            channel = only
         case (nil, .required):
             problems.append("`channel` is missing; use one of \(known)")
         case (let value?, _):
             if let name = value as? String {
                 if let parsed = Channel(rawValue: name) {
-                    if policy == .webchatOnly && parsed != .webchat {
-                        problems.append("`channel` is `\(name)`, but this input only takes `webchat` messages")
+                    if let only = policy.channel, parsed != only {
+                        problems.append("`channel` is `\(name)`, but this input only takes `\(only)` messages")
                         code = .unknownChannel
                     } else {
                         channel = parsed

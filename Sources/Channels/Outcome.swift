@@ -1,23 +1,33 @@
 import Foundation
 import PurserCore
 
-/// The input formats of `purser ingest --format`.
-public enum InputFormat: String, Sendable, Hashable, Codable, CaseIterable {
+/// The input formats of `purser ingest --format`: `auto`, `jsonl`, and the formats of the
+/// registered channels (`ChannelRegistry`).
+public struct InputFormat: RawRepresentable, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
+    public let rawValue: String
+
+    /// `auto`, `jsonl` or a registered channel's format; `nil` for any other name.
+    public init?(rawValue: String) {
+        guard rawValue == "auto" || rawValue == "jsonl" || ChannelRegistry.formats.contains(where: { $0.format.rawValue == rawValue }) else {
+            return nil
+        }
+        self.rawValue = rawValue
+    }
+
+    /// Declares a format's name; for the `static let` of a channel adapter.
+    public init(declaring name: String) {
+        rawValue = name
+    }
+
+    public var description: String { rawValue }
+
     /// Decide from the first bytes (see `FormatDetector`).
-    case auto
+    public static let auto = InputFormat(declaring: "auto")
     /// Normalized inbound messages, one JSON object per line.
-    case jsonl
-    /// WhatsApp Cloud API webhook bodies: one (possibly pretty-printed) document, one body per
-    /// line, or an object or array whose values are bodies.
-    case whatsapp
-    /// Twilio inbound SMS/WhatsApp form bodies, one per line; `#` lines are comments.
-    case twilio
-    /// One RFC 5322 message (an mbox `From ` envelope line in front is tolerated).
-    case eml
-    /// A mailbox of messages separated by `From ` lines.
-    case mbox
-    /// The webchat webhook body: the normalized message JSON with `channel` `webchat` (or none).
-    case webchat
+    public static let jsonl = InputFormat(declaring: "jsonl")
+
+    /// Every format, `auto` first.
+    public static var allCases: [InputFormat] { [.auto, .jsonl] + ChannelRegistry.formats.map(\.format) }
 }
 
 /// Where an outcome came from, precise enough for a person to find the input again.

@@ -154,3 +154,55 @@ public enum TwilioAdapter {
         return String(address[address.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
     }
 }
+
+extension Channel {
+    public static let sms = Channel(declaring: "sms")
+}
+
+extension InputFormat {
+    /// Twilio inbound SMS/WhatsApp form bodies, one per line; `#` lines are comments.
+    public static let twilio = InputFormat(declaring: "twilio")
+}
+
+/// SMS through Twilio: form bodies signed with `X-Twilio-Signature`, phone numbers as addresses.
+/// A Twilio body whose addresses say `whatsapp:` is a WhatsApp message and routes as one.
+public struct SMSChannel: ChannelAdapter {
+    public init() {}
+
+    public var channel: Channel { .sms }
+    public var addressKind: AddressKind { .phone }
+
+    public var formats: [ChannelFormat] {
+        [ChannelFormat(.twilio, channel: .sms, framing: .lines, detection: .line({ TwilioAdapter.looksLikeForm($0) }),
+                       parse: { bytes, byteCount, position, limits in
+                           [TwilioAdapter.outcome(formBody: bytes, byteCount: byteCount, position: position, limits: limits)]
+                       })]
+    }
+
+    public var webhook: WebhookRoute? {
+        WebhookRoute(path: "webhooks/twilio", verification: .signature(header: "X-Twilio-Signature", secretName: "twilio_auth_token"),
+                     provider: "Twilio")
+    }
+
+    /// Twilio posts one form per request; a line break would make a second reading of the same
+    /// bytes (as lines) differ from the one that was signed.
+    public func webhookItems(body: [UInt8]) -> Result<[InboundOutcome], WebhookRefusal> {
+        let form = Self.trimmed(body)
+        guard !form.contains(0x0A), !form.contains(0x0D) else {
+            return .failure(WebhookRefusal(code: "invalid_form", reason: "a Twilio webhook carries one application/x-www-form-urlencoded form; this body has a line break"))
+        }
+        return .success([TwilioAdapter.outcome(formBody: Array(form), position: SourcePosition(source: "webhook:twilio", index: 1))])
+    }
+
+    public func verifySignature(_ request: SignedRequest, secret: String, hmac: HMACFunctions) -> Bool {
+        let parameters = TwilioAdapter.parseForm(Self.trimmed(request.body))
+        return (try? WebhookSignature.verifyTwilio(url: request.url, parameters: parameters, header: request.header,
+                                                   authToken: secret, hmacSHA1: hmac.sha1)) != nil
+    }
+
+    private static func trimmed(_ body: [UInt8]) -> ArraySlice<UInt8> {
+        var form = body[...]
+        while let last = form.last, last == 0x0A || last == 0x0D || last == 0x20 { form = form.dropLast() }
+        return form
+    }
+}

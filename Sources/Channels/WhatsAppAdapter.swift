@@ -298,3 +298,48 @@ public enum WhatsAppAdapter {
                             rawByteCount: raw.count, channel: .whatsapp))
     }
 }
+
+extension Channel {
+    public static let whatsapp = Channel(declaring: "whatsapp")
+}
+
+extension InputFormat {
+    /// WhatsApp Cloud API webhook bodies: one (possibly pretty-printed) document, one body per
+    /// line, or an object or array whose values are bodies.
+    public static let whatsapp = InputFormat(declaring: "whatsapp")
+}
+
+/// WhatsApp through the Cloud API: webhook bodies signed with `X-Hub-Signature-256`, phone
+/// numbers as addresses.
+public struct WhatsAppChannel: ChannelAdapter {
+    public init() {}
+
+    public var channel: Channel { .whatsapp }
+    public var addressKind: AddressKind { .phone }
+
+    public var formats: [ChannelFormat] {
+        [ChannelFormat(.whatsapp, channel: .whatsapp, framing: .jsonBodies,
+                       detection: .json({ WhatsAppAdapter.isWebhookOrBundle($0) }, marker: "\"whatsapp_business_account\""),
+                       parse: { bytes, _, position, limits in WhatsAppAdapter.outcomes(body: bytes, position: position, limits: limits) })]
+    }
+
+    public var webhook: WebhookRoute? {
+        WebhookRoute(path: "webhooks/whatsapp", verification: .signature(header: "X-Hub-Signature-256", secretName: "whatsapp_app_secret"),
+                     provider: "WhatsApp", handshake: true)
+    }
+
+    public func verifySignature(_ request: SignedRequest, secret: String, hmac: HMACFunctions) -> Bool {
+        (try? WebhookSignature.verifyWhatsApp(body: Data(request.body), header: request.header, appSecret: secret, hmacSHA256: hmac.sha256)) != nil
+    }
+
+    /// Meta's subscription handshake: echo `hub.challenge` when `hub.verify_token` is ours.
+    public func answerHandshake(query: [String: String], verifyTokens: [String]) -> HandshakeAnswer? {
+        guard query["hub.mode"] == "subscribe", let token = query["hub.verify_token"], let challenge = query["hub.challenge"] else {
+            return .invalid("expected hub.mode=subscribe, hub.verify_token and hub.challenge")
+        }
+        guard verifyTokens.contains(where: { WebhookSignature.constantTimeEquals(Array($0.utf8), Array(token.utf8)) }) else {
+            return .forbidden("the verify token does not match")
+        }
+        return .accept(challenge)
+    }
+}

@@ -28,7 +28,7 @@ extension Pipeline {
     ///
     /// - Parameter restrictedTo: when set (a webhook verified for one org), the status is matched
     ///   only against that org's messages (`.some(nil)`: against none); unset, against any org's.
-    public func recordStatus(channel: PurserDomain.Channel, externalId: String, status: String, error: String?,
+    public func recordStatus(channel: Channel, externalId: String, status: String, error: String?,
                              raw: Data, source: String?, lineNumber: Int?, format: String?,
                              restrictedTo: String?? = .none) async -> TurnOutcome {
         let mapped: MessageDelivered.Status? = switch status.lowercased() {

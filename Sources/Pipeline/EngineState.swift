@@ -1,3 +1,4 @@
+import Channels
 import Foundation
 import PurserDomain
 
@@ -25,9 +26,11 @@ struct SessionState: Sendable {
     var id: String
     var org: String
     var agentId: String
-    var channel: PurserDomain.Channel
+    var channel: Channel
     var contactAddress: String
     var orgAddress: String
+    /// Where replies to the contact are addressed, as the channel's adapter says.
+    var outboundAddress: String { channel.adapter.outboundAddress(contactAddress: contactAddress) }
     var contactId: String?
     var handedOff: Bool
     var handedOffTo: String?
@@ -77,7 +80,7 @@ struct EngineState: Sendable {
     /// Whether any session was forgotten to bound memory (only then can a miss be stale).
     var sessionsEvicted = false
 
-    static func sessionKey(org: String, channel: PurserDomain.Channel, contact: String) -> String {
+    static func sessionKey(org: String, channel: Channel, contact: String) -> String {
         "\(org)|\(channel.rawValue)|\(contact)"
     }
 }

@@ -97,7 +97,7 @@ extension Pipeline {
                 }
                 try turn.events.add(MessageSent(messageId: request.messageId ?? "msg_" + ULID.make().lowercased(), agentId: request.agentId,
                                                 sessionId: turn.session.id, channel: turn.session.channel, from: turn.session.orgAddress,
-                                                to: turn.session.contactAddress, text: text, inReplyTo: turn.messageEventId,
+                                                to: turn.session.outboundAddress, text: text, inReplyTo: turn.messageEventId,
                                                 approvalId: approvalId),
                                     stream: turn.session.stream, actor: turn.agentActor)
                 turn.session.remember(TranscriptEntry(speaker: .agent, who: request.agentId, text: text), keeping: pipeline.options.transcriptMessagesMax)
@@ -185,7 +185,7 @@ extension Pipeline {
         return try await withSession(org: org, sessionId: sessionId) { pipeline, turn throws(PipelineError) in
             let replyId = "msg_" + ULID.make().lowercased()
             try turn.events.add(MessageSent(messageId: replyId, agentId: turn.agent.agentId, sessionId: sessionId, channel: turn.session.channel,
-                                            from: turn.session.orgAddress, to: turn.session.contactAddress, text: trimmed),
+                                            from: turn.session.orgAddress, to: turn.session.outboundAddress, text: trimmed),
                                 stream: turn.session.stream, actor: Actor(.human, human))
             turn.session.remember(TranscriptEntry(speaker: .human, who: human, text: trimmed), keeping: pipeline.options.transcriptMessagesMax)
             try await pipeline.flush(&turn.events)

@@ -8,7 +8,7 @@ import PurserDomain
 /// org addresses listed (an email may be routed by any of its recipients), and the id under
 /// which the log stores it once.
 public struct Inbound: Sendable, Hashable {
-    public var channel: PurserDomain.Channel
+    public var channel: Channel
     /// The org addresses to try in order: `to`, then (email) the other recipients. Normalized.
     public var orgAddresses: [String]
     /// The customer's normalized address.
@@ -30,7 +30,7 @@ public struct Inbound: Sendable, Hashable {
     /// `message.received`, so the token is valid exactly when the message is durable).
     public var visitorTokenHash: String?
 
-    public init(channel: PurserDomain.Channel, orgAddresses: [String], from: String, text: String, externalMessageId: String? = nil,
+    public init(channel: Channel, orgAddresses: [String], from: String, text: String, externalMessageId: String? = nil,
                 receivedAt: Timestamp, contactName: String? = nil, subject: String? = nil, inReplyTo: String? = nil,
                 references: [String] = [], attachments: [MessageAttachment] = [], source: String? = nil) {
         self.channel = channel
@@ -70,9 +70,7 @@ public struct Inbound: Sendable, Hashable {
     /// Converts an adapter's message, normalizing its addresses. A message whose addresses cannot
     /// be normalized is refused with the reason, to be kept as `message.rejected`.
     public static func from(_ message: InboundMessage, source: String?, now: Timestamp) -> Result<Inbound, PipelineError> {
-        guard let channel = PurserDomain.Channel(rawValue: message.channel.rawValue) else {
-            return .failure(PipelineError(.invalidInput, "unknown channel \(message.channel.rawValue); expected one of \(PurserDomain.Channel.allNames)"))
-        }
+        let channel = message.channel
         let from: String
         do {
             from = try AddressNormalizer.address(message.from, on: channel)

@@ -85,28 +85,21 @@ public struct Ingestor: Sendable {
                         case .failure(let error):
                             record(await pipeline.recordRejected(
                                 MessageRejected(code: "invalid_address", reason: error.message, source: position.source, lineNumber: position.line,
-                                                format: format, channel: PurserDomain.Channel(rawValue: message.channel.rawValue),
+                                                format: format, channel: message.channel,
                                                 raw: Data(message.text.utf8)),
                                 source: position.description))
                         }
                     case .status(let status, let position):
                         let raw = (try? JSONEncoder().encode(status)) ?? Data()
-                        if let channel = PurserDomain.Channel(rawValue: status.channel.rawValue) {
-                            record(await pipeline.recordStatus(channel: channel, externalId: status.externalMessageId, status: status.status,
-                                                               error: status.errorMessage, raw: raw, source: position.description,
-                                                               lineNumber: position.line, format: format,
-                                                               restrictedTo: statusOrg.map { .some($0(status)) } ?? .none))
-                        } else {
-                            record(await pipeline.recordRejected(
-                                MessageRejected(code: "not_a_message", reason: "a status update is not a message", source: position.source,
-                                                lineNumber: position.line, format: format, raw: raw),
-                                source: position.description))
-                        }
+                        record(await pipeline.recordStatus(channel: status.channel, externalId: status.externalMessageId, status: status.status,
+                                                           error: status.errorMessage, raw: raw, source: position.description,
+                                                           lineNumber: position.line, format: format,
+                                                           restrictedTo: statusOrg.map { .some($0(status)) } ?? .none))
                     case .rejected(let rejection):
                         record(await pipeline.recordRejected(
                             MessageRejected(code: rejection.code.rawValue, reason: rejection.reason, source: rejection.position.source,
                                             lineNumber: rejection.position.line, format: format,
-                                            channel: rejection.channel.flatMap { PurserDomain.Channel(rawValue: $0.rawValue) }, raw: rejection.raw),
+                                            channel: rejection.channel, raw: rejection.raw),
                             source: rejection.position.description))
                     }
                     while inFlight >= inFlightMax, let done = await group.next() {

@@ -47,7 +47,7 @@ extension Pipeline {
     public func sentToVisitor(_ visitor: WebchatVisitor, afterSeq: UInt64, limit: Int) async throws(PipelineError) -> [TranscriptLine] {
         try await refresh(SessionsProjector.name)
         return try models.read(SessionsProjector.name) { db in
-            try SessionsQueries.sentTo(db, org: visitor.org, channel: PurserDomain.Channel.webchat.rawValue, contact: visitor.visitorId,
+            try SessionsQueries.sentTo(db, org: visitor.org, channel: Channel.webchat.rawValue, contact: visitor.visitorId,
                                        afterSeq: afterSeq, limit: limit)
         }
     }

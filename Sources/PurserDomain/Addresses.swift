@@ -1,21 +1,6 @@
+@_exported import struct Channels.Channel
+import Channels
 import Foundation
-
-/// A channel through which customers reach an org's agent.
-public enum Channel: String, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
-    case whatsapp
-    case email
-    case webchat
-    case sms
-    case instagramDM = "instagram_dm"
-
-    public var description: String { rawValue }
-
-    /// Whether addresses on this channel are phone numbers (normalized to E.164).
-    public var usesPhoneNumbers: Bool { self == .whatsapp || self == .sms }
-
-    /// The accepted spellings, for messages that list them.
-    public static let allNames: String = allCases.map(\.rawValue).joined(separator: ", ")
-}
 
 /// Canonical forms of channel addresses, so that `+49 170 1234567`, `0049-170-1234567` and
 /// `whatsapp:+491701234567` all route to the same agent and resolve to the same CRM contact.
@@ -93,20 +78,20 @@ public enum AddressNormalizer {
         return text
     }
 
-    /// Normalizes an address on `channel`: phone numbers for WhatsApp and SMS, email addresses
-    /// for email, and for webchat and Instagram the trimmed identifier (lowercased, without a
-    /// leading `@`, for Instagram handles, which are case-insensitive).
+    /// Normalizes an address on `channel` by the kind of address its adapter declares: phone
+    /// numbers (WhatsApp, SMS), email addresses, or an identifier (webchat, Instagram), trimmed and
+    /// lowercased, without the handle's prefix (Instagram's `@`).
     public static func address(_ raw: String, on channel: Channel, defaultCallingCode: String? = nil) throws(DomainError) -> String {
-        switch channel {
-        case .whatsapp, .sms:
+        switch channel.adapter.addressKind {
+        case .phone:
             return try phone(raw, defaultCallingCode: defaultCallingCode)
         case .email:
             return try email(raw)
-        case .webchat, .instagramDM:
-            // Both compare case-insensitively: a widget id `HAFF-WEB` is the widget `haff-web`, so
-            // no org can bind a case variant of another org's address.
+        case .identifier(_, let handlePrefix):
+            // Identifiers compare case-insensitively: a widget id `HAFF-WEB` is the widget
+            // `haff-web`, so no org can bind a case variant of another org's address.
             var text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-            if channel == .instagramDM, text.hasPrefix("@") { text.removeFirst() }
+            if let handlePrefix, text.first == handlePrefix { text.removeFirst() }
             text = text.lowercased()
             guard !text.isEmpty, !text.contains(where: \.isWhitespace) else {
                 throw DomainError(.invalidAddress, "'\(raw)' is not a \(channel) address; use the widget or account id without spaces")
@@ -121,7 +106,7 @@ public enum AddressNormalizer {
         }
     }
 
-    /// The longest webchat or Instagram identifier accepted.
+    /// The longest identifier (webchat, Instagram) accepted.
     public static let addressBytesMax = 256
 
     static func containsControlCharacters(_ text: String) -> Bool {

@@ -1,3 +1,4 @@
+import Channels
 import Foundation
 
 /// Whether an agent answers at all.

@@ -233,8 +233,8 @@ struct APIRoutes {
         if let status, !["active", "handed_off", "closed"].contains(status) {
             return Reply.error(.badRequest, "invalid_query", "status must be active, handed_off or closed")
         }
-        if let channel, PurserDomain.Channel(rawValue: channel) == nil {
-            return Reply.error(.badRequest, "invalid_query", "channel must be one of \(PurserDomain.Channel.allNames)")
+        if let channel, Channel(rawValue: channel) == nil {
+            return Reply.error(.badRequest, "invalid_query", "channel must be one of \(Channel.allNames)")
         }
         try await pipeline.refresh(SessionsProjector.name)
         let rows = try pipeline.readModels.read(SessionsProjector.name) { db -> [JSONValue] in

@@ -21,24 +21,35 @@ struct WebchatRoutes {
     let pipeline: Pipeline
     let limiter: RateLimiter
     let sourceLimiter: RateLimiter
+    /// The channel whose route this is (`webchat`), its path and the header carrying the token.
+    let channel: Channel
+    let path: String
+    let visitorTokenHeader: HTTPField.Name
 
-    static let tokenHeader = HTTPField.Name("X-Visitor-Token")!
+    /// The webchat's visitor-token header, as its adapter declares it.
+    static let tokenHeader: HTTPField.Name = {
+        guard case .visitorToken(let header)? = WebchatChannel().webhook?.verification, let name = HTTPField.Name(header) else {
+            preconditionFailure("the webchat adapter declares no visitor-token header")
+        }
+        return name
+    }()
+
     static let pendingNotice = "Thank you! Your message has been received; the reply will appear here shortly."
 
     func register(_ router: Router<PurserRequestContext>) {
-        router.post("webhooks/webchat") { request, context -> Response in
+        router.post(RouterPath(path)) { request, context -> Response in
             var request = request
             if let wait = sourceLimiter.take("webchat:" + context.sourceKey) {
                 return Reply.tooManyRequests("too many webchat messages from your address; retry after \(wait) s", retryAfter: wait)
             }
             let body = try await request.bytes()
-            return await post(body, tokenHeader: request.headers[Self.tokenHeader])
+            return await post(body, tokenHeader: request.headers[visitorTokenHeader])
         }
-        router.get("webhooks/webchat/messages") { request, context -> Response in
+        router.get(RouterPath(path + "/messages")) { request, context -> Response in
             if let wait = sourceLimiter.take("webchat:" + context.sourceKey) {
                 return Reply.tooManyRequests("too many webchat requests from your address; retry after \(wait) s", retryAfter: wait)
             }
-            guard let token = request.headers[Self.tokenHeader], !token.isEmpty else {
+            guard let token = request.headers[visitorTokenHeader], !token.isEmpty else {
                 return Reply.error(.unauthorized, "unauthorized", "send the visitor token you were given as X-Visitor-Token")
             }
             var after: UInt64 = 0
@@ -64,7 +75,7 @@ struct WebchatRoutes {
         func invalid(_ reason: String) async -> Response {
             // Kept like every input that is not a message, so nothing is lost, then refused.
             _ = await pipeline.recordRejected(
-                MessageRejected(code: "invalid_message", reason: reason, source: "webhook:webchat", format: "webchat", channel: .webchat,
+                MessageRejected(code: "invalid_message", reason: reason, source: "webhook:webchat", format: "webchat", channel: channel,
                                 raw: Data(body.prefix(ChannelLimits.standard.rawBytesKeptMax))),
                 source: "webhook:webchat")
             return Reply.error(.badRequest, "invalid_message", reason)
@@ -80,11 +91,11 @@ struct WebchatRoutes {
         guard let rawTo = fields["to"]?.stringValue else { return await invalid("`to` (the widget address) is missing or not a string") }
         let to: String
         do {
-            to = try AddressNormalizer.address(rawTo, on: .webchat)
+            to = try AddressNormalizer.address(rawTo, on: channel)
         } catch {
             return await invalid("`to`: \(error.message)")
         }
-        guard let ref = pipeline.routingTable[ChannelAddress(channel: .webchat, address: to)] else {
+        guard let ref = pipeline.routingTable[ChannelAddress(channel: channel, address: to)] else {
             return Reply.error(.notFound, "unknown_widget", "no agent serves the webchat address \(to)")
         }
 
@@ -115,7 +126,7 @@ struct WebchatRoutes {
 
         let position = SourcePosition(source: "webhook:webchat", index: 1)
         let bytes = Array(JSONValue.object(fields).serialized().utf8)
-        let item = NormalizedMessageParser.outcome(json: bytes, position: position, policy: .webchatOnly)
+        let item = NormalizedMessageParser.outcome(json: bytes, position: position, policy: .only(channel))
         guard case .message(let message, _) = item else {
             return await invalid(item.rejection?.reason ?? "not a webchat message")
         }

@@ -1,6 +1,7 @@
 import Channels
 import Crypto
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Pipeline
 import PurserCore
@@ -8,31 +9,43 @@ import PurserDomain
 
 /// Where the webhook secrets come from: per org (the credentials store) or one for the server.
 public struct WebhookSecrets: Sendable {
-    /// Meta's app secret that signs `X-Hub-Signature-256`, for the org a body routes to (nil org:
-    /// the server-wide one).
-    public var whatsappAppSecret: @Sendable (_ org: String?) -> String?
-    /// The verify tokens accepted in Meta's subscription handshake.
+    /// The value of the credential a channel's webhook is signed with (`WebhookRoute.Verification
+    /// .signature`'s `secretName`, e.g. `whatsapp_app_secret`), for the org a body routes to (nil
+    /// org: the server-wide one).
+    public var signingSecret: @Sendable (_ name: String, _ org: String?) -> String?
+    /// The verify tokens accepted in a provider's subscription handshake (Meta's).
     public var whatsappVerifyTokens: @Sendable () -> [String]
-    /// Twilio's auth token that signs `X-Twilio-Signature`.
-    public var twilioAuthToken: @Sendable (_ org: String?) -> String?
-    /// The public base URL Twilio posts to (its signature covers the URL), e.g. `https://purser.example.org`.
+    /// The public base URL a provider posts to (Twilio's signature covers the URL), e.g. `https://purser.example.org`.
     public var publicBaseURL: String?
 
-    public init(whatsappAppSecret: @escaping @Sendable (String?) -> String?, whatsappVerifyTokens: @escaping @Sendable () -> [String],
-                twilioAuthToken: @escaping @Sendable (String?) -> String?, publicBaseURL: String? = nil) {
-        self.whatsappAppSecret = whatsappAppSecret
+    public init(signingSecret: @escaping @Sendable (String, String?) -> String?, whatsappVerifyTokens: @escaping @Sendable () -> [String],
+                publicBaseURL: String? = nil) {
+        self.signingSecret = signingSecret
         self.whatsappVerifyTokens = whatsappVerifyTokens
-        self.twilioAuthToken = twilioAuthToken
         self.publicBaseURL = publicBaseURL
     }
 
-    /// Server-wide secrets from `PURSER_WHATSAPP_APP_SECRET`, `PURSER_WHATSAPP_VERIFY_TOKEN`,
-    /// `PURSER_TWILIO_AUTH_TOKEN` and `PURSER_PUBLIC_URL`.
+    /// The secrets of the two signed channels Purser has always had, by name.
+    public init(whatsappAppSecret: @escaping @Sendable (String?) -> String?, whatsappVerifyTokens: @escaping @Sendable () -> [String],
+                twilioAuthToken: @escaping @Sendable (String?) -> String?, publicBaseURL: String? = nil) {
+        self.init(signingSecret: { name, org in
+            switch name {
+            case "whatsapp_app_secret": return whatsappAppSecret(org)
+            case "twilio_auth_token": return twilioAuthToken(org)
+            default: return nil
+            }
+        }, whatsappVerifyTokens: whatsappVerifyTokens, publicBaseURL: publicBaseURL)
+    }
+
+    /// Server-wide secrets from the environment: `PURSER_` + the credential's name in capitals
+    /// (`PURSER_WHATSAPP_APP_SECRET`, `PURSER_TWILIO_AUTH_TOKEN`), `PURSER_WHATSAPP_VERIFY_TOKEN`
+    /// and `PURSER_PUBLIC_URL`.
     public static func environment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> WebhookSecrets {
         func value(_ name: String) -> String? { env[name].flatMap { $0.isEmpty ? nil : $0 } }
-        let app = value("PURSER_WHATSAPP_APP_SECRET"), verify = value("PURSER_WHATSAPP_VERIFY_TOKEN"), twilio = value("PURSER_TWILIO_AUTH_TOKEN")
-        return WebhookSecrets(whatsappAppSecret: { _ in app }, whatsappVerifyTokens: { verify.map { [$0] } ?? [] },
-                              twilioAuthToken: { _ in twilio }, publicBaseURL: value("PURSER_PUBLIC_URL"))
+        let verify = value("PURSER_WHATSAPP_VERIFY_TOKEN")
+        let set = env.filter { $0.key.hasPrefix("PURSER_") && !$0.value.isEmpty }
+        return WebhookSecrets(signingSecret: { name, _ in set["PURSER_" + name.uppercased()] },
+                              whatsappVerifyTokens: { verify.map { [$0] } ?? [] }, publicBaseURL: value("PURSER_PUBLIC_URL"))
     }
 }
 
@@ -56,13 +69,9 @@ struct WebhookRoutes {
     /// Per source address, for traffic nobody vouched for.
     let sourceLimiter: RateLimiter
 
-    static func hmacSHA256(_ key: [UInt8], _ message: [UInt8]) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
-    }
-
-    static func hmacSHA1(_ key: [UInt8], _ message: [UInt8]) -> [UInt8] {
-        Array(HMAC<Insecure.SHA1>.authenticationCode(for: message, using: SymmetricKey(data: key)))
-    }
+    static let hmacs = HMACFunctions(
+        sha256: { key, message in Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key))) },
+        sha1: { key, message in Array(HMAC<Insecure.SHA1>.authenticationCode(for: message, using: SymmetricKey(data: key))) })
 
     /// Where a signed body's items route: one org, or something no single org's secret may admit.
     enum Scope: Equatable {
@@ -72,77 +81,67 @@ struct WebhookRoutes {
         case platformOnly
     }
 
+    /// Registers every channel's webhook from `ChannelRegistry`.
     func register(_ router: Router<PurserRequestContext>) {
-        // Meta's subscription handshake: echo hub.challenge when hub.verify_token is ours.
-        router.get("webhooks/whatsapp") { request, _ -> Response in
-            let query = request.uri.queryParameters
-            guard query.get("hub.mode") == "subscribe", let token = query.get("hub.verify_token"), let challenge = query.get("hub.challenge") else {
-                return Reply.error(.badRequest, "invalid_handshake", "expected hub.mode=subscribe, hub.verify_token and hub.challenge")
+        for adapter in ChannelRegistry.adapters {
+            guard let route = adapter.webhook else { continue }
+            switch route.verification {
+            case .signature(let header, let secretName):
+                registerSigned(router, adapter: adapter, route: route, header: HTTPField.Name(header)!, secretName: secretName)
+            case .visitorToken(let header):
+                WebchatRoutes(pipeline: pipeline, limiter: limiter, sourceLimiter: sourceLimiter, channel: adapter.channel,
+                              path: route.path, visitorTokenHeader: HTTPField.Name(header)!).register(router)
             }
-            guard secrets.whatsappVerifyTokens().contains(where: { WebhookSignature.constantTimeEquals(Array($0.utf8), Array(token.utf8)) }) else {
-                return Reply.error(.forbidden, "forbidden", "the verify token does not match")
-            }
-            return Reply.text(challenge, contentType: "text/plain")
         }
-        router.post("webhooks/whatsapp") { request, context -> Response in
-            var request = request
-            let body = try await request.bytes()
-            let items = Self.read(Data(body), format: .whatsapp, source: "webhook:whatsapp")
-            let table = pipeline.routingTable
-            let routed = Self.routes(of: items, table)
-            let scope = Self.scope(of: routed)
-            let header = request.headers[.init("X-Hub-Signature-256")!]
-            func verifies(_ secret: String) -> Bool {
-                (try? WebhookSignature.verifyWhatsApp(body: Data(body), header: header, appSecret: secret, hmacSHA256: Self.hmacSHA256)) != nil
-            }
-            guard let admitted = admit(scope, platformSecret: secrets.whatsappAppSecret(nil), orgSecret: secrets.whatsappAppSecret,
-                                       verifies: verifies) else {
-                return refuseUnverified(context, channel: "WhatsApp", scope: scope, hasHeader: header != nil)
-            }
-            if let limited = limitVerified(admitted, routed: routed) { return limited }
-            return await ingest(items, format: .whatsapp, source: "webhook:whatsapp", table: table)
-        }
-        router.post("webhooks/twilio") { request, context -> Response in
-            var request = request
-            var body = try await request.bytes()[...]
-            while let last = body.last, last == 0x0A || last == 0x0D || last == 0x20 { body = body.dropLast() }
-            // Twilio posts one form per request; a line break would make a second reading of the
-            // same bytes (as lines) differ from the one that was signed.
-            guard !body.contains(0x0A), !body.contains(0x0D) else {
-                return Reply.error(.badRequest, "invalid_form", "a Twilio webhook carries one application/x-www-form-urlencoded form; this body has a line break")
-            }
-            let position = SourcePosition(source: "webhook:twilio", index: 1)
-            let item = TwilioAdapter.outcome(formBody: Array(body), position: position)
-            let parameters = TwilioAdapter.parseForm(body)
-            let table = pipeline.routingTable
-            let routed = Self.routes(of: [item], table)
-            let scope = Self.scope(of: routed)
-            let header = request.headers[.init("X-Twilio-Signature")!]
-            let base = secrets.publicBaseURL ?? "http://\(request.head.authority ?? "localhost")"
-            let url = base + request.uri.description
-            func verifies(_ token: String) -> Bool {
-                (try? WebhookSignature.verifyTwilio(url: url, parameters: parameters, header: header, authToken: token, hmacSHA1: Self.hmacSHA1)) != nil
-            }
-            guard let admitted = admit(scope, platformSecret: secrets.twilioAuthToken(nil), orgSecret: secrets.twilioAuthToken, verifies: verifies) else {
-                return refuseUnverified(context, channel: "Twilio", scope: scope, hasHeader: header != nil)
-            }
-            if let limited = limitVerified(admitted, routed: routed) { return limited }
-            return await ingest([item], format: .twilio, source: "webhook:twilio", table: table)
-        }
-        WebchatRoutes(pipeline: pipeline, limiter: limiter, sourceLimiter: sourceLimiter).register(router)
     }
 
-    /// Reads a whole body into its items (bounded: the body is at most `HTTPLimits.bodyBytesMax`).
-    static func read(_ body: Data, format: InputFormat, source: String) -> [InboundOutcome] {
-        let reader = InboundReader(data: body, sourceName: source, format: format)
-        var items: [InboundOutcome] = []
-        while let item = try? reader.next() { items.append(item) }
-        return items
+    /// A provider-signed webhook: the body is read once, routed, verified with the secret of the
+    /// org it routes to (or the server's), then ingested.
+    private func registerSigned(_ router: Router<PurserRequestContext>, adapter: any ChannelAdapter, route: WebhookRoute,
+                                header: HTTPField.Name, secretName: String) {
+        let path = RouterPath(route.path)
+        let format = adapter.formats.first?.format.rawValue ?? adapter.channel.rawValue
+        if route.handshake {
+            router.get(path) { request, _ -> Response in
+                var query: [String: String] = [:]
+                for (name, value) in request.uri.queryParameters where query[String(name)] == nil { query[String(name)] = String(value) }
+                switch adapter.answerHandshake(query: query, verifyTokens: secrets.whatsappVerifyTokens()) {
+                case .accept(let challenge)?: return Reply.text(challenge, contentType: "text/plain")
+                case .forbidden(let reason)?: return Reply.error(.forbidden, "forbidden", reason)
+                case .invalid(let reason)?: return Reply.error(.badRequest, "invalid_handshake", reason)
+                case nil: return Reply.error(.notFound, "not_found", "this webhook has no handshake")
+                }
+            }
+        }
+        switch route.method {
+        case .post:
+            router.post(path) { request, context -> Response in
+                var request = request
+                let body = try await request.bytes()
+                let items: [InboundOutcome]
+                switch adapter.webhookItems(body: body) {
+                case .success(let read): items = read
+                case .failure(let refusal): return Reply.error(.badRequest, refusal.code, refusal.reason)
+                }
+                let table = pipeline.routingTable
+                let routed = Self.routes(of: items, table)
+                let scope = Self.scope(of: routed)
+                let signature = request.headers[header]
+                let base = secrets.publicBaseURL ?? "http://\(request.head.authority ?? "localhost")"
+                let signed = SignedRequest(body: body, url: base + request.uri.description, header: signature)
+                guard let admitted = admit(scope, platformSecret: secrets.signingSecret(secretName, nil),
+                                           orgSecret: { secrets.signingSecret(secretName, $0) },
+                                           verifies: { adapter.verifySignature(signed, secret: $0, hmac: Self.hmacs) }) else {
+                    return refuseUnverified(context, channel: route.provider, scope: scope, hasHeader: signature != nil)
+                }
+                if let limited = limitVerified(admitted, routed: routed) { return limited }
+                return await ingest(items, format: format, source: "webhook:\(format)", table: table)
+            }
+        }
     }
 
     /// The org an address on a channel is bound to, by the routing table in force.
-    static func org(_ table: RoutingTable, _ channel: Channels.Channel, _ addresses: [String]) -> String? {
-        guard let channel = PurserDomain.Channel(rawValue: channel.rawValue) else { return nil }
+    static func org(_ table: RoutingTable, _ channel: Channel, _ addresses: [String]) -> String? {
         for raw in addresses {
             if let address = try? AddressNormalizer.address(raw, on: channel),
                let ref = table[ChannelAddress(channel: channel, address: address)] { return ref.org }
@@ -206,13 +205,13 @@ struct WebhookRoutes {
 
     /// Processes exactly the verified items; a status may touch only the org its business address
     /// routes to. The answer names what became of each item, never what an agent wrote.
-    func ingest(_ items: [InboundOutcome], format: InputFormat, source: String, table: RoutingTable) async -> Response {
+    func ingest(_ items: [InboundOutcome], format: String, source: String, table: RoutingTable) async -> Response {
         let statusOrg: @Sendable (StatusUpdate) -> String? = { status in
             status.businessAddress.flatMap { Self.org(table, status.channel, [$0]) }
         }
         let collected = Locked<[TurnOutcome]>([])
         let summary = await Ingestor(pipeline: pipeline, inFlightMax: 64, statusOrg: statusOrg)
-            .run(items: items, format: format.rawValue, sourceName: source) { outcome in collected.withLock { $0.append(outcome) } }
+            .run(items: items, format: format, sourceName: source) { outcome in collected.withLock { $0.append(outcome) } }
         let outcomes = collected.withLock { $0 }.map(Self.receipt)
         if summary.count(.failed) > 0 {
             // Not durable: the sender must retry (Meta and Twilio do on 5xx).

@@ -39,9 +39,8 @@ struct OrgSecrets: Sendable {
     func webhookSecrets(orgs: @escaping @Sendable () -> [String]) -> WebhookSecrets {
         let env = WebhookSecrets.environment()
         return WebhookSecrets(
-            whatsappAppSecret: { org in org == nil ? env.whatsappAppSecret(nil) : self.value(org, "whatsapp_app_secret") },
+            signingSecret: { name, org in org.map { self.value($0, name) } ?? env.signingSecret(name, nil) },
             whatsappVerifyTokens: { env.whatsappVerifyTokens() + orgs().compactMap { self.value($0, "whatsapp_verify_token") } },
-            twilioAuthToken: { org in org == nil ? env.twilioAuthToken(nil) : self.value(org, "twilio_auth_token") },
             publicBaseURL: env.publicBaseURL)
     }
 

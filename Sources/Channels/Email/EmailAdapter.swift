@@ -257,3 +257,33 @@ func truncateUTF8(_ text: String, maxBytes: Int) -> String {
 extension String {
     var nonBlank: String? { allSatisfy(\.isWhitespace) ? nil : self }
 }
+
+extension Channel {
+    public static let email = Channel(declaring: "email")
+}
+
+extension InputFormat {
+    /// One RFC 5322 message (an mbox `From ` envelope line in front is tolerated).
+    public static let eml = InputFormat(declaring: "eml")
+    /// A mailbox of messages separated by `From ` lines.
+    public static let mbox = InputFormat(declaring: "mbox")
+}
+
+/// Email: single RFC 5322 messages and mbox files, mail addresses as addresses. No webhook: mail
+/// arrives through `purser ingest`.
+public struct EmailChannel: ChannelAdapter {
+    public init() {}
+
+    public var channel: Channel { .email }
+    public var addressKind: AddressKind { .email }
+
+    public var formats: [ChannelFormat] {
+        let parse: ChannelFormat.Parse = { bytes, byteCount, position, limits in
+            [EmailAdapter.outcome(mail: bytes, byteCount: byteCount, position: position, limits: limits)]
+        }
+        return [
+            ChannelFormat(.eml, channel: .email, framing: .document, detection: .fallbackLine({ FormatDetector.isHeaderLine($0) }), parse: parse),
+            ChannelFormat(.mbox, channel: .email, framing: .mailbox, detection: .line({ MboxSplitter.isEnvelope($0) }), parse: parse),
+        ]
+    }
+}

@@ -2,6 +2,7 @@ import CRMProjection
 import EventLog
 import Foundation
 import GRDB
+import Channels
 import PurserDomain
 
 // Stage 3: the CRM contact behind the sender, found by normalized phone or email, or created.
@@ -33,22 +34,17 @@ extension Pipeline {
         }
         let match: ContactResolved.Match
         if created {
-            var properties: [String: JSONValue] = ["source": .string(inbound.channel.rawValue)]
-            switch inbound.channel {
-            case .whatsapp, .sms: properties["phone"] = .string(address)
-            case .email: properties["email"] = .string(address)
-            case .webchat: properties["webchatId"] = .string(address)
-            case .instagramDM: properties["instagram"] = .string(address)
-            }
+            let properties: [String: JSONValue] = ["source": .string(inbound.channel.rawValue),
+                                                   inbound.channel.adapter.addressKind.contactProperty: .string(address)]
             let object = OntologyObject(id: contactId, type: "crm_contact", subtype: "lead", name: inbound.contactName ?? address,
                                         status: "active", customProperties: .object(properties), createdAt: clock(), updatedAt: clock())
             try turn.events.add(ObjectCreated(object: object), stream: EventStream.object(contactId), actor: .system)
             match = .created
         } else {
-            switch inbound.channel {
-            case .whatsapp, .sms: match = .phone
+            switch inbound.channel.adapter.addressKind {
+            case .phone: match = .phone
             case .email: match = .email
-            default: match = .externalId
+            case .identifier: match = .externalId
             }
         }
         try turn.events.add(ContactResolved(channel: inbound.channel, externalContactId: address, crmContactId: contactId,
@@ -58,15 +54,14 @@ extension Pipeline {
     }
 
     /// The org's contact with this address: a `crm_contact` first, else any object holding it.
-    private func lookUpContact(org: String, address: String, channel: PurserDomain.Channel) async throws(PipelineError) -> String? {
+    private func lookUpContact(org: String, address: String, channel: Channel) async throws(PipelineError) -> String? {
         do {
             return try await models.crmDatabase().read { db -> String? in
                 let ids: [String]
-                switch channel {
-                case .whatsapp, .sms: ids = try CRMQueries.objectIDs(db, org: org, phone: address)
+                switch channel.adapter.addressKind {
+                case .phone: ids = try CRMQueries.objectIDs(db, org: org, phone: address)
                 case .email: ids = try CRMQueries.objectIDs(db, org: org, email: address)
-                case .webchat, .instagramDM:
-                    let key = channel == .webchat ? "webchatId" : "instagram"
+                case .identifier(let key, _):
                     ids = try String.fetchAll(db, sql: """
                         SELECT id FROM objects WHERE org = ? AND type = 'crm_contact' AND deleted = 0
                         AND json_extract(custom_properties, '$.' || ?) = ? ORDER BY id LIMIT 1

@@ -35,7 +35,7 @@ extension Pipeline {
         }
         if session.isInternal || rule == .draft || capped {
             try turn.events.add(MessageDrafted(messageId: replyId, agentId: turn.agent.agentId, sessionId: session.id,
-                                               channel: session.channel, to: session.contactAddress, text: text,
+                                               channel: session.channel, to: session.outboundAddress, text: text,
                                                inReplyTo: turn.messageEventId),
                                 stream: session.stream, actor: actor)
             return Delivered(kind: .drafted, replyId: replyId)
@@ -43,7 +43,7 @@ extension Pipeline {
         switch rule {
         case .send:
             try turn.events.add(MessageSent(messageId: replyId, agentId: turn.agent.agentId, sessionId: session.id, channel: session.channel,
-                                            from: session.orgAddress, to: session.contactAddress, text: text,
+                                            from: session.orgAddress, to: session.outboundAddress, text: text,
                                             inReplyTo: turn.messageEventId),
                                 stream: session.stream, actor: actor)
             turn.session.remember(TranscriptEntry(speaker: .agent, who: turn.agent.agentId, text: text), keeping: options.transcriptMessagesMax)
@@ -51,7 +51,7 @@ extension Pipeline {
         case .holdForApproval, .draft:
             let approvalId = "apr_" + ULID.make(ms: clock().millisecondsSinceEpoch).lowercased()
             try turn.events.add(MessageDrafted(messageId: replyId, agentId: turn.agent.agentId, sessionId: session.id,
-                                               channel: session.channel, to: session.contactAddress, text: text,
+                                               channel: session.channel, to: session.outboundAddress, text: text,
                                                inReplyTo: turn.messageEventId, approvalId: approvalId),
                                 stream: session.stream, actor: actor)
             let request = ApprovalRequested(approvalId: approvalId, agentId: turn.agent.agentId, sessionId: session.id, kind: .reply,

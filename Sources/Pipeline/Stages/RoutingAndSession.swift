@@ -21,7 +21,7 @@ extension Pipeline {
 
     /// Stage 4: the open session of org + channel + contact, from memory, else from the sessions
     /// read model, else a new one (appended by the caller as `session.opened`).
-    func openSession(org: String, agentId: String, channel: PurserDomain.Channel, contact: String,
+    func openSession(org: String, agentId: String, channel: Channel, contact: String,
                      orgAddress: String, isInternal: Bool = false) async throws(PipelineError) -> SessionState {
         let key = EngineState.sessionKey(org: org, channel: channel, contact: contact)
         if let session = state.withLock({ $0.sessions[key] }) { return session }
@@ -56,7 +56,7 @@ extension Pipeline {
         let limit = options.transcriptMessagesMax
         let stored: SessionState? = try models.read(SessionsProjector.name) { db in
             guard let row = try SessionsQueries.session(db, org: org, id: id),
-                  let channelName = row.channel, let channel = PurserDomain.Channel(rawValue: channelName),
+                  let channelName = row.channel, let channel = Channel(rawValue: channelName),
                   let contact = row.externalContact else { return nil }
             let lines = try SessionsQueries.transcript(db, org: org, session: id, last: limit)
             return SessionState(id: id, org: org, agentId: row.agentId ?? "", channel: channel, contactAddress: contact,

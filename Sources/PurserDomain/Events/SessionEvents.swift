@@ -1,3 +1,4 @@
+import Channels
 import Foundation
 
 /// The sender of an inbound message was matched to a CRM contact of the org, or one was created.
