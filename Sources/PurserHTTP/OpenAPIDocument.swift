@@ -9,7 +9,16 @@ enum OpenAPIDocument {
     enum Content: Sendable {
         case json(any OpenAPIDescribed.Type)
         case text(contentType: String)
+        /// Server-sent events; the schema is one event's (its `id`, `event` and `data` lines).
+        case eventStream
     }
+
+    /// One server-sent event of the org's stream.
+    static let serverSentEvent = Schema.object([
+        "id": .string("the event's seq", pattern: "^[0-9]+$"),
+        "event": .string("the event's type, e.g. message.received"),
+        "data": .string("the event's envelope as JSON (eventlog/EVENTS.md)"),
+    ], required: ["id", "event", "data"])
 
     struct Answer: Sendable {
         var status: Int
@@ -90,7 +99,7 @@ enum OpenAPIDocument {
         Route(method: "get", path: "/api/orgs/{org}/events", summary: "Server-sent events of the org's new events", role: .viewer,
               parameters: [orgParameter, query("access_token", .string("the token, for an EventSource that cannot set headers")),
                            header("Last-Event-ID", .string("resume after this seq", pattern: "^[0-9]+$"))],
-              answers: [Answer(status: 200, description: "event stream", content: .text(contentType: "text/event-stream"))] + readErrors),
+              answers: [Answer(status: 200, description: "event stream", content: .eventStream)] + readErrors),
         Route(method: "get", path: "/webhooks/whatsapp", summary: "Meta's subscription handshake", role: nil,
               parameters: [query("hub.mode", .string()), query("hub.verify_token", .string()), query("hub.challenge", .string())],
               answers: [Answer(status: 200, description: "the challenge", content: .text(contentType: "text/plain")),
@@ -130,6 +139,7 @@ enum OpenAPIDocument {
             let content: JSONValue = switch answer.content {
             case .json(let type): ["application/json": ["schema": reference(type)]]
             case .text(let contentType): .object([contentType: ["schema": ["type": "string"]]])
+            case .eventStream: ["text/event-stream": ["schema": serverSentEvent.json]]
             }
             answers[String(answer.status)] = ["description": .string(answer.description), "content": content]
         }
