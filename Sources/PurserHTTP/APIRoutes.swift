@@ -41,7 +41,7 @@ struct AuthMiddleware: RouterMiddleware {
 
 /// The JSON API under `/api/orgs/{org}/` (docs/HTTP.md). Handlers take and return the typed
 /// bodies of `APIBodies.swift`; what goes wrong is thrown as `APIError` (or `PipelineError`,
-/// mapped by `EngineErrorMiddleware`) and answered as `ErrorBody`. Reads go through the engine's
+/// mapped by `ErrorShapeMiddleware`) and answered as `ErrorBody`. Reads go through the engine's
 /// async read API, off the cooperative thread pool.
 struct APIRoutes {
     let pipeline: Pipeline
@@ -60,7 +60,6 @@ struct APIRoutes {
     }
 
     func register(_ api: RouterGroup<PurserRequestContext>) {
-        api.add(middleware: EngineErrorMiddleware())
         api.get("whoami") { _, context -> WhoAmI in
             guard let token = context.token else { throw APIError(.unauthorized, "unauthorized", "no token") }
             return WhoAmI(org: token.org, role: token.role, label: token.label)
@@ -229,26 +228,5 @@ struct APIRoutes {
             return .init(agentId: agent.agentId, messages: row?.messages ?? 0, maxMessagesPerDay: agent.config.customProperties.maxMessagesPerDay,
                          tokens: row?.tokens ?? 0, usd: row?.usd ?? 0, maxCostPerDay: agent.config.customProperties.maxCostPerDay)
         })
-    }
-}
-
-/// Answers the engine's errors with their status and code (`APIError(PipelineError)`), and
-/// anything unexpected as a 500 whose details only the server's log holds.
-struct EngineErrorMiddleware: RouterMiddleware {
-    typealias Context = PurserRequestContext
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch let error as PipelineError {
-            return APIError(error).response
-        } catch let error as APIError {
-            return error.response
-        } catch let error as HTTPResponseError {
-            throw error
-        } catch {
-            context.logger.error("request failed: \(error)")
-            return Reply.error(.internalServerError, "internal", "the request failed on the server; it has been logged")
-        }
     }
 }

@@ -102,6 +102,9 @@ struct ErrorShapeMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             return error.response
+        } catch let error as PipelineError {
+            // The engine's errors, thrown by API handlers, with their status and code.
+            return APIError(error).response
         } catch is NIOTooManyBytesError {
             // A body over the limit, refused while it was being read.
             return Reply.error(.contentTooLarge, "body_too_large", "the body is larger than \(HTTPLimits.bodyBytesMax) bytes")
