@@ -231,7 +231,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "GRDB", package: "GRDB.swift"),
+                // No GRDB: the HTTP side reads through the engine's async read API, never SQLite.
                 .product(name: "Logging", package: "swift-log"),
             ] + projectorTargets,
             path: "Sources/PurserHTTP",

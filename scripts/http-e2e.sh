@@ -3,7 +3,8 @@
 # `purser serve` on a free port, then
 #   1. the browser test (headless Chromium): sign in, see a pending approval arrive live, approve
 #      it, take over the session, reply, release — then the log is checked for each of those;
-#   2. schemathesis against /openapi.json with an operator token: no request may get a 5xx;
+#   2. schemathesis against /openapi.json with an operator token: no request may get a 5xx, and
+#      every answer must match the document (status, content type, body schema);
 #   3. a graceful shutdown (SIGTERM) that closes the log, and `purser log verify` afterwards.
 # Bounded in time; exits non-zero on any failure. Usage: scripts/http-e2e.sh [PURSER_BINARY]
 set -euo pipefail
@@ -78,11 +79,14 @@ if [ ! -x "$venv/bin/st" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q schemathesis
 fi
-timeout 600 "$venv/bin/st" run "$base/openapi.json" --checks not_a_server_error \
+# Response-schema validation on: an answer whose status, content type or body does not match
+# /openapi.json fails the run, as a server error does.
+timeout 600 "$venv/bin/st" run "$base/openapi.json" \
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --header "Authorization: Bearer $token" --max-examples 25 --workers 1 2>&1 | tee "$work/schemathesis.log" | tail -25
 status=${PIPESTATUS[0]}
 kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=""
 if grep -q '" 5[0-9][0-9] \| 500 ' "$work/serve2.log"; then echo "http-e2e: the server logged a 5xx"; exit 1; fi
-[ "$status" -eq 0 ] || { echo "http-e2e: schemathesis found server errors (exit $status)"; exit 1; }
+[ "$status" -eq 0 ] || { echo "http-e2e: schemathesis found server errors or answers that do not match /openapi.json (exit $status)"; exit 1; }
 "$purser" log verify --data "$data" > /dev/null
 echo "http-e2e: ok" >&2

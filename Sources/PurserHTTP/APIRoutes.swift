@@ -26,7 +26,9 @@ struct AuthMiddleware: RouterMiddleware {
         guard let secret, !secret.isEmpty else {
             return Reply.error(.unauthorized, "unauthorized", "send the API token as `Authorization: Bearer <token>`; create one with `purser token create`")
         }
-        guard let token = tokens.authenticate(secret) else {
+        // The token file is stat'ed (and read when it changed) off the cooperative pool.
+        let tokens = self.tokens
+        guard let token = try await ReadAPI.offPool({ tokens.authenticate(secret) }) else {
             return Reply.error(.unauthorized, "unauthorized", "the token is not valid")
         }
         if let wait = limiter.take("org:" + token.org) {
@@ -38,306 +40,194 @@ struct AuthMiddleware: RouterMiddleware {
     }
 }
 
-/// The JSON API under `/api/orgs/{org}/` (docs/HTTP.md).
+/// The JSON API under `/api/orgs/{org}/` (docs/HTTP.md). Handlers take and return the typed
+/// bodies of `APIBodies.swift`; what goes wrong is thrown as `APIError` (or `PipelineError`,
+/// mapped by `ErrorShapeMiddleware`) and answered as `ErrorBody`. Reads go through the engine's
+/// async read API, off the cooperative thread pool.
 struct APIRoutes {
     let pipeline: Pipeline
 
-    /// The caller's token if it is for `org` and has at least `role`; else the response to send.
+    /// The caller's org and token if the token is for `org` and has at least `role`.
     /// A token of another org gets 404, exactly as for an org that does not exist.
-    func authorize(_ context: PurserRequestContext, _ role: Role) -> Result<(org: String, token: AccessToken), ResponseError> {
-        guard let token = context.token else { return .failure(ResponseError(Reply.error(.unauthorized, "unauthorized", "no token"))) }
+    func authorize(_ context: PurserRequestContext, _ role: Role) throws(APIError) -> (org: String, token: AccessToken) {
+        guard let token = context.token else { throw APIError(.unauthorized, "unauthorized", "no token") }
         guard let org = context.parameters.get("org"), org == token.org else {
-            return .failure(ResponseError(Reply.error(.notFound, "not_found", "no such org")))
+            throw APIError(.notFound, "not_found", "no such org")
         }
         guard token.role >= role else {
-            return .failure(ResponseError(Reply.error(.forbidden, "forbidden", "this needs the \(role.rawValue) role; the token has \(token.role.rawValue)")))
+            throw APIError(.forbidden, "forbidden", "this needs the \(role.rawValue) role; the token has \(token.role.rawValue)")
         }
-        return .success((org, token))
+        return (org, token)
     }
 
     func register(_ api: RouterGroup<PurserRequestContext>) {
-        api.get("whoami") { _, context -> Response in
-            guard let token = context.token else { return Reply.error(.unauthorized, "unauthorized", "no token") }
-            return Reply.json(["org": .string(token.org), "role": .string(token.role.rawValue), "label": .string(token.label)])
+        api.get("whoami") { _, context -> WhoAmI in
+            guard let token = context.token else { throw APIError(.unauthorized, "unauthorized", "no token") }
+            return WhoAmI(org: token.org, role: token.role, label: token.label)
         }
         let org = api.group("orgs/:org")
-        org.get("agent") { _, context in try await handle(context, .viewer) { org, _ in try await getAgent(org) } }
+        org.get("agent") { _, context in try await getAgent(try authorize(context, .viewer).org) }
         org.put("agent") { request, context in
+            let (org, token) = try authorize(context, .admin)
             var request = request
-            return try await handle(context, .admin) { org, token in try await putAgent(org, token, &request) }
+            return try await putAgent(org, token, try await request.bytes())
         }
-        org.get("sessions") { request, context in try await handle(context, .viewer) { org, _ in try await sessions(org, request) } }
-        org.get("sessions/:id") { _, context in try await handle(context, .viewer) { org, _ in try await session(org, context.parameters.get("id") ?? "") } }
+        org.get("sessions") { request, context in try await sessions(try authorize(context, .viewer).org, request) }
+        org.get("sessions/:id") { _, context in
+            try await session(try authorize(context, .viewer).org, try context.parameters.require("id"))
+        }
         org.post("sessions/:id/takeover") { _, context in
-            try await handle(context, .operator) { org, token in
-                outcome(try await pipeline.takeover(org: org, sessionId: context.parameters.get("id") ?? "", by: token.label))
-            }
+            let (org, token) = try authorize(context, .operator)
+            return OutcomeAnswer(try await pipeline.takeover(org: org, sessionId: try context.parameters.require("id"), by: token.label))
         }
         org.post("sessions/:id/release") { _, context in
-            try await handle(context, .operator) { org, token in
-                outcome(try await pipeline.release(org: org, sessionId: context.parameters.get("id") ?? "", by: token.label))
-            }
+            let (org, token) = try authorize(context, .operator)
+            return OutcomeAnswer(try await pipeline.release(org: org, sessionId: try context.parameters.require("id"), by: token.label))
         }
         org.post("sessions/:id/reply") { request, context in
-            var request = request
-            return try await handle(context, .operator) { org, token in
-                let body = try await request.jsonBody()
-                guard case .success(let json) = body else { return bad(body) }
-                guard let text = json["text"]?.stringValue, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-                    return Reply.error(.badRequest, "invalid_body", "send {\"text\": \"...\"} with the reply to send")
-                }
-                return outcome(try await pipeline.humanReply(org: org, sessionId: context.parameters.get("id") ?? "", by: token.label, text: text))
+            let (org, token) = try authorize(context, .operator)
+            let body = try await request.decode(as: TextRequest.self, context: context)
+            guard !body.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw APIError(.badRequest, "invalid_body", "send {\"text\": \"...\"} with the reply to send")
             }
+            return OutcomeAnswer(try await pipeline.humanReply(org: org, sessionId: try context.parameters.require("id"), by: token.label, text: body.text))
         }
-        org.get("approvals") { request, context in try await handle(context, .viewer) { org, _ in try await approvals(org, request) } }
+        org.get("approvals") { request, context in try await approvals(try authorize(context, .viewer).org, request) }
         org.post("approvals/:id/approve") { request, context in
-            var request = request
-            return try await handle(context, .operator) { org, token in
-                let body = try await request.jsonBody()
-                guard case .success(let json) = body else { return bad(body) }
-                var edited: JSONValue?
-                if let arguments = json["editedArguments"] {
-                    guard case .object = arguments else {
-                        return Reply.error(.badRequest, "invalid_body", "editedArguments must be a JSON object of the tool's arguments")
-                    }
-                    edited = arguments
-                }
-                if let text = json["editedText"], text.stringValue == nil {
-                    return Reply.error(.badRequest, "invalid_body", "editedText must be a string")
-                }
-                return outcome(try await pipeline.approve(org: org, approvalId: context.parameters.get("id") ?? "", by: token.label,
-                                                          editedArguments: edited, editedText: json["editedText"]?.stringValue))
-            }
+            let (org, token) = try authorize(context, .operator)
+            let body = try await request.decode(as: ApproveRequest.self, context: context)
+            return OutcomeAnswer(try await pipeline.approve(org: org, approvalId: try context.parameters.require("id"), by: token.label,
+                                                            editedArguments: body.editedArguments.map(JSONValue.object), editedText: body.editedText))
         }
         org.post("approvals/:id/reject") { request, context in
-            var request = request
-            return try await handle(context, .operator) { org, token in
-                let body = try await request.jsonBody()
-                guard case .success(let json) = body else { return bad(body) }
-                if let reason = json["reason"], reason.stringValue == nil {
-                    return Reply.error(.badRequest, "invalid_body", "reason must be a string")
-                }
-                return outcome(try await pipeline.reject(org: org, approvalId: context.parameters.get("id") ?? "", by: token.label,
-                                                         reason: json["reason"]?.stringValue))
-            }
+            let (org, token) = try authorize(context, .operator)
+            let body = try await request.decode(as: RejectRequest.self, context: context)
+            return OutcomeAnswer(try await pipeline.reject(org: org, approvalId: try context.parameters.require("id"), by: token.label, reason: body.reason))
         }
-        org.get("activity") { request, context in try await handle(context, .viewer) { org, _ in try await activity(org, request) } }
-        org.get("spend") { request, context in try await handle(context, .viewer) { org, _ in try await spend(org, request) } }
+        org.get("activity") { request, context in try await activity(try authorize(context, .viewer).org, request) }
+        org.get("spend") { request, context in try await spend(try authorize(context, .viewer).org, request) }
         org.post("query") { request, context in
-            var request = request
-            return try await handle(context, .viewer) { org, _ in
-                let body = try await request.jsonBody()
-                guard case .success(let json) = body else { return bad(body) }
-                try await pipeline.refresh("crm")
-                let result = DataQueryEngine(reader: try pipeline.readModels.crmDatabase()).execute(arguments: json, org: org, now: Timestamp.now())
-                return Reply.json(result, status: result["error"] == nil ? .ok : .badRequest)
+            let org = try authorize(context, .viewer).org
+            // The query language checks its own keys and values (and names the field at fault).
+            let query = try await request.decode(as: [String: JSONValue].self, context: context)
+            let result = try await pipeline.reads.dataQuery(org: org, arguments: .object(query))
+            if case .object(let members) = result, case .object(let problem)? = members["error"] {
+                throw APIError(.badRequest, problem["code"]?.stringValue ?? "invalid_query", problem["message"]?.stringValue ?? "invalid query",
+                               field: problem["field"]?.stringValue)
+            }
+            do {
+                return try result.decode(DataQueryAnswer.self)
+            } catch {
+                throw APIError(.internalServerError, "internal", "the query's result could not be read; it has been logged")
             }
         }
         org.post("chat") { request, context in
-            var request = request
-            return try await handle(context, .operator) { org, token in
-                let body = try await request.jsonBody()
-                guard case .success(let json) = body else { return bad(body) }
-                guard let text = json["text"]?.stringValue, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-                    return Reply.error(.badRequest, "invalid_body", "send {\"text\": \"...\"} with the question for your agent")
-                }
-                guard let agent = pipeline.agents(org: org).first else {
-                    return Reply.error(.notFound, "not_found", "org \(org) has no agent yet; configure one first")
-                }
-                let result = await pipeline.internalChat(org: org, agentId: agent.agentId, by: token.label, text: text)
-                return Reply.json(result.json)
+            let (org, token) = try authorize(context, .operator)
+            let body = try await request.decode(as: TextRequest.self, context: context)
+            guard !body.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw APIError(.badRequest, "invalid_body", "send {\"text\": \"...\"} with the question for your agent")
             }
+            guard let agent = pipeline.agents(org: org).first else {
+                throw APIError(.notFound, "not_found", "org \(org) has no agent yet; configure one first")
+            }
+            return OutcomeAnswer(await pipeline.internalChat(org: org, agentId: agent.agentId, by: token.label, text: body.text))
         }
     }
 
     // MARK: - Handlers
 
-    /// Runs `body` for an authorized caller and maps engine errors to statuses.
-    func handle(_ context: PurserRequestContext, _ role: Role,
-                _ body: (String, AccessToken) async throws -> Response) async throws -> Response {
-        switch authorize(context, role) {
-        case .failure(let error):
-            return error.response
-        case .success(let (org, token)):
-            do {
-                return try await body(org, token)
-            } catch let error as PipelineError {
-                return Self.response(for: error)
-            } catch let error as HTTPError {
-                throw error
-            } catch {
-                context.logger.error("request failed: \(error)")
-                return Reply.error(.internalServerError, "internal", "the request failed on the server; it has been logged")
-            }
-        }
-    }
-
-    static func response(for error: PipelineError) -> Response {
-        switch error.code {
-        case .notFound: Reply.error(.notFound, error.code.rawValue, error.message)
-        case .alreadyDecided: Reply.error(.conflict, error.code.rawValue, error.message)
-        case .invalidState: Reply.error(.conflict, error.code.rawValue, error.message)
-        case .invalidInput: Reply.error(.badRequest, error.code.rawValue, error.message)
-        case .readModelFailed, .appendFailed: Reply.error(.serviceUnavailable, error.code.rawValue, error.message)
-        }
-    }
-
-    func outcome(_ outcome: TurnOutcome) -> Response { Reply.json(outcome.json) }
-
-    func bad(_ body: Result<JSONValue, HTTPBodyProblem>) -> Response {
-        if case .failure(let problem) = body { return Reply.error(.badRequest, "invalid_body", problem.message) }
-        return Reply.error(.badRequest, "invalid_body", "invalid body")
-    }
-
-    func getAgent(_ org: String) async throws -> Response {
+    func getAgent(_ org: String) async throws -> AgentAnswer {
         guard let agent = pipeline.agents(org: org).first else {
-            return Reply.error(.notFound, "not_found", "org \(org) has no agent yet; PUT one")
+            throw APIError(.notFound, "not_found", "org \(org) has no agent yet; PUT one")
         }
-        try await pipeline.refresh(AgentsProjector.name)
-        let history = try pipeline.readModels.read(AgentsProjector.name) { db in
-            try AgentsQueries.history(db, org: org, agentId: agent.agentId)
-        }
-        return Reply.json([
-            "agentId": .string(agent.agentId), "revision": .number(Double(agent.revision)), "status": .string(agent.status.rawValue),
-            "config": try JSONValue(encoding: agent.config),
-            "history": .array(history.map {
-                ["revision": .number(Double($0.revision)), "seq": .number(Double($0.seq)), "configuredAt": .string($0.configuredAt),
-                 "actor": .string($0.actor)]
-            }),
-        ])
+        let history = try await pipeline.reads.agentHistory(org: org, agentId: agent.agentId)
+        return AgentAnswer(agentId: agent.agentId, revision: agent.revision, status: agent.status, config: agent.config,
+                           history: history.map { .init(revision: $0.revision, seq: $0.seq, configuredAt: $0.configuredAt, actor: $0.actor) })
     }
 
-    func putAgent(_ org: String, _ token: AccessToken, _ request: inout Request) async throws -> Response {
-        let bytes = try await request.bytes()
+    func putAgent(_ org: String, _ token: AccessToken, _ bytes: [UInt8]) async throws -> AgentRevisionAnswer {
         let config: OrgAgentConfig
         do {
-            var routing = pipeline.routingTable
             // The agent's own current bindings do not conflict with its new config.
-            routing = routing.filter { $0.value.org != org }
+            let routing = pipeline.routingTable.filter { $0.value.org != org }
             config = try OrgAgentConfig.load(Data(bytes), tools: ToolCatalog.standard.acceptedNames, routing: routing)
         } catch {
-            return Reply.error(.badRequest, "invalid_config", error.message,
-                               extra: ["problems": .array(error.problems.map { .string($0.description) })])
+            throw APIError(.badRequest, "invalid_config", error.message, problems: error.problems.map(\.description))
         }
         guard config.organizationId == org else {
-            return Reply.error(.badRequest, "invalid_config", "organizationId must be \(org), the org of this URL",
-                               extra: ["problems": .array([.string("organizationId: must be \(org)")])])
+            throw APIError(.badRequest, "invalid_config", "organizationId must be \(org), the org of this URL",
+                           problems: ["organizationId: must be \(org)"])
         }
         let revision = try await pipeline.configure(config, by: token.label)
-        return Reply.json(["agentId": .string(config.agentId), "revision": .number(Double(revision))])
+        return AgentRevisionAnswer(agentId: config.agentId, revision: revision)
     }
 
-    func sessions(_ org: String, _ request: Request) async throws -> Response {
+    func sessions(_ org: String, _ request: Request) async throws -> SessionsAnswer {
         let status = request.uri.queryParameters.get("status")
         let channel = request.uri.queryParameters.get("channel")
         if let status, !["active", "handed_off", "closed"].contains(status) {
-            return Reply.error(.badRequest, "invalid_query", "status must be active, handed_off or closed")
+            throw APIError(.badRequest, "invalid_query", "status must be active, handed_off or closed")
         }
         if let channel, Channel(rawValue: channel) == nil {
-            return Reply.error(.badRequest, "invalid_query", "channel must be one of \(Channel.allNames)")
+            throw APIError(.badRequest, "invalid_query", "channel must be one of \(Channel.allNames)")
         }
-        try await pipeline.refresh(SessionsProjector.name)
-        let rows = try pipeline.readModels.read(SessionsProjector.name) { db -> [JSONValue] in
-            try SessionsQueries.sessions(db, org: org, status: status).filter { channel == nil || $0.channel == channel }.map { row in
-                let last = try SessionsQueries.transcript(db, org: org, session: row.sessionId, last: 1).first
-                return Self.sessionJSON(row, lastMessage: last?.text)
-            }
-        }
-        return Reply.json(["sessions": .array(rows)])
+        let rows = try await pipeline.reads.sessions(org: org, status: status, channel: channel)
+        return SessionsAnswer(sessions: rows.map { SessionSummary($0.session, lastMessage: $0.lastMessage) })
     }
 
-    func session(_ org: String, _ id: String) async throws -> Response {
-        try await pipeline.refresh(SessionsProjector.name)
-        let found = try pipeline.readModels.read(SessionsProjector.name) { db -> JSONValue? in
-            guard let row = try SessionsQueries.session(db, org: org, id: id) else { return nil }
-            let lines = try SessionsQueries.transcript(db, org: org, session: id)
-            return ["session": Self.sessionJSON(row, lastMessage: lines.last?.text),
-                    "transcript": .array(lines.map {
-                        ["seq": .number(Double($0.seq)), "ts": .string($0.ts), "direction": .string($0.direction),
-                         "actor": .string("\($0.actorKind):\($0.actorId)"), "text": .string($0.text)]
-                    })]
+    func session(_ org: String, _ id: String) async throws -> SessionAnswer {
+        guard let found = try await pipeline.reads.session(org: org, id: id) else {
+            throw APIError(.notFound, "not_found", "org \(org) has no session \(id)")
         }
-        guard let found else { return Reply.error(.notFound, "not_found", "org \(org) has no session \(id)") }
-        return Reply.json(found)
+        return SessionAnswer(session: SessionSummary(found.session, lastMessage: found.transcript.last?.text),
+                             transcript: found.transcript.map {
+                                 .init(seq: $0.seq, ts: $0.ts, direction: $0.direction, actor: "\($0.actorKind):\($0.actorId)", text: $0.text)
+                             })
     }
 
-    static func sessionJSON(_ row: SessionRecord, lastMessage: String?) -> JSONValue {
-        func s(_ v: String?) -> JSONValue { v.map(JSONValue.string) ?? .null }
-        return ["sessionId": .string(row.sessionId), "agentId": s(row.agentId), "channel": s(row.channel), "contact": s(row.externalContact),
-                "crmContactId": s(row.crmContact), "status": .string(row.status), "handedOffTo": s(row.handedOffTo),
-                "lastMessageAt": s(row.lastMessageAt), "messages": .number(Double(row.messageCount)), "tokens": .number(Double(row.tokensUsed)),
-                "costUsd": .number(row.costUsd), "lastMessage": s(lastMessage), "internal": .bool(row.isInternal)]
-    }
-
-    func approvals(_ org: String, _ request: Request) async throws -> Response {
+    func approvals(_ org: String, _ request: Request) async throws -> ApprovalsAnswer {
         let state = request.uri.queryParameters.get("state") ?? "pending"
         guard ["pending", "granted", "rejected", "expired", "all"].contains(state) else {
-            return Reply.error(.badRequest, "invalid_query", "state must be pending, granted, rejected, expired or all")
+            throw APIError(.badRequest, "invalid_query", "state must be pending, granted, rejected, expired or all")
         }
-        try await pipeline.refresh(AuditProjector.name)
+        let rows = try await pipeline.reads.approvals(org: org, state: state == "all" ? nil : state)
         let pending = Dictionary(pipeline.pendingApprovals(org: org).map { ($0.approvalId, $0) }, uniquingKeysWith: { a, _ in a })
-        let rows = try pipeline.readModels.read(AuditProjector.name) { db in
-            try AuditQueries.approvals(db, org: org, state: state == "all" ? nil : state)
-        }
-        return Reply.json(["approvals": .array(rows.map { a in
-            var fields: [String: JSONValue] = [
-                "approvalId": .string(a.approvalId), "agentId": .string(a.agentId), "sessionId": a.sessionId.map(JSONValue.string) ?? .null,
-                "kind": .string(a.kind), "tool": a.tool.map(JSONValue.string) ?? .null, "summary": .string(a.summary), "rule": .string(a.rule),
-                "state": .string(a.state), "decidedBy": a.decidedBy.map(JSONValue.string) ?? .null, "requestedAt": .string(a.requestedAt),
-                "expiresAt": .string(a.expiresAt),
-            ]
-            if let p = pending[a.approvalId] {
-                fields["arguments"] = p.arguments ?? .null
-                fields["replyText"] = p.replyText.map(JSONValue.string) ?? .null
-                fields["category"] = p.category.map(JSONValue.string) ?? .null
-            }
-            return .object(fields)
-        })])
+        return ApprovalsAnswer(approvals: rows.map { a in
+            let held = pending[a.approvalId]
+            return .init(approvalId: a.approvalId, agentId: a.agentId, sessionId: a.sessionId, kind: a.kind, tool: a.tool, summary: a.summary,
+                         rule: a.rule, state: a.state, decidedBy: a.decidedBy, requestedAt: a.requestedAt, expiresAt: a.expiresAt,
+                         arguments: held?.arguments, replyText: held?.replyText, category: held?.category)
+        })
     }
 
-    func activity(_ org: String, _ request: Request) async throws -> Response {
+    func activity(_ org: String, _ request: Request) async throws -> ActivityAnswer {
         var limit = 50
         if let raw = request.uri.queryParameters.get("limit") {
             guard let value = Int(raw), (1...HTTPLimits.activityPageItemsMax).contains(value) else {
-                return Reply.error(.badRequest, "invalid_query", "limit must be a whole number from 1 to \(HTTPLimits.activityPageItemsMax)")
+                throw APIError(.badRequest, "invalid_query", "limit must be a whole number from 1 to \(HTTPLimits.activityPageItemsMax)")
             }
             limit = value
         }
         var before: UInt64?
         if let raw = request.uri.queryParameters.get("before") {
-            guard let value = UInt64(raw), value >= 1 else { return Reply.error(.badRequest, "invalid_query", "before must be a seq number (1 or more)") }
+            guard let value = UInt64(raw), value >= 1 else { throw APIError(.badRequest, "invalid_query", "before must be a seq number (1 or more)") }
             before = value
         }
-        try await pipeline.refresh(AuditProjector.name)
-        let lines = try pipeline.readModels.read(AuditProjector.name) { db in
-            try AuditQueries.activityPage(db, org: org, before: before, limit: limit)
-        }
-        return Reply.json(["items": .array(lines.map {
-            ["seq": .number(Double($0.seq)), "ts": .string($0.ts), "agentId": $0.agentId.map(JSONValue.string) ?? .null,
-             "sessionId": $0.sessionId.map(JSONValue.string) ?? .null, "kind": .string($0.kind), "line": .string($0.line)]
-        }), "next": lines.count == limit ? .number(Double(lines.last?.seq ?? 0)) : .null])
+        let lines = try await pipeline.reads.activity(org: org, before: before, limit: limit)
+        return ActivityAnswer(items: lines.map { .init(seq: $0.seq, ts: $0.ts, agentId: $0.agentId, sessionId: $0.sessionId, kind: $0.kind, line: $0.line) },
+                              next: lines.count == limit ? lines.last?.seq : nil)
     }
 
-    func spend(_ org: String, _ request: Request) async throws -> Response {
+    func spend(_ org: String, _ request: Request) async throws -> SpendAnswer {
         let day = request.uri.queryParameters.get("day") ?? Timestamp.now().utcDay
         guard Timestamp(iso8601: day + "T00:00:00Z") != nil else {
-            return Reply.error(.badRequest, "invalid_query", "day must be YYYY-MM-DD")
+            throw APIError(.badRequest, "invalid_query", "day must be YYYY-MM-DD")
         }
-        try await pipeline.refresh(SpendProjector.name)
-        let rows = try pipeline.readModels.read(SpendProjector.name) { db in try SpendQueries.spend(db, org: org, day: day) }
-        let agents = pipeline.agents(org: org)
-        return Reply.json(["day": .string(day), "agents": .array(agents.map { agent in
+        let rows = try await pipeline.reads.spend(org: org, day: day)
+        return SpendAnswer(day: day, agents: pipeline.agents(org: org).map { agent in
             let row = rows.first { $0.agentId == agent.agentId }
-            return ["agentId": .string(agent.agentId), "messages": .number(Double(row?.messages ?? 0)),
-                    "maxMessagesPerDay": .number(Double(agent.config.customProperties.maxMessagesPerDay)),
-                    "tokens": .number(Double(row?.tokens ?? 0)), "usd": .number(row?.usd ?? 0),
-                    "maxCostPerDay": .number(agent.config.customProperties.maxCostPerDay)]
-        })])
+            return .init(agentId: agent.agentId, messages: row?.messages ?? 0, maxMessagesPerDay: agent.config.customProperties.maxMessagesPerDay,
+                         tokens: row?.tokens ?? 0, usd: row?.usd ?? 0, maxCostPerDay: agent.config.customProperties.maxCostPerDay)
+        })
     }
-}
-
-/// A response to send instead of running the handler.
-struct ResponseError: Error {
-    let response: Response
-    init(_ response: Response) { self.response = response }
 }

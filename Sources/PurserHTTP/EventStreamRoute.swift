@@ -1,4 +1,3 @@
-import EventLog
 import Foundation
 import Hummingbird
 import NIOCore
@@ -12,7 +11,6 @@ import ServiceLifecycle
 /// closing an idle stream. The stream ends when the client goes or the server shuts down.
 struct EventStreamRoute {
     let pipeline: Pipeline
-    let logDirectory: String
 
     /// Seconds between keep-alive comments on an idle stream.
     static let keepAliveSeconds = 15.0
@@ -21,11 +19,7 @@ struct EventStreamRoute {
 
     func register(_ org: RouterGroup<PurserRequestContext>, api: APIRoutes) {
         org.get("events") { request, context -> Response in
-            let authorized = api.authorize(context, .viewer)
-            guard case .success(let (orgID, token)) = authorized else {
-                if case .failure(let error) = authorized { return error.response }
-                return Reply.error(.unauthorized, "unauthorized", "no token")
-            }
+            let (orgID, token) = try api.authorize(context, .viewer)
             let admitted = open.withLock { counts in
                 guard counts[token.id, default: 0] < HTTPLimits.eventStreamsPerTokenMax else { return false }
                 counts[token.id, default: 0] += 1
@@ -38,19 +32,16 @@ struct EventStreamRoute {
             let tokenId = token.id
             // Resume after the last event the client saw (EventSource sends Last-Event-ID).
             let from = request.headers[.init("Last-Event-ID")!].flatMap(UInt64.init).map { $0 + 1 } ?? pipeline.logHead + 1
-            let directory = logDirectory
+            let reads = pipeline.reads
             let body = ResponseBody { writer in
                 defer { open.withLock { $0[tokenId, default: 1] -= 1 } }
                 var next = from
                 var idle = 0.0
                 try await writer.write(ByteBuffer(string: ": connected\n\n"))
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                    var chunk = ""
-                    let reader = LogReader(directory: directory)
-                    let after = try reader.scan(.init(org: orgID, fromSeq: next)) { record in
-                        chunk += "id: \(record.seq)\nevent: \(record.type)\ndata: \(record.jsonString)\n\n"
-                        return chunk.utf8.count < 1 << 20
-                    }
+                    // Read off the cooperative pool: the log's segments are files.
+                    let (events, after) = try await reads.orgEvents(org: orgID, fromSeq: next, bytesMax: 1 << 20)
+                    let chunk = events.map { "id: \($0.seq)\nevent: \($0.type)\ndata: \($0.json)\n\n" }.joined()
                     next = max(next, after)
                     if !chunk.isEmpty {
                         try await writer.write(ByteBuffer(string: chunk))

@@ -1,125 +1,186 @@
 import Foundation
 import PurserDomain
 
-/// The OpenAPI 3.0 description of the HTTP API, served at `/openapi.json`.
+/// The OpenAPI 3.0 description of the HTTP API, served at `/openapi.json`: one `Route` per
+/// operation, its bodies named by type, each type's schema taken from its own description
+/// (`OpenAPIDescribed`), so the document says what the handlers send.
 enum OpenAPIDocument {
-    static func operation(_ summary: String, role: String?, parameters: [JSONValue] = [], body: JSONValue? = nil,
-                          responses: [String: String], produces: String = "application/json") -> JSONValue {
-        var op: [String: JSONValue] = ["summary": .string(summary)]
-        if let role { op["description"] = .string("Needs a token of the org with role \(role) or higher.") }
-        if !parameters.isEmpty { op["parameters"] = .array(parameters) }
-        if let body {
-            op["requestBody"] = ["required": true, "content": ["application/json": ["schema": body]]]
-        }
-        var out: [String: JSONValue] = [:]
-        for (code, description) in responses {
-            var response: [String: JSONValue] = ["description": .string(description)]
-            if code.hasPrefix("2") {
-                response["content"] = .object([produces: ["schema": produces == "application/json" ? ["type": "object"] : ["type": "string"]]])
-            } else {
-                response["content"] = ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]
-            }
-            out[code] = .object(response)
-        }
-        op["responses"] = .object(out)
-        if role != nil { op["security"] = [["bearer": []]] }
-        return .object(op)
+    /// What an answer carries.
+    enum Content: Sendable {
+        case json(any OpenAPIDescribed.Type)
+        case text(contentType: String)
+        /// Server-sent events; the schema is one event's (its `id`, `event` and `data` lines).
+        case eventStream
+    }
+
+    /// One server-sent event of the org's stream.
+    static let serverSentEvent = Schema.object([
+        "id": .string("the event's seq", pattern: "^[0-9]+$"),
+        "event": .string("the event's type, e.g. message.received"),
+        "data": .string("the event's envelope as JSON (eventlog/EVENTS.md)"),
+    ], required: ["id", "event", "data"])
+
+    struct Answer: Sendable {
+        var status: Int
+        var description: String
+        var content: Content
+
+        /// An error answer: the one error body.
+        static func error(_ status: Int, _ description: String) -> Answer { Answer(status: status, description: description, content: .json(ErrorBody.self)) }
+    }
+
+    struct Route: Sendable {
+        var method: String
+        var path: String
+        var summary: String
+        /// The least role a token needs; nil for routes without a token (webhooks, health).
+        var role: Role?
+        var parameters: [JSONValue] = []
+        var body: (any OpenAPIDescribed.Type)?
+        /// A body that may be left out (every field optional).
+        var bodyOptional = false
+        var answers: [Answer]
     }
 
     static let orgParameter: JSONValue = ["name": "org", "in": "path", "required": true, "schema": ["type": "string"]]
     static let idParameter: JSONValue = ["name": "id", "in": "path", "required": true, "schema": ["type": "string"]]
-    static func query(_ name: String, _ schema: JSONValue) -> JSONValue { ["name": .string(name), "in": "query", "required": false, "schema": schema] }
+    static func query(_ name: String, _ schema: Schema) -> JSONValue { ["name": .string(name), "in": "query", "required": false, "schema": schema.json] }
+    static func header(_ name: String, _ schema: Schema) -> JSONValue { ["name": .string(name), "in": "header", "required": false, "schema": schema.json] }
 
-    static let readErrors = ["401": "no or bad token", "404": "no such org (or another org's) or object", "429": "rate limited"]
-    static let actErrors = readErrors.merging(["400": "invalid body", "403": "role too low", "409": "already decided or wrong state"]) { a, _ in a }
+    static let readErrors: [Answer] = [.error(401, "no or bad token"), .error(404, "no such org (or another org's) or object"),
+                                       .error(429, "rate limited"), .error(503, "a read model cannot be read; retry")]
+    static let actErrors: [Answer] = readErrors + [.error(400, "invalid body"), .error(403, "role too low"),
+                                                   .error(409, "already decided or wrong state"), .error(413, "body over 1 MiB")]
+    static func ok(_ type: any OpenAPIDescribed.Type, _ description: String) -> Answer { Answer(status: 200, description: description, content: .json(type)) }
 
-    static func merged(_ a: [String: String], _ b: [String: String]) -> [String: String] { a.merging(b) { x, _ in x } }
+    /// Every operation of the server but the dashboard's files.
+    static let routes: [Route] = [
+        Route(method: "get", path: "/healthz", summary: "The server is up; the log's head", role: nil, answers: [ok(HealthAnswer.self, "up")]),
+        Route(method: "get", path: "/api/tools", summary: "The tool catalog: every tool an agent config may name, its action category, argument schema and activity sentence",
+              role: .viewer, answers: [ok(ToolListing.self, "the catalog"), .error(401, "no or bad token"), .error(429, "rate limited")]),
+        Route(method: "get", path: "/api/whoami", summary: "The token's org, role and label", role: .viewer,
+              answers: [ok(WhoAmI.self, "who"), .error(401, "no or bad token"), .error(429, "rate limited")]),
+        Route(method: "get", path: "/api/orgs/{org}/agent", summary: "The org's agent: config in force, status, version history", role: .viewer,
+              parameters: [orgParameter], answers: [ok(AgentAnswer.self, "agent")] + readErrors),
+        Route(method: "put", path: "/api/orgs/{org}/agent", summary: "Apply a new org_agent config (validated; every problem listed)", role: .admin,
+              parameters: [orgParameter], body: AgentConfigBody.self, answers: [ok(AgentRevisionAnswer.self, "new revision")] + actErrors),
+        Route(method: "get", path: "/api/orgs/{org}/sessions", summary: "Sessions, newest activity first", role: .viewer,
+              parameters: [orgParameter, query("status", .string(enumeration: ["active", "handed_off", "closed"])),
+                           query("channel", .string(enumeration: PurserDomain.Channel.allCases.map(\.rawValue)))],
+              answers: [ok(SessionsAnswer.self, "sessions"), .error(400, "bad filter")] + readErrors),
+        Route(method: "get", path: "/api/orgs/{org}/sessions/{id}", summary: "A session and its transcript", role: .viewer,
+              parameters: [orgParameter, idParameter], answers: [ok(SessionAnswer.self, "session")] + readErrors),
+        Route(method: "post", path: "/api/orgs/{org}/sessions/{id}/takeover", summary: "Take the session over; the agent stays silent", role: .operator,
+              parameters: [orgParameter, idParameter], answers: [ok(OutcomeAnswer.self, "outcome")] + actErrors),
+        Route(method: "post", path: "/api/orgs/{org}/sessions/{id}/reply", summary: "Reply as a human (through the outbox)", role: .operator,
+              parameters: [orgParameter, idParameter], body: TextRequest.self, answers: [ok(OutcomeAnswer.self, "outcome")] + actErrors),
+        Route(method: "post", path: "/api/orgs/{org}/sessions/{id}/release", summary: "Give the session back to the agent", role: .operator,
+              parameters: [orgParameter, idParameter], answers: [ok(OutcomeAnswer.self, "outcome")] + actErrors),
+        Route(method: "get", path: "/api/orgs/{org}/approvals", summary: "Approvals, pending by default", role: .viewer,
+              parameters: [orgParameter, query("state", .string(enumeration: ["pending", "granted", "rejected", "expired", "all"]))],
+              answers: [ok(ApprovalsAnswer.self, "approvals"), .error(400, "bad filter")] + readErrors),
+        Route(method: "post", path: "/api/orgs/{org}/approvals/{id}/approve",
+              summary: "Approve, optionally edited; runs the held action and resumes the agent", role: .operator,
+              parameters: [orgParameter, idParameter], body: ApproveRequest.self, bodyOptional: true,
+              answers: [ok(OutcomeAnswer.self, "outcome")] + actErrors),
+        Route(method: "post", path: "/api/orgs/{org}/approvals/{id}/reject", summary: "Reject; the reason is fed back to the agent", role: .operator,
+              parameters: [orgParameter, idParameter], body: RejectRequest.self, bodyOptional: true,
+              answers: [ok(OutcomeAnswer.self, "outcome")] + actErrors),
+        Route(method: "get", path: "/api/orgs/{org}/activity", summary: "The activity log, newest first, paged", role: .viewer,
+              parameters: [orgParameter, query("limit", .integer(minimum: 1, maximum: HTTPLimits.activityPageItemsMax)), query("before", .integer(minimum: 1))],
+              answers: [ok(ActivityAnswer.self, "a page"), .error(400, "bad paging")] + readErrors),
+        Route(method: "get", path: "/api/orgs/{org}/spend", summary: "Spend per agent on a day against the caps", role: .viewer,
+              parameters: [orgParameter, query("day", .string("YYYY-MM-DD, UTC; today by default", pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))],
+              answers: [ok(SpendAnswer.self, "spend"), .error(400, "bad day")] + readErrors),
+        Route(method: "post", path: "/api/orgs/{org}/query", summary: "Run the data query tool as staff would (the whole org)", role: .viewer,
+              parameters: [orgParameter], body: DataQueryBody.self,
+              answers: [ok(DataQueryAnswer.self, "result"), .error(400, "bad query or body; field names the part at fault"),
+                        .error(413, "body over 1 MiB")] + readErrors),
+        Route(method: "post", path: "/api/orgs/{org}/chat", summary: "Ask your own agent (internal session, nothing delivered outside)",
+              role: .operator, parameters: [orgParameter], body: TextRequest.self, answers: [ok(OutcomeAnswer.self, "outcome")] + actErrors),
+        Route(method: "get", path: "/api/orgs/{org}/events", summary: "Server-sent events of the org's new events", role: .viewer,
+              parameters: [orgParameter, query("access_token", .string("the token, for an EventSource that cannot set headers")),
+                           header("Last-Event-ID", .string("resume after this seq", pattern: "^[0-9]+$"))],
+              answers: [Answer(status: 200, description: "event stream", content: .eventStream)] + readErrors),
+        Route(method: "get", path: "/webhooks/whatsapp", summary: "Meta's subscription handshake", role: nil,
+              parameters: [query("hub.mode", .string()), query("hub.verify_token", .string()), query("hub.challenge", .string())],
+              answers: [Answer(status: 200, description: "the challenge", content: .text(contentType: "text/plain")),
+                        .error(400, "not a handshake"), .error(403, "wrong verify token")]),
+        Route(method: "post", path: "/webhooks/whatsapp", summary: "WhatsApp Cloud API webhook (X-Hub-Signature-256 checked)", role: nil,
+              body: WhatsAppWebhookBody.self,
+              answers: [ok(WebhookAnswer.self, "outcomes, after the messages are durable"), .error(401, "bad or missing signature"),
+                        .error(413, "body over 1 MiB"), .error(429, "rate limited"),
+                        Answer(status: 503, description: "not all stored; retry", content: .json(WebhookAnswer.self))]),
+        Route(method: "post", path: "/webhooks/twilio", summary: "Twilio webhook, one form (X-Twilio-Signature checked)", role: nil,
+              answers: [ok(WebhookAnswer.self, "outcomes"), .error(400, "more than one form"), .error(401, "bad or missing signature"),
+                        .error(413, "body over 1 MiB"), .error(429, "rate limited"),
+                        Answer(status: 503, description: "not stored; retry", content: .json(WebhookAnswer.self))]),
+        Route(method: "post", path: "/webhooks/webchat", summary: "Webchat message from an anonymous visitor", role: nil,
+              parameters: [header("X-Visitor-Token", .string("the token the first answer returned"))], body: WebchatMessageBody.self,
+              answers: [ok(WebchatAnswer.self, "the outcome; the reply only if it was sent"), .error(400, "not a message"),
+                        .error(401, "unknown visitor token"), .error(404, "no agent serves the widget"), .error(413, "body over 1 MiB"),
+                        .error(429, "rate limited"), .error(503, "not stored; retry")]),
+        Route(method: "get", path: "/webhooks/webchat/messages", summary: "What was sent to the visitor since a seq", role: nil,
+              parameters: [query("after", .integer(minimum: 0)), header("X-Visitor-Token", .string("the visitor's token"))],
+              answers: [ok(WebchatMessagesAnswer.self, "messages"), .error(400, "bad after"), .error(401, "no or unknown visitor token"),
+                        .error(429, "rate limited"), .error(503, "cannot be read now; retry")]),
+    ]
+
+    static func operation(_ route: Route) -> JSONValue {
+        var op: [String: JSONValue] = ["summary": .string(route.summary)]
+        if let role = route.role {
+            op["description"] = .string("Needs a token of the org with role \(role.rawValue) or higher.")
+            op["security"] = [["bearer": []]]
+        }
+        if !route.parameters.isEmpty { op["parameters"] = .array(route.parameters) }
+        if let body = route.body {
+            op["requestBody"] = ["required": .bool(!route.bodyOptional), "content": ["application/json": ["schema": reference(body)]]]
+        }
+        var answers: [String: JSONValue] = [:]
+        for answer in route.answers {
+            let content: JSONValue = switch answer.content {
+            case .json(let type): ["application/json": ["schema": reference(type)]]
+            case .text(let contentType): .object([contentType: ["schema": ["type": "string"]]])
+            case .eventStream: ["text/event-stream": ["schema": serverSentEvent.json]]
+            }
+            answers[String(answer.status)] = ["description": .string(answer.description), "content": content]
+        }
+        op["responses"] = .object(answers)
+        return .object(op)
+    }
+
+    static func reference(_ type: any OpenAPIDescribed.Type) -> JSONValue {
+        .string("#/components/schemas/" + type.schemaName).wrapped(in: "$ref")
+    }
+
+    /// Every body type the routes name, by component name.
+    static var components: [String: JSONValue] {
+        var out: [String: JSONValue] = [:]
+        for route in routes {
+            var types: [any OpenAPIDescribed.Type] = route.body.map { [$0] } ?? []
+            for answer in route.answers { if case .json(let type) = answer.content { types.append(type) } }
+            for type in types { out[type.schemaName] = type.schema.json }
+        }
+        return out
+    }
 
     static let document: JSONValue = {
-        let object: JSONValue = ["type": "object"]
-        let paths: [String: JSONValue] = [
-            "/api/whoami": ["get": operation("The token's org, role and label", role: "viewer", responses: merged(["200": "who"], readErrors))],
-            "/api/tools": ToolRoutes.openAPIPath,
-            "/api/orgs/{org}/agent": [
-                "parameters": [orgParameter],
-                "get": operation("The org's agent: config in force, status, version history", role: "viewer", responses: merged(["200": "agent"], readErrors)),
-                "put": operation("Apply a new org_agent config (validated; every problem listed)", role: "admin", body: object,
-                                 responses: merged(["200": "new revision"], actErrors)),
-            ],
-            "/api/orgs/{org}/sessions": [
-                "parameters": [orgParameter],
-                "get": operation("Sessions, newest activity first", role: "viewer",
-                                 parameters: [query("status", ["type": "string", "enum": ["active", "handed_off", "closed"]]), query("channel", ["type": "string"])],
-                                 responses: merged(["200": "sessions", "400": "bad filter"], readErrors)),
-            ],
-            "/api/orgs/{org}/sessions/{id}": ["parameters": [orgParameter, idParameter],
-                                              "get": operation("A session and its transcript", role: "viewer", responses: merged(["200": "session"], readErrors))],
-            "/api/orgs/{org}/sessions/{id}/takeover": ["parameters": [orgParameter, idParameter],
-                                                       "post": operation("Take the session over; the agent stays silent", role: "operator", responses: merged(["200": "outcome"], actErrors))],
-            "/api/orgs/{org}/sessions/{id}/reply": ["parameters": [orgParameter, idParameter],
-                                                    "post": operation("Reply as a human (through the outbox)", role: "operator",
-                                                                      body: ["type": "object", "required": ["text"], "properties": ["text": ["type": "string", "minLength": 1]]],
-                                                                      responses: merged(["200": "outcome"], actErrors))],
-            "/api/orgs/{org}/sessions/{id}/release": ["parameters": [orgParameter, idParameter],
-                                                      "post": operation("Give the session back to the agent", role: "operator", responses: merged(["200": "outcome"], actErrors))],
-            "/api/orgs/{org}/approvals": [
-                "parameters": [orgParameter],
-                "get": operation("Approvals, pending by default", role: "viewer",
-                                 parameters: [query("state", ["type": "string", "enum": ["pending", "granted", "rejected", "expired", "all"]])],
-                                 responses: merged(["200": "approvals", "400": "bad filter"], readErrors)),
-            ],
-            "/api/orgs/{org}/approvals/{id}/approve": ["parameters": [orgParameter, idParameter],
-                                                       "post": operation("Approve, optionally edited; runs the held action and resumes the agent", role: "operator",
-                                                                         body: ["type": "object", "properties": ["editedArguments": ["type": "object"], "editedText": ["type": "string"]]],
-                                                                         responses: merged(["200": "outcome"], actErrors))],
-            "/api/orgs/{org}/approvals/{id}/reject": ["parameters": [orgParameter, idParameter],
-                                                      "post": operation("Reject; the reason is fed back to the agent", role: "operator",
-                                                                        body: ["type": "object", "properties": ["reason": ["type": "string"]]],
-                                                                        responses: merged(["200": "outcome"], actErrors))],
-            "/api/orgs/{org}/activity": [
-                "parameters": [orgParameter],
-                "get": operation("The activity log, newest first, paged", role: "viewer",
-                                 parameters: [query("limit", ["type": "integer", "minimum": 1, "maximum": 200]), query("before", ["type": "integer", "minimum": 0])],
-                                 responses: merged(["200": "a page", "400": "bad paging"], readErrors)),
-            ],
-            "/api/orgs/{org}/spend": [
-                "parameters": [orgParameter],
-                "get": operation("Spend per agent on a day against the caps", role: "viewer",
-                                 parameters: [query("day", ["type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"])],
-                                 responses: merged(["200": "spend", "400": "bad day"], readErrors)),
-            ],
-            "/api/orgs/{org}/query": ["parameters": [orgParameter],
-                                      "post": operation("Run the data query tool as the agent would", role: "viewer", body: object,
-                                                        responses: merged(["200": "result", "400": "bad query or body"], readErrors))],
-            "/api/orgs/{org}/chat": ["parameters": [orgParameter],
-                                     "post": operation("Ask your own agent (internal session, nothing delivered outside)", role: "operator",
-                                                       body: ["type": "object", "required": ["text"], "properties": ["text": ["type": "string", "minLength": 1]]],
-                                                       responses: merged(["200": "outcome"], actErrors))],
-            "/api/orgs/{org}/events": ["parameters": [orgParameter, query("access_token", ["type": "string"])],
-                                       "get": operation("Server-sent events of the org's new events", role: "viewer",
-                                                        responses: merged(["200": "event stream"], readErrors), produces: "text/event-stream")],
-            "/webhooks/whatsapp": [
-                "get": operation("Meta's subscription handshake", role: nil,
-                                 parameters: [query("hub.mode", ["type": "string"]), query("hub.verify_token", ["type": "string"]), query("hub.challenge", ["type": "string"])],
-                                 responses: ["200": "the challenge", "400": "not a handshake", "403": "wrong verify token"], produces: "text/plain"),
-                "post": operation("WhatsApp Cloud API webhook (X-Hub-Signature-256 checked)", role: nil, body: object,
-                                  responses: ["200": "outcomes, after the messages are durable", "401": "bad or missing signature", "429": "rate limited", "503": "not stored; retry"]),
-            ],
-            "/webhooks/twilio": ["post": operation("Twilio webhook, form encoded (X-Twilio-Signature checked)", role: nil,
-                                                   responses: ["200": "outcomes", "401": "bad or missing signature", "429": "rate limited", "503": "not stored; retry"])],
-            "/webhooks/webchat": ["post": operation("Webchat message (the inbound message JSON with channel webchat)", role: nil, body: object,
-                                                    responses: ["200": "outcomes", "400": "not a message", "429": "rate limited", "503": "not stored; retry"])],
-        ]
+        var paths: [String: [String: JSONValue]] = [:]
+        for route in routes { paths[route.path, default: [:]][route.method] = operation(route) }
         return [
             "openapi": "3.0.3",
-            "info": ["title": "Purser", "version": "1", "description": "Each org's AI agent: sessions, approvals, takeover, activity, spend, data queries, live events, channel webhooks."],
-            "paths": .object(paths),
+            "info": ["title": "Purser", "version": "1",
+                     "description": "Each org's AI agent: sessions, approvals, takeover, activity, spend, data queries, live events, channel webhooks."],
+            "paths": .object(paths.mapValues(JSONValue.object)),
             "components": [
                 "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer"]],
-                "schemas": ["Error": ["type": "object", "required": ["error"],
-                                      "properties": ["error": ["type": "object", "required": ["code", "message"],
-                                                               "properties": ["code": ["type": "string"], "message": ["type": "string"]]]]]],
+                "schemas": .object(components),
             ],
         ]
     }()
+}
+
+extension JSONValue {
+    /// `{key: self}`.
+    fileprivate func wrapped(in key: String) -> JSONValue { .object([key: self]) }
 }

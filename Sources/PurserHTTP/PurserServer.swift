@@ -29,13 +29,13 @@ public enum PurserServer {
         router.get("app.js") { _, _ in Reply.text(DashboardAssets.appJS, contentType: "text/javascript; charset=utf-8") }
         router.get("app.css") { _, _ in Reply.text(DashboardAssets.appCSS, contentType: "text/css; charset=utf-8") }
         router.get("openapi.json") { _, _ in Reply.json(OpenAPIDocument.document) }
-        router.get("healthz") { _, _ in Reply.json(["status": "ok", "logHead": .number(Double(pipeline.logHead))]) }
+        router.get("healthz") { _, _ in HealthAnswer(status: "ok", logHead: pipeline.logHead) }
         WebhookRoutes(pipeline: pipeline, secrets: secrets, limiter: limiter, sourceLimiter: sourceLimiter).register(router)
         let api = router.group("api").add(middleware: AuthMiddleware(tokens: tokens, limiter: limiter))
         let routes = APIRoutes(pipeline: pipeline)
         routes.register(api)
         ToolRoutes(catalog: .standard).register(api)
-        EventStreamRoute(pipeline: pipeline, logDirectory: dataDirectory + "/eventlog").register(api.group("orgs/:org"), api: routes)
+        EventStreamRoute(pipeline: pipeline).register(api.group("orgs/:org"), api: routes)
         return router
     }
 
@@ -103,6 +103,11 @@ struct ErrorShapeMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch let error as APIError {
+            return error.response
+        } catch let error as PipelineError {
+            // The engine's errors, thrown by API handlers, with their status and code.
+            return APIError(error).response
         } catch is NIOTooManyBytesError {
             // A body over the limit, refused while it was being read.
             return Reply.error(.contentTooLarge, "body_too_large", "the body is larger than \(HTTPLimits.bodyBytesMax) bytes")

@@ -21,6 +21,9 @@ public struct PurserRequestContext: RequestContext, RemoteAddressRequestContext 
 
     /// Bodies larger than this are refused with 413 before they are read whole.
     public var maxUploadSize: Int { HTTPLimits.bodyBytesMax }
+
+    /// Request bodies decode through `RequestBodyDecoder` (400 `invalid_body` naming the field).
+    public var requestDecoder: RequestBodyDecoder { RequestBodyDecoder() }
 }
 
 /// Limits of the HTTP side, units last.
@@ -45,18 +48,20 @@ public enum HTTPLimits {
     public static let webchatPollMessagesMax = 100
 }
 
-/// JSON responses and errors in one shape: `{"error":{"code","message"}}`.
+/// JSON responses and errors in one shape: `{"error":{"code","message"}}` (`ErrorBody`).
 enum Reply {
-    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var buffer = ByteBuffer()
-        buffer.writeString(value.serialized())
+        // Every body type encodes (no floats that JSON cannot hold reach here: JSONValue writes
+        // them as 0); a failure would be a programming error.
+        buffer.writeBytes((try? encoder.encode(value)) ?? Data(#"{"error":{"code":"internal","message":"the answer could not be encoded"}}"#.utf8))
         return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: buffer))
     }
 
-    static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String, extra: [String: JSONValue] = [:]) -> Response {
-        var body: [String: JSONValue] = ["code": .string(code), "message": .string(message)]
-        for (k, v) in extra { body[k] = v }
-        return json(["error": .object(body)], status: status)
+    static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String, field: String? = nil, problems: [String]? = nil) -> Response {
+        APIError(status, code, message, field: field, problems: problems).response
     }
 
     /// 429 with `Retry-After`: every limit answers in this one shape.
@@ -74,31 +79,53 @@ enum Reply {
 }
 
 extension Request {
-    /// The body, bounded; nil with a 413 response when it is too large.
+    /// The body, bounded; a 413 error when it is too large.
     mutating func bytes() async throws -> [UInt8] {
         do {
             let buffer = try await collectBody(upTo: HTTPLimits.bodyBytesMax)
             return Array(buffer.readableBytesView)
         } catch is NIOTooManyBytesError {
             // A client's mistake, not the server's: 413 wherever the body is read.
-            throw HTTPError(.contentTooLarge, message: "the body is larger than \(HTTPLimits.bodyBytesMax) bytes")
-        }
-    }
-
-    /// The body as a JSON object, or a 400 response naming the problem.
-    mutating func jsonBody() async throws -> Result<JSONValue, HTTPBodyProblem> {
-        let bytes = try await self.bytes()
-        if bytes.allSatisfy({ $0 == 32 || $0 == 10 || $0 == 13 || $0 == 9 }) { return .success(.emptyObject) }
-        do {
-            let value = try JSONValue(parsing: bytes)
-            guard case .object = value else { return .failure(HTTPBodyProblem(message: "the body must be a JSON object, found \(value.kindName)")) }
-            return .success(value)
-        } catch {
-            return .failure(HTTPBodyProblem(message: "the body is not valid JSON: \(error.message)"))
+            throw APIError(.contentTooLarge, "body_too_large", "the body is larger than \(HTTPLimits.bodyBytesMax) bytes")
         }
     }
 }
 
-struct HTTPBodyProblem: Error {
-    var message: String
+/// Decodes request bodies for `request.decode(as:context:)`: JSON, an empty body read as `{}`
+/// (every body of the API is an object whose fields may all be optional), and any problem
+/// answered as 400 `invalid_body` naming the field.
+public struct RequestBodyDecoder: RequestDecoder {
+    public init() {}
+
+    public func decode<T: Decodable>(_ type: T.Type, from request: Request, context: some RequestContext) async throws -> T {
+        var request = request
+        let bytes = try await request.bytes()
+        let data = bytes.allSatisfy({ $0 == 32 || $0 == 10 || $0 == 13 || $0 == 9 }) ? Data("{}".utf8) : Data(bytes)
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch let error as DecodingError {
+            throw APIError(.badRequest, "invalid_body", Self.message(error))
+        }
+    }
+
+    static func message(_ error: DecodingError) -> String {
+        func path(_ keys: [any CodingKey]) -> String {
+            keys.isEmpty ? "the body" : keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .typeMismatch(let type, let context):
+            let name = String(describing: type)
+            let expected = name.hasPrefix("Dictionary") ? "a JSON object" : name.hasPrefix("Array") ? "an array"
+                : name == "String" ? "a string" : name == "Bool" ? "true or false" : "a number"
+            return "\(path(context.codingPath)) must be \(expected)"
+        case .valueNotFound(_, let context):
+            return "\(path(context.codingPath)) must not be null"
+        case .keyNotFound(let key, let context):
+            return "\(path(context.codingPath + [key])) is required"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "the body is not valid JSON" : "\(path(context.codingPath)) is not valid: \(context.debugDescription)"
+        @unknown default:
+            return "the body is not valid"
+        }
+    }
 }

@@ -15,23 +15,10 @@ struct ToolRoutes {
         }
     }
 
-    /// The route in the OpenAPI document.
-    static let openAPIPath: JSONValue = [
-        "get": [
-            "summary": "The tool catalog: every tool an agent config may name, its action category, argument schema and activity sentence",
-            "description": "Needs any valid token.",
-            "security": [["bearer": []]],
-            "responses": [
-                "200": ["description": "the catalog", "content": ["application/json": ["schema": ToolListing.schema]]],
-                "401": ["description": "no or bad token", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]],
-                "429": ["description": "rate limited", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]],
-            ],
-        ],
-    ]
 }
 
 /// The answer of `GET /api/tools`.
-struct ToolListing: Codable, Sendable {
+struct ToolListing: Codable, Sendable, OpenAPIDescribed {
     struct Tool: Codable, Sendable {
         var name: String
         /// False for names configs may mention that this build does not implement; such a tool
@@ -59,7 +46,9 @@ struct ToolListing: Codable, Sendable {
         categories = ActionCategory.allCases
     }
 
-    static let schema: JSONValue = {
+    static var schema: Schema { Schema(schemaJSON) }
+
+    static let schemaJSON: JSONValue = {
         let category: JSONValue = ["type": "string", "enum": .array(ActionCategory.allCases.map { .string($0.rawValue) })]
         return [
             "type": "object", "additionalProperties": false, "required": ["tools", "categories"],

@@ -62,9 +62,9 @@ struct WebchatRoutes {
                     return Reply.error(.unauthorized, "unknown_visitor", "the visitor token is not known; start a new conversation without one")
                 }
                 let lines = try await pipeline.sentToVisitor(visitor, afterSeq: after, limit: HTTPLimits.webchatPollMessagesMax)
-                return Reply.json(["visitorId": .string(visitor.visitorId), "messages": .array(lines.map {
-                    ["seq": .number(Double($0.seq)), "ts": .string($0.ts), "text": .string($0.text)]
-                })])
+                return Reply.json(WebchatMessagesAnswer(visitorId: visitor.visitorId, messages: lines.map {
+                    .init(seq: $0.seq, ts: $0.ts, text: $0.text)
+                }))
             } catch {
                 return Reply.error(.serviceUnavailable, "unavailable", "the conversation cannot be read right now; retry")
             }
@@ -144,29 +144,29 @@ struct WebchatRoutes {
         }
 
         let outcome = await pipeline.process(inbound)
-        var receipt: [String: JSONValue] = ["messageId": outcome.messageId.map(JSONValue.string) ?? .null]
-        var answer: [String: JSONValue] = ["visitorId": .string(visitorId)]
+        var receipt = WebchatAnswer.Receipt(messageId: outcome.messageId, outcome: "pending")
+        var answer = WebchatAnswer(visitorId: visitorId, outcomes: [])
         switch outcome.kind {
         case .failed:
             return Reply.error(.serviceUnavailable, "retry", "the message could not be stored; send it again")
         case .duplicate:
-            receipt["outcome"] = "duplicate"
+            receipt.outcome = "duplicate"
         case .rejected:
             return Reply.error(.badRequest, "invalid_message", outcome.reason ?? "not a webchat message")
         case .unrouted:
             return Reply.error(.notFound, "unknown_widget", "no agent serves the webchat address \(to)")
         case .sent, .drafted, .held, .handedOff, .blocked:
             if outcome.replySent, let reply = outcome.reply {
-                receipt["outcome"] = "sent"
-                receipt["reply"] = .string(reply)
+                receipt.outcome = "sent"
+                receipt.reply = reply
             } else {
-                receipt["outcome"] = "pending"
-                receipt["notice"] = .string(Self.pendingNotice)
+                receipt.outcome = "pending"
+                receipt.notice = Self.pendingNotice
             }
             // The token is valid from now on: its hash is durable with this message.
-            if let issued { answer["visitorToken"] = .string(issued.token) }
+            answer.visitorToken = issued?.token
         }
-        answer["outcomes"] = .array([.object(receipt)])
-        return Reply.json(.object(answer))
+        answer.outcomes = [receipt]
+        return Reply.json(answer)
     }
 }

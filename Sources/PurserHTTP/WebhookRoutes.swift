@@ -212,19 +212,13 @@ struct WebhookRoutes {
         let collected = Locked<[TurnOutcome]>([])
         let summary = await Ingestor(pipeline: pipeline, inFlightMax: 64, statusOrg: statusOrg)
             .run(items: items, format: format, sourceName: source) { outcome in collected.withLock { $0.append(outcome) } }
-        let outcomes = collected.withLock { $0 }.map(Self.receipt)
-        if summary.count(.failed) > 0 {
-            // Not durable: the sender must retry (Meta and Twilio do on 5xx).
-            return Reply.json(["outcomes": .array(outcomes)], status: .serviceUnavailable)
-        }
-        return Reply.json(["outcomes": .array(outcomes)])
+        let answer = WebhookAnswer(outcomes: collected.withLock { $0 }.map(Self.receipt))
+        // Not durable: the sender must retry (Meta and Twilio do on 5xx).
+        return Reply.json(answer, status: summary.count(.failed) > 0 ? .serviceUnavailable : .ok)
     }
 
     /// What a channel is told about one item: its fate and the id it is stored under.
-    static func receipt(_ outcome: TurnOutcome) -> JSONValue {
-        var fields: [String: JSONValue] = ["outcome": .string(outcome.kind.rawValue)]
-        if let source = outcome.source { fields["source"] = .string(source) }
-        if let id = outcome.messageId { fields["messageId"] = .string(id) }
-        return .object(fields)
+    static func receipt(_ outcome: TurnOutcome) -> WebhookAnswer.Receipt {
+        WebhookAnswer.Receipt(outcome: outcome.kind.rawValue, source: outcome.source, messageId: outcome.messageId)
     }
 }

@@ -1,0 +1,141 @@
+import AgentsProjection
+import AuditProjection
+import CRMProjection
+import Dispatch
+import EventLog
+import Foundation
+import GRDB
+import PurserDomain
+import SessionsProjection
+import SpendProjection
+import Tools
+
+/// What a server reads: the read models and the org's events, each call `async` and run on a
+/// dispatch queue, never on the cooperative thread pool (SQLite and the log's segment files
+/// block). Each read first brings its model up to the log's head, so a caller sees its own writes.
+/// The HTTP layer reads through this type only; it holds no SQLite handle.
+public struct ReadAPI: Sendable {
+    let pipeline: Pipeline
+
+    /// Where blocking reads run; concurrent, since each model's connection serializes its own.
+    static let queue = DispatchQueue(label: "purser.pipeline.read-api", attributes: .concurrent)
+
+    /// Runs `body` on the read queue and hands its result back to the caller's task: for any
+    /// blocking read a server does (a read model, the log, a small file such as the token list).
+    public static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
+    /// Reads `name` off the cooperative pool, first brought up to the log's head unless `current`
+    /// is false (a caller that catches up only when the first look finds nothing).
+    func read<T: Sendable>(_ name: String, current: Bool = true, _ body: @escaping @Sendable (Database) throws -> T) async throws(PipelineError) -> T {
+        if current { try await pipeline.refresh(name) }
+        let models = pipeline.models
+        do {
+            return try await Self.offPool { try models.read(name, body) }
+        } catch let error as PipelineError {
+            throw error
+        } catch {
+            throw PipelineError(.readModelFailed, "cannot read the \(name) read model", cause: error)
+        }
+    }
+
+    /// The configuration history of one agent, oldest first.
+    public func agentHistory(org: String, agentId: String) async throws(PipelineError) -> [AgentConfigVersion] {
+        try await read(AgentsProjector.name) { db in try AgentsQueries.history(db, org: org, agentId: agentId) }
+    }
+
+    /// The org's sessions (newest activity first), each with the text of its last message.
+    public func sessions(org: String, status: String?, channel: String?) async throws(PipelineError) -> [(session: SessionRecord, lastMessage: String?)] {
+        let rows = try await read(SessionsProjector.name) { db -> [SessionWithLast] in
+            try SessionsQueries.sessions(db, org: org, status: status).filter { channel == nil || $0.channel == channel }.map { row in
+                SessionWithLast(session: row, lastMessage: try SessionsQueries.transcript(db, org: org, session: row.sessionId, last: 1).first?.text)
+            }
+        }
+        return rows.map { ($0.session, $0.lastMessage) }
+    }
+
+    /// One session and its whole transcript; nil when the org has no such session.
+    public func session(org: String, id: String) async throws(PipelineError) -> (session: SessionRecord, transcript: [TranscriptLine])? {
+        let found = try await read(SessionsProjector.name) { db -> SessionWithTranscript? in
+            guard let row = try SessionsQueries.session(db, org: org, id: id) else { return nil }
+            return SessionWithTranscript(session: row, transcript: try SessionsQueries.transcript(db, org: org, session: id))
+        }
+        return found.map { ($0.session, $0.transcript) }
+    }
+
+    /// The org's approvals in `state` (nil: all).
+    public func approvals(org: String, state: String?) async throws(PipelineError) -> [ApprovalRecord] {
+        try await read(AuditProjector.name) { db in try AuditQueries.approvals(db, org: org, state: state) }
+    }
+
+    /// A page of the activity log, newest first, before `before`.
+    public func activity(org: String, before: UInt64?, limit: Int) async throws(PipelineError) -> [ActivityLine] {
+        try await read(AuditProjector.name) { db in try AuditQueries.activityPage(db, org: org, before: before, limit: limit) }
+    }
+
+    /// Spend per agent on `day` (`YYYY-MM-DD`).
+    public func spend(org: String, day: String) async throws(PipelineError) -> [SpendRecord] {
+        try await read(SpendProjector.name) { db in try SpendQueries.spend(db, org: org, day: day) }
+    }
+
+    /// Runs a data query as staff would (the whole org): the result, or the `{"error": …}` object
+    /// of a bad query — what `data_query_tool` returns.
+    public func dataQuery(org: String, arguments: JSONValue) async throws(PipelineError) -> JSONValue {
+        try await pipeline.refresh(CRMProjector.name)
+        let engine = DataQueryEngine(reader: try pipeline.models.crmDatabase())
+        let now = pipeline.clock()
+        do {
+            return try await Self.offPool { engine.execute(arguments: arguments, org: org, now: now) }
+        } catch {
+            throw PipelineError(.readModelFailed, "cannot read the crm read model", cause: error)
+        }
+    }
+
+    /// One event of an org as the log stores it.
+    public struct OrgEvent: Sendable, Hashable {
+        public var seq: UInt64
+        public var type: String
+        /// The envelope as JSON text.
+        public var json: String
+    }
+
+    /// The org's events from `fromSeq` on, read through the org index until about `bytesMax` of
+    /// envelopes; and the seq to read from next time.
+    public func orgEvents(org: String, fromSeq: UInt64, bytesMax: Int) async throws(PipelineError) -> (events: [OrgEvent], next: UInt64) {
+        let directory = pipeline.logDirectory
+        do {
+            return try await Self.offPool {
+                var events: [OrgEvent] = []
+                var bytes = 0
+                let next = try LogReader(directory: directory).scan(.init(org: org, fromSeq: fromSeq)) { record in
+                    let json = record.jsonString
+                    events.append(OrgEvent(seq: record.seq, type: record.type, json: json))
+                    bytes += json.utf8.count
+                    return bytes < bytesMax
+                }
+                return (events, max(fromSeq, next))
+            }
+        } catch {
+            throw PipelineError(.readModelFailed, "cannot read the event log", cause: error)
+        }
+    }
+}
+
+/// Sendable carriers for results assembled inside a read.
+private struct SessionWithLast: Sendable {
+    var session: SessionRecord
+    var lastMessage: String?
+}
+
+private struct SessionWithTranscript: Sendable {
+    var session: SessionRecord
+    var transcript: [TranscriptLine]
+}
+
+extension Pipeline {
+    /// The async read API over this engine's read models and log.
+    public var reads: ReadAPI { ReadAPI(pipeline: self) }
+}
