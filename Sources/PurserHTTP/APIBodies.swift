@@ -113,7 +113,7 @@ enum AgentConfigBody: OpenAPIDescribed {
 /// A data query (docs/QUERY-LANGUAGE.md), described by the tool's own argument schema.
 enum DataQueryBody: OpenAPIDescribed {
     static let schemaName = "DataQuery"
-    static var schema: Schema { Schema(ToolSchemas.dataQueryParameters) }
+    static var schema: Schema { Schema(ToolDefinition.dataQuery.parameters) }
 }
 
 // MARK: - Responses
