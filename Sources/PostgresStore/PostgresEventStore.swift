@@ -1,3 +1,4 @@
+import Foundation
 import Crypto
 import EventLog
 import Logging
@@ -37,6 +38,9 @@ public final class PostgresEventStore: Sendable {
     let logger: Logger
     /// How long an append keeps retrying a connection that broke or a server that restarts.
     public let retrySecondsMax: Double
+    /// How long one attempt may take before it is presumed lost with its connection and sent
+    /// again (safe: the retry is de-duplicated by event id).
+    let attemptLimit: Duration = .seconds(5)
 
     /// Connects (the pool runs in a task of its own until `close`) and, unless told not to,
     /// brings the schema up to date.
@@ -262,30 +266,104 @@ public final class PostgresEventStore: Sendable {
     /// Runs `work`, again after a broken connection or a server that is restarting, until
     /// `retrySecondsMax` has passed. Server errors are answers, not retried: a version conflict
     /// becomes `LogError.versionConflict`, anything else `PostgresStoreError.server`.
-    func withRetry<T: Sendable>(_ what: String, _ work: @Sendable () async throws -> T) async throws -> T {
+    func withRetry<T: Sendable>(_ what: String, _ work: @Sendable @escaping () async throws -> T) async throws -> T {
         let clock = ContinuousClock()
         let deadline = clock.now + .milliseconds(Int64(retrySecondsMax * 1000))
         var pause = Duration.milliseconds(50)
         while true {
             do {
-                return try await work()
-            } catch let error as PSQLError {
-                if let state = error.serverInfo?[.sqlState] {
-                    let message = error.serverInfo?[.message] ?? "no message"
+                return try await Self.within(min(deadline - clock.now, attemptLimit), work)
+            } catch let error as PostgresStoreError {
+                throw error
+            } catch let error as LogError {
+                throw error
+            } catch is AttemptTimedOut {
+                if clock.now >= deadline {
+                    throw PostgresStoreError(.unavailable, "cannot \(what): PostgreSQL at \(url) did not answer for \(retrySecondsMax) s")
+                }
+                logger.warning("PostgreSQL did not answer in time; trying again", metadata: ["what": "\(what)", "url": "\(url)"])
+                continue
+            } catch {
+                // A transaction's failure carries the statement's error inside it. Anything else
+                // (the pool could not open a connection) counts as the server being away.
+                guard let psql = Self.driverError(error) else {
+                    if clock.now >= deadline {
+                        throw PostgresStoreError(.unavailable, "cannot \(what): PostgreSQL at \(url) did not answer for \(retrySecondsMax) s", cause: error)
+                    }
+                    logger.warning("PostgreSQL did not answer; trying again", metadata: ["what": "\(what)", "url": "\(url)"])
+                    try await Task.sleep(for: pause)
+                    pause = min(pause * 2, .seconds(1))
+                    continue
+                }
+                if let state = psql.serverInfo?[.sqlState] {
+                    let message = psql.serverInfo?[.message] ?? "no message"
                     if state == "PX409" { throw LogError(.versionConflict, message) }
                     // 57P01..57P03: the server is shutting down or starting; 08xxx: connection trouble.
                     if !(state.hasPrefix("57P") || state.hasPrefix("08")) {
-                        throw PostgresStoreError(.server, "PostgreSQL at \(url) refused to \(what): \(message) (SQLSTATE \(state))", cause: error)
+                        throw PostgresStoreError(.server, "PostgreSQL at \(url) refused to \(what): \(message) (SQLSTATE \(state))", cause: psql)
                     }
                 }
                 if clock.now >= deadline {
-                    throw PostgresStoreError(.unavailable, "cannot \(what): PostgreSQL at \(url) did not answer for \(Int(retrySecondsMax)) s", cause: error)
+                    throw PostgresStoreError(.unavailable, "cannot \(what): PostgreSQL at \(url) did not answer for \(Int(retrySecondsMax)) s", cause: psql)
                 }
-                logger.warning("PostgreSQL did not answer; trying again", metadata: ["what": "\(what)", "url": "\(url)", "error": "\(error.code)"])
+                logger.warning("PostgreSQL did not answer; trying again", metadata: ["what": "\(what)", "url": "\(url)", "error": "\(psql.code)"])
                 try await Task.sleep(for: pause)
                 pause = min(pause * 2, .seconds(1))
             }
         }
+    }
+
+    /// Runs `work`, giving up after `limit` (a lease waiting for a server that is down would wait
+    /// for ever). What was sent before the give-up may still commit: the caller's retry with the
+    /// same ids finds it.
+    static func within<T: Sendable>(_ limit: Duration, _ work: @Sendable @escaping () async throws -> T) async throws -> T {
+        // Unstructured on purpose: a task group would wait for a child that ignores cancellation
+        // (a request on a connection the server dropped), which is the case this bounds.
+        let once = ResumeOnce<T>()
+        return try await withCheckedThrowingContinuation { continuation in
+            once.set(continuation)
+            let worker = Task {
+                do { once.resume(.success(try await work())) } catch { once.resume(.failure(error)) }
+            }
+            Task {
+                try? await Task.sleep(for: max(limit, .milliseconds(1)))
+                if once.resume(.failure(AttemptTimedOut())) { worker.cancel() }
+            }
+        }
+    }
+
+    /// The driver's error behind `error`: itself, or what failed inside a transaction.
+    static func driverError(_ error: any Error) -> PSQLError? {
+        if let psql = error as? PSQLError { return psql }
+        if let tx = error as? PostgresTransactionError {
+            for inner in [tx.closureError, tx.beginError, tx.commitError] {
+                if let inner, let psql = driverError(inner) { return psql }
+            }
+        }
+        return nil
+    }
+}
+
+struct AttemptTimedOut: Error {}
+
+/// A continuation resumed by whichever of two tasks finishes first.
+final class ResumeOnce<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T, any Error>?
+
+    func set(_ continuation: CheckedContinuation<T, any Error>) {
+        lock.withLock { self.continuation = continuation }
+    }
+
+    /// Resumes if nobody did yet; true when this call did.
+    @discardableResult
+    func resume(_ result: Result<T, any Error>) -> Bool {
+        let taken: CheckedContinuation<T, any Error>? = lock.withLock {
+            defer { continuation = nil }
+            return continuation
+        }
+        taken?.resume(with: result)
+        return taken != nil
     }
 }
 

@@ -9,7 +9,8 @@ private func draft(_ org: String, _ id: String, stream: String = "s", type: Stri
                actor: Actor(.customer, "+4917"), id: id, timestampMs: 1_764_000_000_000)
 }
 
-@Suite("PostgreSQL event store", .enabled(if: TestDatabase.enabled), .serialized)
+extension PostgresSuites {
+@Suite("PostgreSQL event store", .enabled(if: TestDatabase.enabled))
 struct EventStoreTests {
     @Test func migrationsRunOnceEvenWhenSeveralNodesStartAtOnce() async throws {
         try await TestDatabase.with { url in
@@ -100,7 +101,7 @@ struct EventStoreTests {
                 let followers = Task {
                     var last = [String: UInt64]()
                     var problems: [String] = []
-                    while !done.isSet || last.values.reduce(0, +) < UInt64(producers * appendsEach) {
+                    while !Task.isCancelled && (!done.isSet || last.values.reduce(0, +) < UInt64(producers * appendsEach)) {
                         for org in orgs {
                             for event in try await store.read(org: org, fromSeq: (last[org] ?? 0) + 1, limit: 500) {
                                 if event.seq != (last[org] ?? 0) + 1 { problems.append("\(org): after \(last[org] ?? 0) came \(event.seq)") }
@@ -110,6 +111,7 @@ struct EventStoreTests {
                     }
                     return problems
                 }
+                defer { followers.cancel() }
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for p in 0..<producers {
                         group.addTask {
@@ -145,15 +147,18 @@ struct EventStoreTests {
                 let body = String(decoding: try draft("haff", "held").storedBody(), as: UTF8.self)
                 try await TestDatabase.withClient(url) { client in
                     try await client.withConnection { a in
-                        try await a.query("BEGIN")
-                        try await a.query("""
-                            SELECT * FROM purser_append('haff', ARRAY['held'], ARRAY['s'], ARRAY['message.received'],
-                                   ARRAY[1764000000000]::bigint[], ARRAY[\(body)], ARRAY[]::text[], ARRAY[]::integer[])
-                            """)
+                        try await a.query("BEGIN", logger: TestDatabase.logger)
+                        let hold: PostgresQuery = """
+                            SELECT out_seq FROM purser_append('haff', ARRAY['held'], ARRAY['s'], ARRAY['message.received'],
+                                   ARRAY[1764000000000]::bigint[], ARRAY[\(body)]::text[], ARRAY[]::text[], ARRAY[]::integer[])
+                            """
+                        for try await seq in try await a.query(hold, logger: TestDatabase.logger).decode(Int64.self) { #expect(seq == 2) }
                         let b = Task { try await store.append([draft("haff", "second")]) }
                         // Wait until B is blocked on A's lock (seen from the server, not from a timer).
-                        var waiting = 0
+                        var waiting = 0, polls = 0
                         while waiting == 0 {
+                            polls += 1
+                            if polls > 500 { Issue.record("the second append never waited for the first one's lock"); break }
                             for try await n in try await client.query(
                                 "SELECT count(*)::int8 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()").decode(Int64.self) {
                                 waiting = Int(n)
@@ -162,7 +167,7 @@ struct EventStoreTests {
                         }
                         // A reader meanwhile sees only what committed: seq 1, nothing past it.
                         #expect(try await store.read(org: "haff").map(\.seq) == [1])
-                        try await a.query("ROLLBACK")
+                        try await a.query("ROLLBACK", logger: TestDatabase.logger)
                         let result = try await b.value
                         #expect(result.seqs == [2])  // A's number given back, no gap
                     }
@@ -199,6 +204,7 @@ struct EventStoreTests {
             }
         }
     }
+}
 }
 
 /// A flag set once, read from another task.
