@@ -91,6 +91,7 @@ let package = Package(
         .target(
             name: "PostgresStore",
             dependencies: [
+                "PurserCore",
                 "EventLog",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -260,7 +261,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PostgresStoreTests",
-            dependencies: ["PostgresStore", "EventLog", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PostgresStore", "PurserCore", "EventLog", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log")],
             path: "Tests/PostgresStoreTests",
             swiftSettings: swiftSettings
         ),

@@ -1,8 +1,8 @@
-import Foundation
 import Crypto
 import EventLog
 import Logging
 import PostgresNIO
+import PurserCore
 
 /// One stored event as the PostgreSQL store gives it back: `line` is the envelope exactly as an
 /// embedded segment holds it (`{"seq":N,` and the producer's bytes), `seq` counts within its org.
@@ -347,20 +347,19 @@ public final class PostgresEventStore: Sendable {
 struct AttemptTimedOut: Error {}
 
 /// A continuation resumed by whichever of two tasks finishes first.
-final class ResumeOnce<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<T, any Error>?
+final class ResumeOnce<T: Sendable>: Sendable {
+    private let box = Locked<CheckedContinuation<T, any Error>?>(nil)
 
     func set(_ continuation: CheckedContinuation<T, any Error>) {
-        lock.withLock { self.continuation = continuation }
+        box.withLock { $0 = continuation }
     }
 
     /// Resumes if nobody did yet; true when this call did.
     @discardableResult
     func resume(_ result: Result<T, any Error>) -> Bool {
-        let taken: CheckedContinuation<T, any Error>? = lock.withLock {
-            defer { continuation = nil }
-            return continuation
+        let taken = box.withLock { current -> CheckedContinuation<T, any Error>? in
+            defer { current = nil }
+            return current
         }
         taken?.resume(with: result)
         return taken != nil

@@ -1,7 +1,9 @@
+import PurserCore
+
 /// The PostgreSQL store's errors. Messages name the server as `PostgresURL.description` shows it
 /// (never its password) and what to do; `cause` keeps the driver's error, whose own text
 /// postgres-nio keeps free of connection secrets.
-public struct PostgresStoreError: Error, CustomStringConvertible, Sendable {
+public struct PostgresStoreError: PurserError {
     public enum Code: String, Sendable {
         /// The connection string does not parse.
         case badURL = "bad_url"
@@ -21,10 +23,5 @@ public struct PostgresStoreError: Error, CustomStringConvertible, Sendable {
         self.code = code
         self.message = message
         self.cause = cause
-    }
-
-    public var description: String {
-        if let cause { return "\(message) (\(cause))" }
-        return message
     }
 }

@@ -2,6 +2,7 @@ import EventLog
 import Foundation
 import PostgresNIO
 import PostgresStore
+import PurserCore
 import Testing
 
 private func draft(_ org: String, _ id: String, stream: String = "s", type: String = "message.received", text: String = "hi") -> EventDraft {
@@ -208,9 +209,8 @@ struct EventStoreTests {
 }
 
 /// A flag set once, read from another task.
-final class ManagedFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
+final class ManagedFlag: Sendable {
+    private let value = Locked(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
 }
