@@ -58,6 +58,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
         // Hummingbird's own dependency; declared because PurserHTTP imports NIOCore (ByteBuffer) itself.
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.25.0"),
     ],
     targets: [
         // C libraries, each behind its own C… target.
@@ -107,6 +109,22 @@ let package = Package(
             path: "eventlog",
             exclude: ["FORMAT.md", "EVENTS.md"],
             sources: ["Sources"],
+            swiftSettings: swiftSettings
+        ),
+
+        // The event log in PostgreSQL: migrations, the per-org gap-free append, reads, verify.
+        .target(
+            name: "PostgresStore",
+            dependencies: [
+                "PurserCore",
+                "EventLog",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/PostgresStore",
             swiftSettings: swiftSettings
         ),
 
@@ -293,6 +311,12 @@ let package = Package(
             name: "EventLogTests",
             dependencies: ["PurserCore", "EventLog", .product(name: "Logging", package: "swift-log")],
             path: "Tests/EventLogTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PostgresStoreTests",
+            dependencies: ["PostgresStore", "PurserCore", "EventLog", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log")],
+            path: "Tests/PostgresStoreTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

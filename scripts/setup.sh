@@ -6,9 +6,10 @@ cd "$(dirname "$0")/.."
 
 packages=(liblz4-dev libcurl4-openssl-dev libsqlite3-dev lz4 pkg-config time)
 # The HTTP end-to-end checks (scripts/http-e2e.sh, run by .ci/run) drive headless Chromium and
-# run schemathesis from PyPI in a virtual environment.
+# run schemathesis from PyPI in a virtual environment; the PostgreSQL suites run against a
+# throwaway cluster of Debian's server (scripts/pg-cluster.sh).
 if [ "${PURSER_SETUP_TESTS:-}" = "1" ]; then
-  packages+=(chromium python3-venv python3-pip curl)
+  packages+=(chromium python3-venv python3-pip curl postgresql openssl)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -46,6 +46,11 @@ public struct AppendResult: Sendable, Equatable {
     public var seqs: [UInt64]
     /// Which drafts were already in the log (same event id) and were not stored again.
     public var duplicates: [Bool]
+
+    public init(seqs: [UInt64], duplicates: [Bool]) {
+        self.seqs = seqs
+        self.duplicates = duplicates
+    }
 }
 
 /// What recovery on open found and did.

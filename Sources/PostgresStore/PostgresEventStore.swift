@@ -1,0 +1,396 @@
+import Crypto
+import EventLog
+import Logging
+import PostgresNIO
+import PurserCore
+
+/// One stored event as the PostgreSQL store gives it back: `line` is the envelope exactly as an
+/// embedded segment holds it (`{"seq":N,` and the producer's bytes), `seq` counts within its org.
+public struct StoredEvent: Sendable, Hashable {
+    public var org: String
+    public var seq: UInt64
+    public var id: String
+    public var stream: String
+    public var streamVersion: UInt32
+    public var type: String
+    public var timestampMs: Int64
+    public var line: [UInt8]
+}
+
+/// The event log in PostgreSQL (docs/POSTGRES.md).
+///
+/// Order: each org's events are numbered 1, 2, 3, … with no gaps. The number is taken under the
+/// org's head row lock, which the appending transaction holds until it commits; PostgreSQL makes
+/// a commit visible before it releases the transaction's locks, so seq n+1 can only be taken once
+/// n is visible, and a rolled-back append gives its numbers back. A reader that has seen seq n of
+/// an org and asks for what follows can therefore never be passed by a later commit of a smaller
+/// number: there is none. No gap detection, no timeouts.
+///
+/// Durability: an append is acknowledged when its single statement (`purser_append`, one round
+/// trip) has committed, with the server's `synchronous_commit` deciding what committed means.
+/// When the connection breaks before the answer arrives, the outcome is unknown: the append is
+/// sent again, and the ids it already stored come back as duplicates with their first seqs, so
+/// nothing is stored twice and nothing acknowledged is lost.
+public final class PostgresEventStore: Sendable {
+    public let url: PostgresURL
+    let client: PostgresClient
+    private let runner: Task<Void, Never>
+    let logger: Logger
+    /// How long an append keeps retrying a connection that broke or a server that restarts.
+    public let retrySecondsMax: Double
+    /// How long one attempt may take before it is presumed lost with its connection and sent
+    /// again (safe: the retry is de-duplicated by event id).
+    let attemptLimit: Duration = .seconds(5)
+
+    /// Connects (the pool runs in a task of its own until `close`) and, unless told not to,
+    /// brings the schema up to date.
+    public static func open(url: PostgresURL, connectionsMax: Int = 32, migrate: Bool = true, retrySecondsMax: Double = 30,
+                            logger: Logger) async throws -> PostgresEventStore {
+        let store = PostgresEventStore(url: url, connectionsMax: connectionsMax, retrySecondsMax: retrySecondsMax, logger: logger)
+        do {
+            if migrate { _ = try await store.migrate() } else { _ = try await store.schemaVersion() }
+        } catch {
+            await store.close()
+            throw error
+        }
+        return store
+    }
+
+    private init(url: PostgresURL, connectionsMax: Int, retrySecondsMax: Double, logger: Logger) {
+        self.url = url
+        self.logger = logger
+        self.retrySecondsMax = retrySecondsMax
+        let client = PostgresClient(configuration: url.clientConfiguration(connectionsMax: connectionsMax), backgroundLogger: logger)
+        self.client = client
+        runner = Task { await client.run() }
+    }
+
+    /// Closes the pool; appends still running fail.
+    public func close() async {
+        runner.cancel()
+        _ = await runner.value
+    }
+
+    // MARK: - Schema
+
+    /// Applies the migrations this database has not seen, in order; returns the versions applied
+    /// (empty when it was current). Safe to run from several processes at once.
+    @discardableResult
+    public func migrate() async throws -> [Int] {
+        try await withRetry("migrate") {
+            try await self.client.withTransaction(logger: self.logger) { connection in
+                // One lock for the whole schema: a second node waits here and then finds it current.
+                try await connection.query("SELECT pg_advisory_xact_lock(7220315633)", logger: self.logger)
+                try await connection.query("""
+                    CREATE TABLE IF NOT EXISTS purser_migrations (
+                        version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
+                    """, logger: self.logger)
+                var done = Set<Int>()
+                for try await version in try await connection.query("SELECT version FROM purser_migrations", logger: self.logger).decode(Int.self) {
+                    done.insert(version)
+                }
+                if let newest = done.max(), newest > Migrations.latest {
+                    throw PostgresStoreError(.schemaTooNew, "the database at \(self.url) has schema version \(newest), newer than this build's \(Migrations.latest); upgrade purser")
+                }
+                var applied: [Int] = []
+                for migration in Migrations.all where !done.contains(migration.version) {
+                    for statement in migration.statements {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+                    }
+                    try await connection.query("INSERT INTO purser_migrations (version, name) VALUES (\(migration.version), \(migration.name))",
+                                               logger: self.logger)
+                    applied.append(migration.version)
+                }
+                return applied
+            }
+        }
+    }
+
+    /// The newest migration applied; throws `schemaTooNew` for a database a newer build migrated.
+    public func schemaVersion() async throws -> Int {
+        try await withRetry("read the schema version") {
+            let exists = try await self.client.query("SELECT to_regclass('purser_migrations') IS NOT NULL", logger: self.logger)
+            for try await present in exists.decode(Bool.self) where !present { return 0 }
+            var newest = 0
+            for try await v in try await self.client.query("SELECT coalesce(max(version), 0) FROM purser_migrations", logger: self.logger).decode(Int.self) {
+                newest = v
+            }
+            if newest > Migrations.latest {
+                throw PostgresStoreError(.schemaTooNew, "the database at \(self.url) has schema version \(newest), newer than this build's \(Migrations.latest); upgrade purser")
+            }
+            return newest
+        }
+    }
+
+    /// Whether every migration this build knows has been applied.
+    public var isCurrent: Bool {
+        get async throws { try await schemaVersion() == Migrations.latest }
+    }
+
+    // MARK: - Appending
+
+    /// Appends the drafts atomically (all orgs' or none), each org's in the order given.
+    ///
+    /// Like the embedded log: an id already stored in its org is not stored again (its first seq
+    /// comes back, marked duplicate); when every draft is such a duplicate the expectations are
+    /// not checked; otherwise a stream not at its expected version fails the whole append with
+    /// `LogError.versionConflict` and stores nothing.
+    public func append(_ drafts: [EventDraft], expecting: [ExpectedVersion] = []) async throws -> AppendResult {
+        guard !drafts.isEmpty else { return AppendResult(seqs: [], duplicates: []) }
+        if drafts.count > AppendLimits.appendEventsMax {
+            throw LogError(.invalidEvent, "an append holds at most \(AppendLimits.appendEventsMax) events, not \(drafts.count); split it")
+        }
+        // Validate and encode once, before anything is sent.
+        var groups: [String: OrgBatch] = [:]
+        for (index, draft) in drafts.enumerated() {
+            let body = try draft.storedBody()
+            guard let text = String(validating: body, as: UTF8.self) else {
+                throw LogError(.invalidEvent, "event \(draft.id): the encoded event is not UTF-8")
+            }
+            groups[draft.org, default: OrgBatch(org: draft.org)].add(index: index, draft: draft, body: text)
+        }
+        for x in expecting {
+            groups[x.org, default: OrgBatch(org: x.org)].expect(x)
+        }
+        let batches = groups.values.sorted { $0.org < $1.org }  // one lock order for every append: no deadlocks
+        var seqs = [UInt64](repeating: 0, count: drafts.count)
+        var duplicates = [Bool](repeating: false, count: drafts.count)
+        let answers: [[(UInt64, Bool)]] = try await withRetry("append \(drafts.count) event(s)") {
+            if batches.count == 1 {
+                return [try await self.appendOne(batches[0], on: nil)]
+            }
+            return try await self.client.withTransaction(logger: self.logger) { connection in
+                var all: [[(UInt64, Bool)]] = []
+                for batch in batches { all.append(try await self.appendOne(batch, on: connection)) }
+                return all
+            }
+        }
+        for (batch, answer) in zip(batches, answers) {
+            precondition(answer.count == batch.indices.count, "purser_append answered \(answer.count) rows for \(batch.indices.count) events")
+            for (k, index) in batch.indices.enumerated() {
+                seqs[index] = answer[k].0
+                duplicates[index] = answer[k].1
+            }
+        }
+        return AppendResult(seqs: seqs, duplicates: duplicates)
+    }
+
+    private func appendOne(_ batch: OrgBatch, on connection: PostgresConnection?) async throws -> [(UInt64, Bool)] {
+        let query: PostgresQuery = """
+            SELECT out_seq, out_duplicate FROM purser_append(\(batch.org), \(batch.ids), \(batch.streams), \(batch.types), \
+            \(batch.timestamps), \(batch.bodies), \(batch.expectStreams), \(batch.expectVersions))
+            """
+        let rows: PostgresRowSequence
+        if let connection {
+            rows = try await connection.query(query, logger: logger)
+        } else {
+            rows = try await client.query(query, logger: logger)
+        }
+        var out: [(UInt64, Bool)] = []
+        out.reserveCapacity(batch.ids.count)
+        for try await (seq, duplicate) in rows.decode((Int64, Bool).self) {
+            out.append((UInt64(seq), duplicate))
+        }
+        return out
+    }
+
+    // MARK: - Reading
+
+    /// The version of one stream of an org (0 when it has no events).
+    public func streamVersion(org: String, stream: String) async throws -> UInt32 {
+        try await withRetry("read a stream version") {
+            let rows = try await self.client.query(
+                "SELECT coalesce(max(stream_version), 0) FROM purser_events WHERE org = \(org) AND stream = \(stream)", logger: self.logger)
+            for try await v in rows.decode(Int32.self) { return UInt32(v) }
+            return 0
+        }
+    }
+
+    /// The last seq of an org (0 when it has none).
+    public func head(org: String) async throws -> UInt64 {
+        try await withRetry("read an org's head") {
+            let rows = try await self.client.query("SELECT seq FROM purser_org_heads WHERE org = \(org)", logger: self.logger)
+            for try await v in rows.decode(Int64.self) { return UInt64(v) }
+            return 0
+        }
+    }
+
+    /// Every org with events, in name order.
+    public func orgs() async throws -> [String] {
+        try await withRetry("list orgs") {
+            var out: [String] = []
+            for try await org in try await self.client.query("SELECT org FROM purser_org_heads WHERE seq > 0 ORDER BY org", logger: self.logger).decode(String.self) {
+                out.append(org)
+            }
+            return out
+        }
+    }
+
+    /// One org's events from `fromSeq` through `untilSeq`, in seq order, optionally of types
+    /// starting with `typePrefix`, at most `limit`. `body` returns false to stop early.
+    public func scan(org: String, fromSeq: UInt64 = 1, untilSeq: UInt64 = UInt64(Int64.max), typePrefix: String? = nil,
+                     limit: Int? = nil, _ body: (StoredEvent) throws -> Bool) async throws {
+        let from = Int64(clamping: fromSeq), until = Int64(clamping: untilSeq)
+        let limitValue = Int64(limit ?? Int(Int64.max))
+        let query: PostgresQuery
+        if let typePrefix {
+            query = """
+                SELECT seq, id, stream, stream_version, type, ts_ms, body FROM purser_events
+                 WHERE org = \(org) AND seq BETWEEN \(from) AND \(until) AND starts_with(type, \(typePrefix))
+                 ORDER BY seq LIMIT \(limitValue)
+                """
+        } else {
+            query = """
+                SELECT seq, id, stream, stream_version, type, ts_ms, body FROM purser_events
+                 WHERE org = \(org) AND seq BETWEEN \(from) AND \(until) ORDER BY seq LIMIT \(limitValue)
+                """
+        }
+        let rows = try await client.query(query, logger: logger)
+        for try await (seq, id, stream, version, type, ts, text) in rows.decode((Int64, String, String, Int32, String, Int64, String).self) {
+            let event = StoredEvent(org: org, seq: UInt64(seq), id: id, stream: stream, streamVersion: UInt32(version), type: type,
+                                    timestampMs: ts, line: storedEnvelopeLine(seq: UInt64(seq), body: text.utf8))
+            if try !body(event) { break }
+        }
+    }
+
+    /// One org's events as an array (for small ranges; `scan` streams).
+    public func read(org: String, fromSeq: UInt64 = 1, untilSeq: UInt64 = UInt64(Int64.max), typePrefix: String? = nil,
+                     limit: Int? = nil) async throws -> [StoredEvent] {
+        var out: [StoredEvent] = []
+        try await scan(org: org, fromSeq: fromSeq, untilSeq: untilSeq, typePrefix: typePrefix, limit: limit) { out.append($0); return true }
+        return out
+    }
+
+    // MARK: - Retries
+
+    /// Runs `work`, again after a broken connection or a server that is restarting, until
+    /// `retrySecondsMax` has passed. Server errors are answers, not retried: a version conflict
+    /// becomes `LogError.versionConflict`, anything else `PostgresStoreError.server`.
+    func withRetry<T: Sendable>(_ what: String, _ work: @Sendable @escaping () async throws -> T) async throws -> T {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .milliseconds(Int64(retrySecondsMax * 1000))
+        var pause = Duration.milliseconds(50)
+        while true {
+            do {
+                return try await Self.within(min(deadline - clock.now, attemptLimit), work)
+            } catch let error as PostgresStoreError {
+                throw error
+            } catch let error as LogError {
+                throw error
+            } catch is AttemptTimedOut {
+                if clock.now >= deadline {
+                    throw PostgresStoreError(.unavailable, "cannot \(what): PostgreSQL at \(url) did not answer for \(retrySecondsMax) s")
+                }
+                logger.warning("PostgreSQL did not answer in time; trying again", metadata: ["what": "\(what)", "url": "\(url)"])
+                continue
+            } catch {
+                // A transaction's failure carries the statement's error inside it. Anything else
+                // (the pool could not open a connection) counts as the server being away.
+                guard let psql = Self.driverError(error) else {
+                    if clock.now >= deadline {
+                        throw PostgresStoreError(.unavailable, "cannot \(what): PostgreSQL at \(url) did not answer for \(retrySecondsMax) s", cause: error)
+                    }
+                    logger.warning("PostgreSQL did not answer; trying again", metadata: ["what": "\(what)", "url": "\(url)"])
+                    try await Task.sleep(for: pause)
+                    pause = min(pause * 2, .seconds(1))
+                    continue
+                }
+                if let state = psql.serverInfo?[.sqlState] {
+                    let message = psql.serverInfo?[.message] ?? "no message"
+                    if state == "PX409" { throw LogError(.versionConflict, message) }
+                    // 57P01..57P03: the server is shutting down or starting; 08xxx: connection trouble.
+                    if !(state.hasPrefix("57P") || state.hasPrefix("08")) {
+                        throw PostgresStoreError(.server, "PostgreSQL at \(url) refused to \(what): \(message) (SQLSTATE \(state))", cause: psql)
+                    }
+                }
+                if clock.now >= deadline {
+                    throw PostgresStoreError(.unavailable, "cannot \(what): PostgreSQL at \(url) did not answer for \(Int(retrySecondsMax)) s", cause: psql)
+                }
+                logger.warning("PostgreSQL did not answer; trying again", metadata: ["what": "\(what)", "url": "\(url)", "error": "\(psql.code)"])
+                try await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(1))
+            }
+        }
+    }
+
+    /// Runs `work`, giving up after `limit` (a lease waiting for a server that is down would wait
+    /// for ever). What was sent before the give-up may still commit: the caller's retry with the
+    /// same ids finds it.
+    static func within<T: Sendable>(_ limit: Duration, _ work: @Sendable @escaping () async throws -> T) async throws -> T {
+        // Unstructured on purpose: a task group would wait for a child that ignores cancellation
+        // (a request on a connection the server dropped), which is the case this bounds.
+        let once = ResumeOnce<T>()
+        return try await withCheckedThrowingContinuation { continuation in
+            once.set(continuation)
+            let worker = Task {
+                do { once.resume(.success(try await work())) } catch { once.resume(.failure(error)) }
+            }
+            Task {
+                try? await Task.sleep(for: max(limit, .milliseconds(1)))
+                if once.resume(.failure(AttemptTimedOut())) { worker.cancel() }
+            }
+        }
+    }
+
+    /// The driver's error behind `error`: itself, or what failed inside a transaction.
+    static func driverError(_ error: any Error) -> PSQLError? {
+        if let psql = error as? PSQLError { return psql }
+        if let tx = error as? PostgresTransactionError {
+            for inner in [tx.closureError, tx.beginError, tx.commitError] {
+                if let inner, let psql = driverError(inner) { return psql }
+            }
+        }
+        return nil
+    }
+}
+
+struct AttemptTimedOut: Error {}
+
+/// A continuation resumed by whichever of two tasks finishes first.
+final class ResumeOnce<T: Sendable>: Sendable {
+    private let box = Locked<CheckedContinuation<T, any Error>?>(nil)
+
+    func set(_ continuation: CheckedContinuation<T, any Error>) {
+        box.withLock { $0 = continuation }
+    }
+
+    /// Resumes if nobody did yet; true when this call did.
+    @discardableResult
+    func resume(_ result: Result<T, any Error>) -> Bool {
+        let taken = box.withLock { current -> CheckedContinuation<T, any Error>? in
+            defer { current = nil }
+            return current
+        }
+        taken?.resume(with: result)
+        return taken != nil
+    }
+}
+
+/// One org's part of an append, in the column arrays `purser_append` takes.
+struct OrgBatch {
+    var org: String
+    var indices: [Int] = []
+    var ids: [String] = []
+    var streams: [String] = []
+    var types: [String] = []
+    var timestamps: [Int64] = []
+    var bodies: [String] = []
+    var expectStreams: [String] = []
+    var expectVersions: [Int32] = []
+
+    init(org: String) { self.org = org }
+
+    mutating func add(index: Int, draft: EventDraft, body: String) {
+        indices.append(index)
+        ids.append(draft.id)
+        streams.append(draft.stream)
+        types.append(draft.type)
+        timestamps.append(draft.timestampMs)
+        bodies.append(body)
+    }
+
+    mutating func expect(_ x: ExpectedVersion) {
+        expectStreams.append(x.stream)
+        expectVersions.append(Int32(clamping: x.version))
+    }
+}
