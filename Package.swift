@@ -283,6 +283,7 @@ let package = Package(
                 "Channels",
                 "LLM",
                 "Credentials",
+                "PostgresStore",
             ] + projectorTargets + [
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -82,6 +82,8 @@ struct OpenAPIConformanceTests {
             let viewer = s.headers("haff", "viewer"), op = s.headers("haff", "operator"), admin = s.headers("haff", "admin")
             _ = try await call(.get, "/healthz", route: "/healthz")
             _ = try await call(.get, "/api/whoami", route: "/api/whoami", headers: viewer)
+            _ = try await call(.get, "/api/tools", route: "/api/tools", headers: viewer)
+            _ = try await call(.get, "/api/tools", route: "/api/tools")
             _ = try await call(.get, "/api/whoami", route: "/api/whoami")
             let first = try await call(.post, "/webhooks/webchat", route: "/webhooks/webchat", webchatMessage)
             let visitorToken = try #require(first["visitorToken"]?.stringValue)

@@ -40,7 +40,9 @@ struct ToolRoutesTests {
         let s = try Server()
         try await s.app().test(.router) { client in
             let doc = parse(try await client.execute(uri: "/openapi.json", method: .get))
-            let schema = try #require(doc["paths"]?["/api/tools"]?["get"]?["responses"]?["200"]?["content"]?["application/json"]?["schema"])
+            let reference = try #require(doc["paths"]?["/api/tools"]?["get"]?["responses"]?["200"]?["content"]?["application/json"]?["schema"]?["$ref"]?.stringValue)
+            #expect(reference == "#/components/schemas/ToolListing")
+            let schema = try #require(doc["components"]?["schemas"]?["ToolListing"])
             #expect(schema["required"] == ["tools", "categories"])
             #expect(schema["properties"]?["tools"]?["items"]?["properties"]?["category"]?["enum"]?.arrayValue?.count == ActionCategory.allCases.count)
         }
