@@ -71,6 +71,25 @@ struct EventStoreTests {
         }
     }
 
+    @Test func oneOrgsReadsNeverReturnAnotherOrgsEvents() async throws {
+        try await TestDatabase.with { url in
+            try await TestDatabase.withStore(url) { store in
+                // Same ids, streams and types in two orgs: every read names its org and gets only that org's rows.
+                _ = try await store.append((1...3).map { draft("haff", "e\($0)", text: "haff-secret") })
+                _ = try await store.append((1...2).map { draft("kite", "e\($0)", text: "kite-own") })
+                let kite = try await store.read(org: "kite")
+                #expect(kite.map(\.org) == ["kite", "kite"])
+                #expect(kite.allSatisfy { !String(decoding: $0.line, as: UTF8.self).contains("haff") })
+                #expect(try await store.read(org: "kite", fromSeq: 3).isEmpty)
+                #expect(try await store.read(org: "kite", typePrefix: "message.").count == 2)
+                #expect(try await store.head(org: "kite") == 2)
+                #expect(try await store.streamVersion(org: "kite", stream: "s") == 2)
+                #expect(try await store.verify(org: "kite").events == 2)
+                #expect(try await store.read(org: "nobody").isEmpty)
+            }
+        }
+    }
+
     @Test func aStaleExpectedVersionIsTheSameTypedConflictAndStoresNothing() async throws {
         try await TestDatabase.with { url in
             try await TestDatabase.withStore(url) { store in
