@@ -5,6 +5,35 @@ import Testing
 @testable import LLM
 import LLMTestServer
 
+/// A loopback port held by a bound socket that never listens: connecting to it is refused, and no other
+/// server can bind it while the test runs.
+struct ReservedPort {
+    let descriptor: Int32
+    let port: Int
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EMFILE) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        guard bound == 0 else { close(fd); throw POSIXError(.EADDRINUSE) }
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { close(fd); throw POSIXError(.EBADF) }
+        descriptor = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func release() { close(descriptor) }
+}
+
 /// Records the waits a provider asked for instead of sleeping through them.
 final class SleepRecorder: @unchecked Sendable {
     private let lock = NSLock()
@@ -277,9 +306,12 @@ struct OpenAICompatibleProviderTests {
 
     @Test("an unreachable server is a transport error after the retries")
     func connectionRefused() async throws {
-        let server = try startedServer()
-        let url = server.baseURL
-        server.stop()
+        // A port that was listened on and closed can be taken at once by another test's server running
+        // in parallel, which then answers this call. A socket bound but never listening holds the port
+        // for the whole test and refuses every connection.
+        let reserved = try ReservedPort()
+        defer { reserved.release() }
+        let url = "http://127.0.0.1:\(reserved.port)/v1"
         let configuration = OpenAICompatibleConfiguration(kind: .openAICompatible, baseURL: url, apiKey: nil,
                                                           retry: RetryPolicy(maxAttempts: 2))
         let sleeper = SleepRecorder()
