@@ -244,7 +244,7 @@ let package = Package(
         .target(
             name: "PurserHTTP",
             dependencies: [
-                "PurserCore", "Pipeline", "EventLog", "PurserDomain", "Projection", "ReadModelCatalog", "Tools", "LLM", "Channels",
+                "PurserCore", "Pipeline", "PurserRuntime", "EventLog", "PurserDomain", "Projection", "ReadModelCatalog", "Tools", "LLM", "Channels",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -267,6 +267,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The composition root: opens the log, the read models, the providers and the tool catalog,
+        // and hands out the engine's parts to the command line and the server.
+        .target(
+            name: "PurserRuntime",
+            dependencies: ["PurserCore", "EventLog", "PurserDomain", "Pipeline", "LLM", "Credentials",
+                           .product(name: "Logging", package: "swift-log")],
+            path: "Sources/PurserRuntime",
+            swiftSettings: swiftSettings
+        ),
+
         // The command line. Thin: one file per subcommand, calls into the libraries.
         .executableTarget(
             name: "purser",
@@ -284,6 +294,7 @@ let package = Package(
                 "LLM",
                 "Credentials",
                 "PostgresStore",
+                "PurserRuntime",
             ] + projectorTargets + [
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),

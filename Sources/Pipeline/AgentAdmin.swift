@@ -5,37 +5,46 @@ import PurserDomain
 /// Changes to an agent made while the engine runs (the dashboard's settings page), and staff's
 /// own conversations with their agent. Going through the engine keeps its routing table and
 /// configs in memory current without a restart.
-extension Pipeline {
+///
+/// Its own type: administering agents is not running turns. It shares the engine's state (the
+/// routing table and configs in memory) so a change is in force for the next message.
+public struct AgentAdmin: Sendable {
+    let engine: Pipeline
+
+    public init(engine: Pipeline) {
+        self.engine = engine
+    }
+
     /// The org's agents as the engine serves them.
     public func agents(org: String) -> [(agentId: String, revision: Int, status: AgentStatus, config: OrgAgentConfig)] {
-        state.withLock { state in
+        engine.state.withLock { state in
             state.agents.filter { $0.key.org == org }.sorted { $0.key.agentId < $1.key.agentId }
                 .map { ($0.key.agentId, $0.value.revision, $0.value.status, $0.value.config) }
         }
     }
 
     /// The routing table in force, for validating a new config against other orgs' addresses.
-    public var routingTable: RoutingTable { state.withLock { $0.routes } }
+    public var routingTable: RoutingTable { engine.state.withLock { $0.routes } }
 
     /// Appends `config` (already validated with `OrgAgentConfig.load`) as the agent's next
     /// revision; refused when another change landed first (the agent's stream moved).
     public func configure(_ config: OrgAgentConfig, by human: String) async throws(PipelineError) -> Int {
         let ref = config.agentRef
-        let previous = agent(ref)
+        let previous = engine.agent(ref)
         let revision = (previous?.revision ?? 0) + 1
-        var events = TurnEvents(org: ref.org, correlationId: nil, clock: clock)
+        var events = TurnEvents(org: ref.org, correlationId: nil, clock: engine.clock)
         try events.add(AgentConfigured(agentId: ref.agentId, revision: revision, config: config), stream: EventStream.agent(ref.agentId),
                        actor: Actor(.human, human))
-        let version = log.streamVersion(org: ref.org, stream: EventStream.agent(ref.agentId))
+        let version = engine.log.streamVersion(org: ref.org, stream: EventStream.agent(ref.agentId))
         do {
-            try await flush(&events, expecting: [ExpectedVersion(org: ref.org, stream: EventStream.agent(ref.agentId), version: version)])
+            try await engine.flush(&events, expecting: [ExpectedVersion(org: ref.org, stream: EventStream.agent(ref.agentId), version: version)])
         } catch {
-            if log.streamVersion(org: ref.org, stream: EventStream.agent(ref.agentId)) != version {
-                throw PipelineError(.alreadyDecided, "agent \(ref) was changed by someone else meanwhile; reload it and apply your change again", cause: error)
+            if engine.log.streamVersion(org: ref.org, stream: EventStream.agent(ref.agentId)) != version {
+                throw PipelineError(.alreadyDecided, "engine.agent \(ref) was changed by someone else meanwhile; reload it and apply your change again", cause: error)
             }
             throw error
         }
-        state.withLock { state in
+        engine.state.withLock { state in
             state.agents[ref] = AgentState(config: config, status: config.status, revision: revision)
             state.routes = state.routes.filter { $0.value != ref }
             for (address, target) in config.routes { state.routes[address] = target }
@@ -47,11 +56,19 @@ extension Pipeline {
     /// same tools and policy, logged like any other, nothing delivered outside.
     public func internalChat(org: String, agentId: String, by human: String, text: String) async -> TurnOutcome {
         let inbound = Inbound(channel: .webchat, orgAddresses: ["dashboard"], from: "staff:" + human, text: text,
-                              receivedAt: clock(), contactName: human, source: "dashboard")
+                              receivedAt: engine.clock(), contactName: human, source: "dashboard")
         var routed = inbound
         routed.internalAgent = AgentRef(org: org, agentId: agentId)
-        return await process(routed)
+        return await engine.process(routed)
     }
+}
+
+extension Pipeline {
+    /// What people do to the engine's turns: approvals, takeover, human replies.
+    public var humans: HumanActions { HumanActions(engine: self) }
+
+    /// Changes to the org's agents while the engine runs.
+    public var admin: AgentAdmin { AgentAdmin(engine: self) }
 
     /// Brings a read model up to the log's head, for API reads that must see the engine's writes.
     public func refresh(_ name: String) async throws(PipelineError) {

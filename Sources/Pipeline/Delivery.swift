@@ -11,7 +11,7 @@ extension Pipeline {
     public func acknowledge(messageId: String, status: MessageDelivered.Status = .delivered, externalId: String? = nil,
                             error: String? = nil, by actor: String) async throws(PipelineError) -> TurnOutcome {
         try await refresh(OutboxProjector.name)
-        guard let record = try models.read(OutboxProjector.name, { db in try OutboxQueries.message(db, id: messageId) }) else {
+        guard let record = try await models.read(OutboxProjector.name, { db in try OutboxQueries.message(db, id: messageId) }) else {
             throw PipelineError(.notFound, "no message \(messageId) in the outbox (already delivered, or never sent)")
         }
         var events = TurnEvents(org: record.org, correlationId: nil, clock: clock)
@@ -39,7 +39,7 @@ extension Pipeline {
         }
         do {
             try await refresh(OutboxProjector.name)
-            if let mapped, let known = try models.read(OutboxProjector.name, { db in
+            if let mapped, let known = try await models.read(OutboxProjector.name, { db in
                 try OutboxQueries.message(db, channel: channel.rawValue, externalId: externalId)
             }), restrictedTo.map({ $0 == known.org }) ?? true {
                 var events = TurnEvents(org: known.org, correlationId: nil, clock: clock)

@@ -36,10 +36,20 @@ public struct ApprovalSummary: Sendable, Hashable {
 /// The humans' side of the loop: approvals and takeover. Each action is ordered with the
 /// session's messages (it waits for the turn in progress), records who did it, and is refused
 /// for an approval or session of another org exactly as for one that does not exist.
-extension Pipeline {
+///
+/// A type of its own rather than more of `Pipeline`: the engine runs turns; this is what people
+/// do to them. It shares the engine's state (the pending approvals, the session order), so a
+/// human's action and the agent's turn are ordered by the same sequencer.
+public struct HumanActions: Sendable {
+    let engine: Pipeline
+
+    public init(engine: Pipeline) {
+        self.engine = engine
+    }
+
     /// The org's approvals waiting for a human, oldest first.
     public func pendingApprovals(org: String) -> [ApprovalSummary] {
-        state.withLock { state in
+        engine.state.withLock { state in
             state.approvals.values.filter { $0.org == org }.sorted { $0.requestedEventId < $1.requestedEventId }.map { pending in
                 let r = pending.request
                 return ApprovalSummary(approvalId: r.approvalId, org: pending.org, agentId: r.agentId, sessionId: r.sessionId,
@@ -51,7 +61,7 @@ extension Pipeline {
 
     /// One pending approval by id, whatever its org (for the command line, which may omit it).
     public func pendingApproval(_ approvalId: String) -> ApprovalSummary? {
-        guard let org = state.withLock({ $0.approvals[approvalId]?.org }) else { return nil }
+        guard let org = engine.state.withLock({ $0.approvals[approvalId]?.org }) else { return nil }
         return pendingApprovals(org: org).first { $0.approvalId == approvalId }
     }
 
@@ -72,7 +82,7 @@ extension Pipeline {
             unclaim(pending)
             throw PipelineError(.invalidInput, "approval \(approvalId) holds a \(request.tool ?? "tool") call; edit its arguments, not a text")
         }
-        if let editedArguments, let tool = request.tool, let definition = registry[tool],
+        if let editedArguments, let tool = request.tool, let definition = engine.registry[tool],
            let problem = ArgumentSchema.validate(editedArguments, against: definition.parameters) {
             unclaim(pending)
             throw PipelineError(.invalidInput, "the edited arguments do not fit \(tool): \(problem.message)\(problem.field.map { " at \($0)" } ?? "")")
@@ -86,14 +96,14 @@ extension Pipeline {
             try turn.events.add(ApprovalGranted(approvalId: approvalId, decidedBy: human, editedArguments: editedArguments,
                                                 editedText: editedText, diff: diff),
                                 stream: Self.approvalStream(approvalId), actor: Actor(.human, human))
-            try await pipeline.flushDecision(&turn, pending)
+            try await self.flushDecision(&turn, pending)
 
             switch request.kind {
             case .reply:
                 let text = editedText ?? request.replyText ?? ""
                 if turn.session.handedOff {
                     // The human holds the session: the agent's draft may not go out in its name.
-                    return turn.outcome(.handedOff, approvalId: approvalId, reason: "approved, but the session is taken over; the draft was not sent — reply as a human instead")
+                    return turn.outcome(.handedOff, approvalId: approvalId, reason: "approved, but the engine.session is taken over; the draft was not sent — reply as a human instead")
                 }
                 try turn.events.add(MessageSent(messageId: request.messageId ?? "msg_" + ULID.make().lowercased(), agentId: request.agentId,
                                                 sessionId: turn.session.id, channel: turn.session.channel, from: turn.session.orgAddress,
@@ -119,7 +129,7 @@ extension Pipeline {
                                                          category: request.category, approvalId: approvalId)
                 }
                 try await pipeline.flush(&turn.events)
-                return try await pipeline.resume(&turn, call: LLM.ToolCall(id: callId, name: tool, arguments: arguments.serialized()),
+                return try await self.resume(&turn, call: LLM.ToolCall(id: callId, name: tool, arguments: arguments.serialized()),
                                                  result: outcome.result, approvalId: approvalId)
             }
         }
@@ -132,14 +142,14 @@ extension Pipeline {
         return try await withSession(of: pending) { pipeline, turn throws(PipelineError) in
             try turn.events.add(ApprovalRejected(approvalId: approvalId, decidedBy: human, reason: reason),
                                 stream: Self.approvalStream(approvalId), actor: Actor(.human, human))
-            try await pipeline.flushDecision(&turn, pending)
+            try await self.flushDecision(&turn, pending)
             guard request.kind == .toolCall, let tool = request.tool else {
                 return turn.outcome(.drafted, replyId: request.messageId, approvalId: approvalId, reason: "the reply was rejected and stays an unsent draft")
             }
             let callId = request.callId ?? "call_" + approvalId
             let fed: JSONValue = ["error": ["code": "rejected_by_human",
                                             "message": .string("A person at the organization rejected this action\(reason.map { ": \($0)" } ?? ""). Do not retry it; tell the customer.")]]
-            return try await pipeline.resume(&turn, call: LLM.ToolCall(id: callId, name: tool, arguments: (request.arguments ?? .emptyObject).serialized()),
+            return try await self.resume(&turn, call: LLM.ToolCall(id: callId, name: tool, arguments: (request.arguments ?? .emptyObject).serialized()),
                                              result: fed, approvalId: approvalId)
         }
     }
@@ -147,19 +157,19 @@ extension Pipeline {
     /// Closes every approval whose expiry has passed (`approval.expired`); nothing held runs.
     @discardableResult
     public func expireApprovals() async throws(PipelineError) -> [String] {
-        let now = clock()
-        let due = state.withLock { state in state.approvals.values.filter { $0.request.expiresAt <= now } }
+        let now = engine.clock()
+        let due = engine.state.withLock { state in state.approvals.values.filter { $0.request.expiresAt <= now } }
         var expired: [String] = []
         for pending in due {
             guard let claimed = try? claim(org: pending.org, approvalId: pending.request.approvalId) else { continue }
-            var events = TurnEvents(org: claimed.org, correlationId: claimed.correlationId, causedBy: claimed.requestedEventId, clock: clock)
+            var events = TurnEvents(org: claimed.org, correlationId: claimed.correlationId, causedBy: claimed.requestedEventId, clock: engine.clock)
             try events.add(ApprovalExpired(approvalId: claimed.request.approvalId, expiresAt: claimed.request.expiresAt),
                            stream: Self.approvalStream(claimed.request.approvalId), actor: Actor(.system, "approval-expiry"))
             do {
-                try await flush(&events, expecting: [ExpectedVersion(org: claimed.org, stream: Self.approvalStream(claimed.request.approvalId), version: 0)])
+                try await engine.flush(&events, expecting: [ExpectedVersion(org: claimed.org, stream: Self.approvalStream(claimed.request.approvalId), version: 0)])
                 expired.append(claimed.request.approvalId)
             } catch {
-                logger.warning("could not expire approval \(claimed.request.approvalId): \(error)")
+                engine.logger.warning("could not expire approval \(claimed.request.approvalId): \(error)")
             }
         }
         return expired
@@ -198,14 +208,14 @@ extension Pipeline {
     public func release(org: String, sessionId: String, by human: String) async throws(PipelineError) -> TurnOutcome {
         try await withSession(org: org, sessionId: sessionId) { pipeline, turn throws(PipelineError) in
             guard turn.session.handedOff else {
-                throw PipelineError(.invalidState, "session \(sessionId) is not held by a human; there is nothing to release")
+                throw PipelineError(.invalidState, "engine.session \(sessionId) is not held by a human; there is nothing to release")
             }
             try turn.events.add(SessionReleased(sessionId: sessionId, releasedBy: human), stream: turn.session.stream, actor: Actor(.human, human))
             turn.session.handedOff = false
             turn.session.handedOffTo = nil
             try await pipeline.flush(&turn.events)
             pipeline.storeSession(turn.session)
-            return turn.outcome(.sent, reason: "released to the agent by \(human)")
+            return turn.outcome(.sent, reason: "released to the engine.agent by \(human)")
         }
     }
 
@@ -215,7 +225,7 @@ extension Pipeline {
 
     /// Takes the approval out of the pending set; the caller that gets it decides it.
     private func claim(org: String, approvalId: String) throws(PipelineError) -> PendingApproval {
-        let (claimed, wasClaimed): (PendingApproval?, Bool) = state.withLock { state in
+        let (claimed, wasClaimed): (PendingApproval?, Bool) = engine.state.withLock { state in
             guard let pending = state.approvals[approvalId], pending.org == org else {
                 return (nil, state.claimedApprovals[approvalId] == org)
             }
@@ -224,7 +234,7 @@ extension Pipeline {
             return (pending, false)
         }
         guard let claimed else {
-            if wasClaimed || log.streamVersion(org: org, stream: Self.approvalStream(approvalId)) > 0 {
+            if wasClaimed || engine.log.streamVersion(org: org, stream: Self.approvalStream(approvalId)) > 0 {
                 throw PipelineError(.alreadyDecided, "approval \(approvalId) was already decided or has expired")
             }
             throw PipelineError(.notFound, "org \(org) has no pending approval \(approvalId)")
@@ -233,17 +243,17 @@ extension Pipeline {
     }
 
     private func unclaim(_ pending: PendingApproval) {
-        state.withLock { $0.claimedApprovals[pending.request.approvalId] = nil }
-        registerApproval(pending)
+        engine.state.withLock { $0.claimedApprovals[pending.request.approvalId] = nil }
+        engine.registerApproval(pending)
     }
 
     /// Appends the decision with "the approval's stream must be empty": the log refuses a second.
     private func flushDecision(_ turn: inout Turn, _ pending: PendingApproval) async throws(PipelineError) {
         let stream = Self.approvalStream(pending.request.approvalId)
         do {
-            try await flush(&turn.events, expecting: [ExpectedVersion(org: pending.org, stream: stream, version: 0)])
+            try await engine.flush(&turn.events, expecting: [ExpectedVersion(org: pending.org, stream: stream, version: 0)])
         } catch {
-            if log.streamVersion(org: pending.org, stream: stream) > 0 {
+            if engine.log.streamVersion(org: pending.org, stream: stream) > 0 {
                 throw PipelineError(.alreadyDecided, "approval \(pending.request.approvalId) was already decided", cause: error)
             }
             unclaim(pending)
@@ -255,15 +265,15 @@ extension Pipeline {
     /// human holds the session.
     private func resume(_ turn: inout Turn, call: LLM.ToolCall, result: JSONValue, approvalId: String) async throws(PipelineError) -> TurnOutcome {
         if turn.session.handedOff {
-            return turn.outcome(.handedOff, approvalId: approvalId, reason: "the decision was carried out; the session is held by a human, so the agent does not reply")
+            return turn.outcome(.handedOff, approvalId: approvalId, reason: "the decision was carried out; the engine.session is held by a human, so the engine.agent does not reply")
         }
-        guard agent(turn.agent)?.status == .active else {
-            return turn.outcome(.blocked, approvalId: approvalId, reason: "the decision was carried out; the agent is not active, so it does not reply")
+        guard engine.agent(turn.agent)?.status == .active else {
+            return turn.outcome(.blocked, approvalId: approvalId, reason: "the decision was carried out; the engine.agent is not active, so it does not reply")
         }
-        var chat = try await buildContext(turn)
+        var chat = try await engine.buildContext(turn)
         chat.messages.append(.assistant(nil, toolCalls: [call]))
         chat.messages.append(.tool(callId: call.id, content: result.serialized()))
-        var outcome = try await agentLoop(&turn, chat: chat, firstReservesMessage: true)
+        var outcome = try await engine.agentLoop(&turn, chat: chat, firstReservesMessage: true)
         if outcome.approvalId == nil { outcome.approvalId = approvalId }
         return outcome
     }
@@ -286,26 +296,26 @@ extension Pipeline {
     /// Runs `body` in the session's order (after the message being processed, before the next).
     private func withSession(org: String, sessionId: String, correlationId: String? = nil, causedBy: String? = nil,
                              _ body: (Pipeline, inout Turn) async throws(PipelineError) -> TurnOutcome) async throws(PipelineError) -> TurnOutcome {
-        guard let first = try await session(org: org, id: sessionId) else {
-            throw PipelineError(.notFound, "org \(org) has no session \(sessionId)")
+        guard let first = try await engine.session(org: org, id: sessionId) else {
+            throw PipelineError(.notFound, "org \(org) has no engine.session \(sessionId)")
         }
         let ref = AgentRef(org: org, agentId: first.agentId)
-        guard let agentState = agent(ref) else {
-            throw PipelineError(.notFound, "session \(sessionId) belongs to agent \(first.agentId), which has no configuration")
+        guard let agentState = engine.agent(ref) else {
+            throw PipelineError(.notFound, "engine.session \(sessionId) belongs to engine.agent \(first.agentId), which has no configuration")
         }
-        let ticket = await sequencer.ticket("\(first.channel.rawValue)|\(first.orgAddress)|\(first.contactAddress)")
-        await sequencer.wait(ticket)
+        let ticket = await engine.sequencer.ticket("\(first.channel.rawValue)|\(first.orgAddress)|\(first.contactAddress)")
+        await engine.sequencer.wait(ticket)
         do {
             // Re-read after waiting: the turn before may have changed it.
-            let current = try await session(org: org, id: sessionId) ?? first
+            let current = try await engine.session(org: org, id: sessionId) ?? first
             let correlation = correlationId ?? ("op_" + ULID.make().lowercased())
             var turn = Turn(agent: ref, config: agentState.config, session: current, messageEventId: correlation,
-                            events: TurnEvents(org: org, correlationId: correlation, causedBy: causedBy, clock: clock), source: nil)
-            let outcome = try await body(self, &turn)
-            await sequencer.done(ticket)
+                            events: TurnEvents(org: org, correlationId: correlation, causedBy: causedBy, clock: engine.clock), source: nil)
+            let outcome = try await body(engine, &turn)
+            await engine.sequencer.done(ticket)
             return outcome
         } catch {
-            await sequencer.done(ticket)
+            await engine.sequencer.done(ticket)
             throw error
         }
     }

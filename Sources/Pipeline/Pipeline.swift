@@ -145,10 +145,10 @@ public final class Pipeline: Sendable {
 
     /// Today's caps entry, loaded from the spend read model the first time it is touched (the
     /// model was caught up at start; everything charged since went through this ledger).
-    func ensureLedgerLoaded(org: String, agentId: String, day: String) throws(PipelineError) {
+    func ensureLedgerLoaded(org: String, agentId: String, day: String) async throws(PipelineError) {
         let key = SpendLedger.key(org: org, agentId: agentId, day: day)
         if ledger.withLock({ $0.days[key] != nil }) { return }
-        let rows = try models.read(SpendProjector.name) { db in try SpendQueries.spend(db, org: org, day: day) }
+        let rows = try await models.read(SpendProjector.name) { db in try SpendQueries.spend(db, org: org, day: day) }
         let row = rows.first { $0.agentId == agentId }
         ledger.withLock { ledger in
             if ledger.days[key] == nil {
@@ -158,9 +158,9 @@ public final class Pipeline: Sendable {
     }
 
     /// What the agent used today, charged plus reserved: for `purser spend` and the dashboard.
-    public func spendToday(org: String, agentId: String) throws(PipelineError) -> (usd: Double, messages: Int) {
+    public func spendToday(org: String, agentId: String) async throws(PipelineError) -> (usd: Double, messages: Int) {
         let day = clock().utcDay
-        try ensureLedgerLoaded(org: org, agentId: agentId, day: day)
+        try await ensureLedgerLoaded(org: org, agentId: agentId, day: day)
         let entry = ledger.withLock { $0.days[SpendLedger.key(org: org, agentId: agentId, day: day)] ?? SpendLedger.Day() }
         return (entry.chargedUsd + entry.reservedUsd, entry.chargedMessages + entry.reservedMessages)
     }

@@ -5,6 +5,7 @@ import Dispatch
 import EventLog
 import Foundation
 import GRDB
+import PurserCore
 import PurserDomain
 import SessionsProjection
 import SpendProjection
@@ -17,15 +18,11 @@ import Tools
 public struct ReadAPI: Sendable {
     let pipeline: Pipeline
 
-    /// Where blocking reads run; concurrent, since each model's connection serializes its own.
-    static let queue = DispatchQueue(label: "purser.pipeline.read-api", attributes: .concurrent)
-
-    /// Runs `body` on the read queue and hands its result back to the caller's task: for any
-    /// blocking read a server does (a read model, the log, a small file such as the token list).
+    /// Runs `body` off the cooperative pool (`BlockingIO`) and hands its result back to the
+    /// caller's task: for any blocking read a server does (a read model, the log, a small file
+    /// such as the token list).
     public static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try body() }) }
-        }
+        try await BlockingIO.run(body)
     }
 
     /// Reads `name` off the cooperative pool, first brought up to the log's head unless `current`

@@ -87,6 +87,16 @@ public final class ReadModelSync: Sendable {
         }
     }
 
+    /// `read` off the cooperative pool (`BlockingIO`): what the engine's turns use, since SQLite
+    /// blocks and a turn runs on the pool.
+    public func read<T: Sendable>(_ name: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(PipelineError) -> T {
+        try await BlockingIO.run { () throws(PipelineError) -> T in try self.readBlocking(name, body) }
+    }
+
+    private func readBlocking<T>(_ name: String, _ body: (Database) throws -> T) throws(PipelineError) -> T {
+        try read(name, body)
+    }
+
     /// A long-lived read-only connection to the crm model for the tools' queries.
     public func crmDatabase() throws(PipelineError) -> DatabaseQueue {
         try connection(CRMProjector.name)

@@ -78,11 +78,11 @@ struct APIRoutes {
         }
         org.post("sessions/:id/takeover") { _, context in
             let (org, token) = try authorize(context, .operator)
-            return OutcomeAnswer(try await pipeline.takeover(org: org, sessionId: try context.parameters.require("id"), by: token.label))
+            return OutcomeAnswer(try await pipeline.humans.takeover(org: org, sessionId: try context.parameters.require("id"), by: token.label))
         }
         org.post("sessions/:id/release") { _, context in
             let (org, token) = try authorize(context, .operator)
-            return OutcomeAnswer(try await pipeline.release(org: org, sessionId: try context.parameters.require("id"), by: token.label))
+            return OutcomeAnswer(try await pipeline.humans.release(org: org, sessionId: try context.parameters.require("id"), by: token.label))
         }
         org.post("sessions/:id/reply") { request, context in
             let (org, token) = try authorize(context, .operator)
@@ -90,19 +90,19 @@ struct APIRoutes {
             guard !body.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 throw APIError(.badRequest, "invalid_body", "send {\"text\": \"...\"} with the reply to send")
             }
-            return OutcomeAnswer(try await pipeline.humanReply(org: org, sessionId: try context.parameters.require("id"), by: token.label, text: body.text))
+            return OutcomeAnswer(try await pipeline.humans.humanReply(org: org, sessionId: try context.parameters.require("id"), by: token.label, text: body.text))
         }
         org.get("approvals") { request, context in try await approvals(try authorize(context, .viewer).org, request) }
         org.post("approvals/:id/approve") { request, context in
             let (org, token) = try authorize(context, .operator)
             let body = try await request.decode(as: ApproveRequest.self, context: context)
-            return OutcomeAnswer(try await pipeline.approve(org: org, approvalId: try context.parameters.require("id"), by: token.label,
+            return OutcomeAnswer(try await pipeline.humans.approve(org: org, approvalId: try context.parameters.require("id"), by: token.label,
                                                             editedArguments: body.editedArguments.map(JSONValue.object), editedText: body.editedText))
         }
         org.post("approvals/:id/reject") { request, context in
             let (org, token) = try authorize(context, .operator)
             let body = try await request.decode(as: RejectRequest.self, context: context)
-            return OutcomeAnswer(try await pipeline.reject(org: org, approvalId: try context.parameters.require("id"), by: token.label, reason: body.reason))
+            return OutcomeAnswer(try await pipeline.humans.reject(org: org, approvalId: try context.parameters.require("id"), by: token.label, reason: body.reason))
         }
         org.get("activity") { request, context in try await activity(try authorize(context, .viewer).org, request) }
         org.get("spend") { request, context in try await spend(try authorize(context, .viewer).org, request) }
@@ -127,17 +127,17 @@ struct APIRoutes {
             guard !body.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 throw APIError(.badRequest, "invalid_body", "send {\"text\": \"...\"} with the question for your agent")
             }
-            guard let agent = pipeline.agents(org: org).first else {
+            guard let agent = pipeline.admin.agents(org: org).first else {
                 throw APIError(.notFound, "not_found", "org \(org) has no agent yet; configure one first")
             }
-            return OutcomeAnswer(await pipeline.internalChat(org: org, agentId: agent.agentId, by: token.label, text: body.text))
+            return OutcomeAnswer(await pipeline.admin.internalChat(org: org, agentId: agent.agentId, by: token.label, text: body.text))
         }
     }
 
     // MARK: - Handlers
 
     func getAgent(_ org: String) async throws -> AgentAnswer {
-        guard let agent = pipeline.agents(org: org).first else {
+        guard let agent = pipeline.admin.agents(org: org).first else {
             throw APIError(.notFound, "not_found", "org \(org) has no agent yet; PUT one")
         }
         let history = try await pipeline.reads.agentHistory(org: org, agentId: agent.agentId)
@@ -149,7 +149,7 @@ struct APIRoutes {
         let config: OrgAgentConfig
         do {
             // The agent's own current bindings do not conflict with its new config.
-            let routing = pipeline.routingTable.filter { $0.value.org != org }
+            let routing = pipeline.admin.routingTable.filter { $0.value.org != org }
             config = try OrgAgentConfig.load(Data(bytes), tools: ToolCatalog.standard.acceptedNames, routing: routing)
         } catch {
             throw APIError(.badRequest, "invalid_config", error.message, problems: error.problems.map(\.description))
@@ -158,7 +158,7 @@ struct APIRoutes {
             throw APIError(.badRequest, "invalid_config", "organizationId must be \(org), the org of this URL",
                            problems: ["organizationId: must be \(org)"])
         }
-        let revision = try await pipeline.configure(config, by: token.label)
+        let revision = try await pipeline.admin.configure(config, by: token.label)
         return AgentRevisionAnswer(agentId: config.agentId, revision: revision)
     }
 
@@ -191,7 +191,7 @@ struct APIRoutes {
             throw APIError(.badRequest, "invalid_query", "state must be pending, granted, rejected, expired or all")
         }
         let rows = try await pipeline.reads.approvals(org: org, state: state == "all" ? nil : state)
-        let pending = Dictionary(pipeline.pendingApprovals(org: org).map { ($0.approvalId, $0) }, uniquingKeysWith: { a, _ in a })
+        let pending = Dictionary(pipeline.humans.pendingApprovals(org: org).map { ($0.approvalId, $0) }, uniquingKeysWith: { a, _ in a })
         return ApprovalsAnswer(approvals: rows.map { a in
             let held = pending[a.approvalId]
             return .init(approvalId: a.approvalId, agentId: a.agentId, sessionId: a.sessionId, kind: a.kind, tool: a.tool, summary: a.summary,
@@ -224,7 +224,7 @@ struct APIRoutes {
             throw APIError(.badRequest, "invalid_query", "day must be YYYY-MM-DD")
         }
         let rows = try await pipeline.reads.spend(org: org, day: day)
-        return SpendAnswer(day: day, agents: pipeline.agents(org: org).map { agent in
+        return SpendAnswer(day: day, agents: pipeline.admin.agents(org: org).map { agent in
             let row = rows.first { $0.agentId == agent.agentId }
             return .init(agentId: agent.agentId, messages: row?.messages ?? 0, maxMessagesPerDay: agent.config.customProperties.maxMessagesPerDay,
                          tokens: row?.tokens ?? 0, usd: row?.usd ?? 0, maxCostPerDay: agent.config.customProperties.maxCostPerDay)

@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import Pipeline
+import PurserRuntime
 import ReadModelCatalog
 import ServiceLifecycle
 import Tools
@@ -41,9 +42,12 @@ public enum PurserServer {
 
     /// Runs until SIGINT or SIGTERM. Services stop in reverse order of the list: the HTTP server
     /// first (no new requests; in-flight ones finish), then the approval expiry and read-model
-    /// upkeep, and the log last, closed once nothing can append any more.
-    public static func run(host: String, port: Int, pipeline: Pipeline, log: EventLog, dataDirectory: String, secrets: WebhookSecrets,
+    /// upkeep, and the runtime (the log) last, closed once nothing can append any more.
+    public static func run(host: String, port: Int, runtime: Runtime,
                            logger: Logger, onRunning: (@Sendable (Int) async -> Void)? = nil) async throws {
+        let pipeline = runtime.engine
+        let dataDirectory = runtime.dataDirectory
+        let secrets = WebhookSecrets(orgSecrets: runtime.secrets, orgs: { Array(Set(pipeline.admin.routingTable.values.map(\.org))) })
         let tokens = AccessTokenStore(dataDirectory: dataDirectory)
         let app = Application(router: router(pipeline: pipeline, dataDirectory: dataDirectory, secrets: secrets, tokens: tokens),
                               configuration: .init(address: .hostname(host, port: port), serverName: "purser"),
@@ -54,21 +58,22 @@ public enum PurserServer {
                               },
                               logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: [LogService(log: log, logger: logger), UpkeepService(pipeline: pipeline, logger: logger), app],
+            services: [RuntimeService(runtime: runtime, logger: logger), UpkeepService(pipeline: pipeline, logger: logger), app],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
     }
 }
 
-/// Holds the log open while the server runs and closes it last, after every append was answered.
-struct LogService: Service {
-    let log: EventLog
+/// Holds the runtime (the log) open while the server runs and closes it last, after every append
+/// was answered.
+struct RuntimeService: Service {
+    let runtime: Runtime
     let logger: Logger
 
     func run() async throws {
         try? await gracefulShutdown()
-        log.close()
+        runtime.close()
         logger.notice("event log closed")
     }
 }
@@ -84,7 +89,7 @@ struct UpkeepService: Service {
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                let expired = try await pipeline.expireApprovals()
+                let expired = try await pipeline.humans.expireApprovals()
                 if !expired.isEmpty { logger.info("expired \(expired.count) approval(s)") }
                 for projector in ReadModelCatalog.projectors { try await pipeline.refresh(projector.name) }
             } catch {

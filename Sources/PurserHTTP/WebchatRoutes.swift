@@ -95,7 +95,7 @@ struct WebchatRoutes {
         } catch {
             return await invalid("`to`: \(error.message)")
         }
-        guard let ref = pipeline.routingTable[ChannelAddress(channel: channel, address: to)] else {
+        guard let ref = pipeline.admin.routingTable[ChannelAddress(channel: channel, address: to)] else {
             return Reply.error(.notFound, "unknown_widget", "no agent serves the webchat address \(to)")
         }
 

@@ -6,6 +6,7 @@ import Hummingbird
 import Pipeline
 import PurserCore
 import PurserDomain
+import PurserRuntime
 
 /// Where the webhook secrets come from: per org (the credentials store) or one for the server.
 public struct WebhookSecrets: Sendable {
@@ -46,6 +47,16 @@ public struct WebhookSecrets: Sendable {
         let set = env.filter { $0.key.hasPrefix("PURSER_") && !$0.value.isEmpty }
         return WebhookSecrets(signingSecret: { name, _ in set["PURSER_" + name.uppercased()] },
                               whatsappVerifyTokens: { verify.map { [$0] } ?? [] }, publicBaseURL: value("PURSER_PUBLIC_URL"))
+    }
+
+    /// Each org's own secrets from its credentials, else the server's from the environment.
+    /// `orgs` lists the orgs whose verify tokens a handshake may match (those with routes).
+    public init(orgSecrets: OrgSecrets, orgs: @escaping @Sendable () -> [String],
+                environment env: [String: String] = ProcessInfo.processInfo.environment) {
+        let server = WebhookSecrets.environment(env)
+        self.init(signingSecret: { name, org in org.map { orgSecrets.value($0, name) } ?? server.signingSecret(name, nil) },
+                  whatsappVerifyTokens: { server.whatsappVerifyTokens() + orgs().compactMap { orgSecrets.value($0, "whatsapp_verify_token") } },
+                  publicBaseURL: server.publicBaseURL)
     }
 }
 
@@ -123,7 +134,7 @@ struct WebhookRoutes {
                 case .success(let read): items = read
                 case .failure(let refusal): return Reply.error(.badRequest, refusal.code, refusal.reason)
                 }
-                let table = pipeline.routingTable
+                let table = pipeline.admin.routingTable
                 let routed = Self.routes(of: items, table)
                 let scope = Self.scope(of: routed)
                 let signature = request.headers[header]

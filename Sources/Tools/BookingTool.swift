@@ -79,9 +79,9 @@ public struct BookingExecutor: ToolExecutor {
 
     public func execute(arguments: JSONValue, context: ToolContext) async throws(ToolError) -> ToolOutcome {
         switch arguments["action"]?.stringValue {
-        case "availability": return try availability(arguments, context)
-        case "create": return try create(arguments, context)
-        case "cancel": return try cancel(arguments, context)
+        case "availability": return try await availability(arguments, context)
+        case "create": return try await create(arguments, context)
+        case "cancel": return try await cancel(arguments, context)
         default:
             throw ToolError(.invalidArguments, "action must be one of availability, create, cancel", field: "action")
         }
@@ -134,11 +134,11 @@ public struct BookingExecutor: ToolExecutor {
 
     // MARK: availability
 
-    func availability(_ arguments: JSONValue, _ context: ToolContext) throws(ToolError) -> ToolOutcome {
+    func availability(_ arguments: JSONValue, _ context: ToolContext) async throws(ToolError) -> ToolOutcome {
         let resourceId = try CRMAccess.string(arguments, "resourceId", for: "availability")
         let (from, to) = try Self.range(arguments)
         let limit = Self.availabilityMaxBookings
-        let (resource, bookings) = try CRMAccess.read(reader) { db in
+        let (resource, bookings) = try await CRMAccess.read(reader) { db in
             let resource = try Self.resource(resourceId, org: context.org, db: db)
             return (resource, try Self.overlapping(resourceId: resourceId, from: from, to: to, org: context.org, limit: limit + 1, db: db))
         }
@@ -153,7 +153,7 @@ public struct BookingExecutor: ToolExecutor {
 
     // MARK: create
 
-    func create(_ arguments: JSONValue, _ context: ToolContext) throws(ToolError) -> ToolOutcome {
+    func create(_ arguments: JSONValue, _ context: ToolContext) async throws(ToolError) -> ToolOutcome {
         let resourceId = try CRMAccess.string(arguments, "resourceId", for: "create")
         let (from, to) = try Self.range(arguments)
         let price = arguments["price"]?.doubleValue
@@ -161,7 +161,7 @@ public struct BookingExecutor: ToolExecutor {
         if let price, price > 0, currency == nil {
             throw ToolError(.missingField, "currency is required with a price (ISO 4217, e.g. EUR)", field: "currency")
         }
-        let resource = try CRMAccess.read(reader) { db in
+        let resource = try await CRMAccess.read(reader) { db in
             let resource = try Self.resource(resourceId, org: context.org, db: db)
             if let clash = try Self.overlapping(resourceId: resourceId, from: from, to: to, org: context.org, limit: 1, db: db).first {
                 let when = [clash.customProperties["startsAt"]?.stringValue, clash.customProperties["endsAt"]?.stringValue]
@@ -197,9 +197,9 @@ public struct BookingExecutor: ToolExecutor {
 
     // MARK: cancel
 
-    func cancel(_ arguments: JSONValue, _ context: ToolContext) throws(ToolError) -> ToolOutcome {
+    func cancel(_ arguments: JSONValue, _ context: ToolContext) async throws(ToolError) -> ToolOutcome {
         let id = try CRMAccess.string(arguments, "bookingId", for: "cancel")
-        let booking = try CRMAccess.read(reader) { db -> OntologyObject in
+        let booking = try await CRMAccess.read(reader) { db -> OntologyObject in
             guard let stored = try CRMAccess.object(db, org: context.org, id: id), !stored.deleted, stored.object.type == Self.bookingType else {
                 throw ToolError(.notFound, "no booking '\(id)' in this organization; use \(ToolDefinition.dataQuery.name) with objectType booking to find its id",
                                 field: "bookingId")

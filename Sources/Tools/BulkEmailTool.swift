@@ -74,7 +74,7 @@ public struct BulkEmailExecutor: ToolExecutor {
         let page: (limit: Int, offset: Int)? = segment["limit"] != nil ? (query.limit, query.offset) : nil
         let maximum = Self.bulkEmailRecipientsMax
 
-        let rows = try CRMAccess.read(reader) { db -> [(id: String, email: String)] in
+        let rows = try await CRMAccess.read(reader) { db -> [(id: String, email: String)] in
             let selection = DataQueryEngine.selection(query, org: context.org)
             let withEmail = "\(selection.sql) AND json_type(o.custom_properties, '$.email') = 'text'"
             var order = ""

@@ -12,16 +12,19 @@ enum CRMAccess {
     /// Runs `body` in a read transaction with the query functions (`purser_instant`,
     /// `purser_sort_value`, `purser_fold`) registered; any failure that is not already a
     /// `ToolError` becomes `read_model_failed`.
-    static func read<T>(_ reader: any DatabaseReader, _ body: (Database) throws -> T) throws(ToolError) -> T {
-        do {
-            return try reader.read { db in
-                DataQueryEngine.addFunctions(to: db)
-                return try body(db)
+    /// SQLite blocks, so the read runs on `BlockingIO`'s queue, off the cooperative pool.
+    static func read<T: Sendable>(_ reader: any DatabaseReader, _ body: @escaping @Sendable (Database) throws -> T) async throws(ToolError) -> T {
+        try await BlockingIO.run { () throws(ToolError) -> T in
+            do {
+                return try reader.read { db in
+                    DataQueryEngine.addFunctions(to: db)
+                    return try body(db)
+                }
+            } catch let error as ToolError {
+                throw error
+            } catch {
+                throw ToolError(.readModelFailed, "the CRM read model could not be read; try again later", cause: error)
             }
-        } catch let error as ToolError {
-            throw error
-        } catch {
-            throw ToolError(.readModelFailed, "the CRM read model could not be read; try again later", cause: error)
         }
     }
 

@@ -67,10 +67,10 @@ public struct CRMExecutor: ToolExecutor {
 
     public func execute(arguments: JSONValue, context: ToolContext) async throws(ToolError) -> ToolOutcome {
         switch arguments["action"]?.stringValue {
-        case "find": return try find(arguments, context)
-        case "create": return try create(arguments, context)
-        case "update": return try update(arguments, context)
-        case "delete": return try delete(arguments, context)
+        case "find": return try await find(arguments, context)
+        case "create": return try await create(arguments, context)
+        case "update": return try await update(arguments, context)
+        case "delete": return try await delete(arguments, context)
         default:
             throw ToolError(.invalidArguments, "action must be one of find, create, update, delete", field: "action")
         }
@@ -78,7 +78,7 @@ public struct CRMExecutor: ToolExecutor {
 
     // MARK: find
 
-    func find(_ arguments: JSONValue, _ context: ToolContext) throws(ToolError) -> ToolOutcome {
+    func find(_ arguments: JSONValue, _ context: ToolContext) async throws(ToolError) -> ToolOutcome {
         let query = arguments["query"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         let email = arguments["email"]?.stringValue
         let phone = arguments["phone"]?.stringValue
@@ -96,11 +96,12 @@ public struct CRMExecutor: ToolExecutor {
         }
         let nameQuery = query.contains("@") ? "" : TextMatching.fold(query)
         let limit = Self.findMaxContacts
+        let (emailsFound, phonesFound) = (emails, phones)
 
-        let (contacts, truncated) = try CRMAccess.read(reader) { db -> ([OntologyObject], Bool) in
+        let (contacts, truncated) = try await CRMAccess.read(reader) { db -> ([OntologyObject], Bool) in
             var ids: [String] = []
-            for value in emails.sorted() { ids += try CRMAccess.contactIDs(db, org: context.org, kind: "email", value: value) }
-            for value in phones.sorted() { ids += try CRMAccess.contactIDs(db, org: context.org, kind: "phone", value: value) }
+            for value in emailsFound.sorted() { ids += try CRMAccess.contactIDs(db, org: context.org, kind: "email", value: value) }
+            for value in phonesFound.sorted() { ids += try CRMAccess.contactIDs(db, org: context.org, kind: "phone", value: value) }
             var seen = Set<String>()
             var found: [OntologyObject] = []
             for id in ids where seen.insert(id).inserted {
@@ -129,7 +130,7 @@ public struct CRMExecutor: ToolExecutor {
 
     // MARK: create
 
-    func create(_ arguments: JSONValue, _ context: ToolContext) throws(ToolError) -> ToolOutcome {
+    func create(_ arguments: JSONValue, _ context: ToolContext) async throws(ToolError) -> ToolOutcome {
         let properties = try Self.mergedProperties(base: .emptyObject, arguments: arguments)
         let name = arguments["name"]?.stringValue
         guard name?.isEmpty == false || !Self.identities(of: properties).isEmpty else {
@@ -137,7 +138,7 @@ public struct CRMExecutor: ToolExecutor {
         }
         let id = context.makeId("c_")
         let identities = Self.identities(of: properties)
-        try CRMAccess.read(reader) { db in
+        try await CRMAccess.read(reader) { db in
             try Self.refuseDuplicates(identities, of: id, org: context.org, db: db)
         }
         let object = OntologyObject(id: id, type: Self.contactType, name: name, status: arguments["status"]?.stringValue,
@@ -148,10 +149,10 @@ public struct CRMExecutor: ToolExecutor {
 
     // MARK: update
 
-    func update(_ arguments: JSONValue, _ context: ToolContext) throws(ToolError) -> ToolOutcome {
+    func update(_ arguments: JSONValue, _ context: ToolContext) async throws(ToolError) -> ToolOutcome {
         let id = try CRMAccess.string(arguments, "contactId", for: "update")
         try Self.refuseOtherCustomers(id, context, action: "changed")
-        let current = try CRMAccess.read(reader) { db in try Self.liveContact(id, org: context.org, db: db) }
+        let current = try await CRMAccess.read(reader) { db in try Self.liveContact(id, org: context.org, db: db) }
         var updated = current
         updated.customProperties = try Self.mergedProperties(base: current.customProperties, arguments: arguments)
         if let name = arguments["name"]?.stringValue { updated.name = name }
@@ -171,7 +172,7 @@ public struct CRMExecutor: ToolExecutor {
         let identities = Self.identities(of: updated.customProperties)
         let previous = Set(Self.identities(of: current.customProperties).map { "\($0.kind):\($0.value)" })
         let added = identities.filter { !previous.contains("\($0.kind):\($0.value)") }
-        try CRMAccess.read(reader) { db in
+        try await CRMAccess.read(reader) { db in
             try Self.refuseDuplicates(added, of: id, org: context.org, db: db)
         }
         updated.updatedAt = context.now
@@ -183,10 +184,10 @@ public struct CRMExecutor: ToolExecutor {
 
     // MARK: delete
 
-    func delete(_ arguments: JSONValue, _ context: ToolContext) throws(ToolError) -> ToolOutcome {
+    func delete(_ arguments: JSONValue, _ context: ToolContext) async throws(ToolError) -> ToolOutcome {
         let id = try CRMAccess.string(arguments, "contactId", for: "delete")
         try Self.refuseOtherCustomers(id, context, action: "deleted")
-        let current = try CRMAccess.read(reader) { db in try Self.liveContact(id, org: context.org, db: db) }
+        let current = try await CRMAccess.read(reader) { db in try Self.liveContact(id, org: context.org, db: db) }
         let reason = arguments["reason"]?.stringValue
         return ToolOutcome(result: ["deleted": .string(current.id), "name": current.name.map(JSONValue.string) ?? .null],
                            effects: [ToolEffect(stream: EventStream.object(id),

@@ -1,3 +1,4 @@
+import PurserCore
 import Foundation
 import GRDB
 import PurserDomain
@@ -20,7 +21,9 @@ public struct DataQueryExecutor: ToolExecutor {
 
     public func execute(arguments: JSONValue, context: ToolContext) async throws(ToolError) -> ToolOutcome {
         let query = try DataQuery.parse(arguments, now: context.now)
-        return ToolOutcome(result: try engine.run(query, org: context.org, scope: RowScope.of(context)))
+        let scope = RowScope.of(context), org = context.org, engine = engine
+        // SQLite blocks: the query runs off the cooperative pool.
+        return ToolOutcome(result: try await BlockingIO.run { () throws(ToolError) -> JSONValue in try engine.run(query, org: org, scope: scope) })
     }
 
     static let fieldDescription: JSONValue = .string(

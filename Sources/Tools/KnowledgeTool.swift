@@ -63,8 +63,8 @@ public struct KnowledgeExecutor: ToolExecutor {
         for id in properties?.knowledgeDocIds ?? [] where !ids.contains(id) { ids.append(id) }
         ids = Array(ids.prefix(Self.maxDocuments))
         if !ids.isEmpty {
-            let org = context.org
-            let documents = try CRMAccess.read(reader) { db in
+            let org = context.org, ids = ids
+            let documents = try await CRMAccess.read(reader) { db in
                 // One placeholder per id: the statement's shape depends on the count only.
                 let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
                 return try Row.fetchAll(db, sql: """

@@ -57,9 +57,9 @@ struct Approve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let engine = try Engine.open(global)
-        defer { engine.close() }
-        guard let pending = engine.pipeline.pendingApproval(approvalId), org == nil || pending.org == org else {
+        let runtime = try await Engine.open(global)
+        defer { runtime.close() }
+        guard let pending = runtime.humans.pendingApproval(approvalId), org == nil || pending.org == org else {
             Output.note("\(org.map { "org \($0) has" } ?? "there is") no pending approval \(approvalId)")
             throw Exit.failure
         }
@@ -78,7 +78,7 @@ struct Approve: AsyncParsableCommand {
             }
         }
         do {
-            emit(try await engine.pipeline.approve(org: org, approvalId: approvalId, by: humanActor(), editedArguments: arguments, editedText: text))
+            emit(try await runtime.humans.approve(org: org, approvalId: approvalId, by: humanActor(), editedArguments: arguments, editedText: text))
         } catch {
             Output.note("\(error)")
             throw error.code == .invalidInput ? Exit.invalidInput : Exit.failure
@@ -99,14 +99,14 @@ struct Reject: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let engine = try Engine.open(global)
-        defer { engine.close() }
-        guard let org = org ?? engine.pipeline.pendingApproval(approvalId)?.org else {
+        let runtime = try await Engine.open(global)
+        defer { runtime.close() }
+        guard let org = org ?? runtime.humans.pendingApproval(approvalId)?.org else {
             Output.note("there is no pending approval \(approvalId)")
             throw Exit.failure
         }
         do {
-            emit(try await engine.pipeline.reject(org: org, approvalId: approvalId, by: humanActor(), reason: reason))
+            emit(try await runtime.humans.reject(org: org, approvalId: approvalId, by: humanActor(), reason: reason))
         } catch {
             Output.note("\(error)")
             throw Exit.failure

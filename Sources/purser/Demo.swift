@@ -28,9 +28,9 @@ struct Demo: AsyncParsableCommand {
         print("Purser demo — Segelschule am Stettiner Haff (org \(DemoData.org)), data in \(global.dataDirectory)\n")
         try setUp()
 
-        let engine = try Engine.open(global)
-        defer { engine.close() }
-        let pipeline = engine.pipeline
+        let runtime = try await Engine.open(global)
+        defer { runtime.close() }
+        let pipeline = runtime.engine
 
         print("Conversation (fed through ingest as JSON Lines, offline provider):")
         let reader = InboundReader(data: Data(DemoData.conversation.utf8), sourceName: "demo", format: .jsonl)
@@ -60,16 +60,16 @@ struct Demo: AsyncParsableCommand {
 
         // The owner approves the first reply held in this run; the rest stay in the queue.
         if let first = collected.withLock({ $0.first { $0.kind == .held } })?.approvalId {
-            let approved = try await pipeline.approve(org: DemoData.org, approvalId: first, by: "owner@segelschule-haff.de")
+            let approved = try await pipeline.humans.approve(org: DemoData.org, approvalId: first, by: "owner@segelschule-haff.de")
             print("The owner approves \(first): \(approved.kind.rawValue) — “\(approved.reply ?? "")”\n")
         }
-        let still = pipeline.pendingApprovals(org: DemoData.org)
+        let still = pipeline.humans.pendingApprovals(org: DemoData.org)
         print("Held for approval (\(still.count)):")
         for approval in still {
             print("  \(approval.approvalId)  [\(approval.rule)]  \(approval.summary)  (expires \(approval.expiresAt))")
         }
 
-        let spend = try pipeline.spendToday(org: DemoData.org, agentId: "primary")
+        let spend = try await pipeline.spendToday(org: DemoData.org, agentId: "primary")
         print("\nSpend today, agent primary: \(spend.messages) of 100 messages, $\(String(format: "%.4f", spend.usd)) of $5.00 (offline provider: free)")
 
         print("\nReplayed history of org \(DemoData.org) (purser replay --org \(DemoData.org)):")

@@ -40,9 +40,9 @@ struct Ingest: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let engine = try Engine.open(global)
-        defer { engine.close() }
-        let ingestor = Ingestor(pipeline: engine.pipeline, inFlightMax: inFlight)
+        let runtime = try await Engine.open(global)
+        defer { runtime.close() }
+        let ingestor = Ingestor(pipeline: runtime.engine, inFlightMax: inFlight)
         var total = IngestSummary()
         for file in files.isEmpty ? ["-"] : files {
             let handle: FileHandle

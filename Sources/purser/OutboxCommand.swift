@@ -54,12 +54,12 @@ struct OutboxAck: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let engine = try Engine.open(global)
-        defer { engine.close() }
+        let runtime = try await Engine.open(global)
+        defer { runtime.close() }
         var failed = false
         for id in ids {
             do {
-                emit(try await engine.pipeline.acknowledge(messageId: id, status: MessageDelivered.Status(rawValue: status) ?? .delivered,
+                emit(try await runtime.engine.acknowledge(messageId: id, status: MessageDelivered.Status(rawValue: status) ?? .delivered,
                                                            externalId: externalId, error: error, by: "cli:" + humanActor()))
             } catch {
                 Output.note("\(id): \(error)")

@@ -26,13 +26,10 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let engine = try Engine.open(global)
+        let runtime = try await Engine.open(global)
         let logger = LogSetup.logger("purser.serve")
-        // The log service closes the log on shutdown; nothing else may close it first.
-        try await PurserServer.run(host: host, port: port, pipeline: engine.pipeline, log: engine.log, dataDirectory: global.dataDirectory,
-                                   secrets: engine.secrets.webhookSecrets(orgs: { [pipeline = engine.pipeline] in
-                                       Array(Set(pipeline.routingTable.values.map(\.org)))
-                                   }), logger: logger) { bound in
+        // The runtime service closes the log on shutdown; nothing else may close it first.
+        try await PurserServer.run(host: host, port: port, runtime: runtime, logger: logger) { bound in
             Output.note("purser serve: http://\(host):\(bound)/ (dashboard), /openapi.json")
         }
     }

@@ -66,9 +66,9 @@ struct SessionTakeover: AsyncParsableCommand {
 
     func run() async throws {
         let org = try target.resolvedOrg(global)
-        let engine = try Engine.open(global)
-        defer { engine.close() }
-        emit(try await engine.pipeline.takeover(org: org, sessionId: target.sessionId, by: humanActor()))
+        let runtime = try await Engine.open(global)
+        defer { runtime.close() }
+        emit(try await runtime.humans.takeover(org: org, sessionId: target.sessionId, by: humanActor()))
     }
 }
 
@@ -85,9 +85,9 @@ struct SessionReply: AsyncParsableCommand {
 
     func run() async throws {
         let org = try target.resolvedOrg(global)
-        let engine = try Engine.open(global)
-        defer { engine.close() }
-        emit(try await engine.pipeline.humanReply(org: org, sessionId: target.sessionId, by: humanActor(), text: text))
+        let runtime = try await Engine.open(global)
+        defer { runtime.close() }
+        emit(try await runtime.humans.humanReply(org: org, sessionId: target.sessionId, by: humanActor(), text: text))
     }
 }
 
@@ -99,8 +99,8 @@ struct SessionRelease: AsyncParsableCommand {
 
     func run() async throws {
         let org = try target.resolvedOrg(global)
-        let engine = try Engine.open(global)
-        defer { engine.close() }
-        emit(try await engine.pipeline.release(org: org, sessionId: target.sessionId, by: humanActor()))
+        let runtime = try await Engine.open(global)
+        defer { runtime.close() }
+        emit(try await runtime.humans.release(org: org, sessionId: target.sessionId, by: humanActor()))
     }
 }

@@ -127,9 +127,9 @@ struct PipelineFlowTests {
         #expect(outcome.kind == .held)
         let approvalId = try #require(outcome.approvalId)
         #expect(try h.events(org: "haff", type: "message.sent").isEmpty)
-        #expect(h.pipeline.pendingApprovals(org: "haff").map(\.approvalId) == [approvalId])
-        #expect(h.pipeline.pendingApprovals(org: "other").isEmpty)
-        let approved = try await h.pipeline.approve(org: "haff", approvalId: approvalId, by: "anna", editedText: "Der SBF Binnen kostet 450 € inkl. Prüfung.")
+        #expect(h.pipeline.humans.pendingApprovals(org: "haff").map(\.approvalId) == [approvalId])
+        #expect(h.pipeline.humans.pendingApprovals(org: "other").isEmpty)
+        let approved = try await h.pipeline.humans.approve(org: "haff", approvalId: approvalId, by: "anna", editedText: "Der SBF Binnen kostet 450 € inkl. Prüfung.")
         #expect(approved.kind == .sent)
         let sent = try #require(try h.events(org: "haff", type: "message.sent").first)
         #expect(sent["data"]?["approvalId"]?.stringValue == approvalId)
@@ -139,7 +139,7 @@ struct PipelineFlowTests {
         #expect(granted["data"]?["diff"]?[0]?["path"]?.stringValue == "text")
         // Deciding again: already decided.
         await #expect(throws: PipelineError.self) {
-            _ = try await h.pipeline.approve(org: "haff", approvalId: approvalId, by: "ben")
+            _ = try await h.pipeline.humans.approve(org: "haff", approvalId: approvalId, by: "ben")
         }
     }
 
@@ -148,12 +148,12 @@ struct PipelineFlowTests {
         let outcome = await h.pipeline.process(message("Was kostet der SBF Binnen?"))
         let approvalId = try #require(outcome.approvalId)
         do {
-            _ = try await h.pipeline.approve(org: "other", approvalId: approvalId, by: "mallory")
+            _ = try await h.pipeline.humans.approve(org: "other", approvalId: approvalId, by: "mallory")
             Issue.record("another org approved haff's approval")
         } catch {
             #expect(error.code == .notFound)
         }
-        #expect(h.pipeline.pendingApprovals(org: "haff").count == 1)
+        #expect(h.pipeline.humans.pendingApprovals(org: "haff").count == 1)
     }
 
     @Test func concurrentApprovalsExactlyOneWins() async throws {
@@ -165,7 +165,7 @@ struct PipelineFlowTests {
             for i in 0..<8 {
                 group.addTask {
                     do {
-                        _ = try await pipeline.approve(org: "haff", approvalId: approvalId, by: "operator\(i)")
+                        _ = try await pipeline.humans.approve(org: "haff", approvalId: approvalId, by: "operator\(i)")
                         return true
                     } catch {
                         return false
@@ -186,13 +186,13 @@ struct PipelineFlowTests {
         let outcome = await h.pipeline.process(message("Was kostet der SBF Binnen?"))
         let approvalId = try #require(outcome.approvalId)
         try h.restart()
-        #expect(h.pipeline.pendingApprovals(org: "haff").map(\.approvalId) == [approvalId])
-        let expired = try await h.pipeline.expireApprovals()
+        #expect(h.pipeline.humans.pendingApprovals(org: "haff").map(\.approvalId) == [approvalId])
+        let expired = try await h.pipeline.humans.expireApprovals()
         #expect(expired == [approvalId])
         #expect(try h.events(org: "haff", type: "approval.expired").count == 1)
         #expect(try h.events(org: "haff", type: "message.sent").isEmpty)
         await #expect(throws: PipelineError.self) {
-            _ = try await h.pipeline.approve(org: "haff", approvalId: approvalId, by: "late")
+            _ = try await h.pipeline.humans.approve(org: "haff", approvalId: approvalId, by: "late")
         }
     }
 
@@ -202,13 +202,13 @@ struct PipelineFlowTests {
         server.enqueue(.text("Ahoi! Wie kann ich helfen?"))
         let first = await h.pipeline.process(message("Hallo"))
         let sessionId = try #require(first.sessionId)
-        _ = try await h.pipeline.takeover(org: "haff", sessionId: sessionId, by: "anna")
+        _ = try await h.pipeline.humans.takeover(org: "haff", sessionId: sessionId, by: "anna")
         let during = await h.pipeline.process(message("Ist da jemand?"))
         #expect(during.kind == .handedOff)
         #expect(server.requestCount == 1)
-        let reply = try await h.pipeline.humanReply(org: "haff", sessionId: sessionId, by: "anna", text: "Hier ist Anna vom Hafenbüro.")
+        let reply = try await h.pipeline.humans.humanReply(org: "haff", sessionId: sessionId, by: "anna", text: "Hier ist Anna vom Hafenbüro.")
         #expect(reply.kind == .sent)
-        _ = try await h.pipeline.release(org: "haff", sessionId: sessionId, by: "anna")
+        _ = try await h.pipeline.humans.release(org: "haff", sessionId: sessionId, by: "anna")
         server.enqueue(.text("Gern geschehen!"))
         let after = await h.pipeline.process(message("Danke Anna"))
         #expect(after.kind == .sent)
@@ -220,10 +220,10 @@ struct PipelineFlowTests {
         let sentByAgent = try h.events(org: "haff", type: "message.sent").filter { $0["actor"]?["kind"]?.stringValue == "agent" }
         #expect(sentByAgent.count == 2)
         await #expect(throws: PipelineError.self) {
-            _ = try await h.pipeline.release(org: "haff", sessionId: sessionId, by: "anna")
+            _ = try await h.pipeline.humans.release(org: "haff", sessionId: sessionId, by: "anna")
         }
         await #expect(throws: PipelineError.self) {
-            _ = try await h.pipeline.takeover(org: "other", sessionId: sessionId, by: "mallory")
+            _ = try await h.pipeline.humans.takeover(org: "other", sessionId: sessionId, by: "mallory")
         }
     }
 }
@@ -245,7 +245,7 @@ struct SessionEvictionTests {
                 let outcome = await h.pipeline.process(message("Runde \(round) von \(i)", from: from))
                 if round == 0 {
                     sessions[from] = outcome.sessionId
-                    if i == 0 { _ = try await h.pipeline.takeover(org: "haff", sessionId: outcome.sessionId ?? "", by: "anna") }
+                    if i == 0 { _ = try await h.pipeline.humans.takeover(org: "haff", sessionId: outcome.sessionId ?? "", by: "anna") }
                 } else {
                     #expect(outcome.sessionId == sessions[from], "\(from) got a new session after eviction")
                     #expect(outcome.kind == (i == 0 ? .handedOff : .sent), "\(from) round \(round): \(outcome)")

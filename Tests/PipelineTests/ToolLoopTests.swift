@@ -64,7 +64,7 @@ struct ToolLoopTests {
 
         let approvalId = try #require(toolApproval["data"]?["approvalId"]?.stringValue)
         server.enqueue(.text("Ihre Buchung ist bestätigt. Mast- und Schotbruch!"))
-        let approved = try await h.pipeline.approve(org: "haff", approvalId: approvalId, by: "owner")
+        let approved = try await h.pipeline.humans.approve(org: "haff", approvalId: approvalId, by: "owner")
         #expect(approved.kind == .held, "\(approved)")  // the agent's reply is held again: supervised
         let failures = try h.events(org: "haff", type: "tool.failed").map { $0.serialized() }
         #expect(failures.isEmpty, "\(failures)")
@@ -85,7 +85,7 @@ struct ToolLoopTests {
         let approvalId = try #require(try h.events(org: "haff", type: "approval.requested").first { $0["data"]?["kind"]?.stringValue == "tool_call" }?["data"]?["approvalId"]?.stringValue)
         #expect(outcome.kind == .held)
         server.enqueue(.text("Das Team hat die Löschung abgelehnt."))
-        _ = try await h.pipeline.reject(org: "haff", approvalId: approvalId, by: "owner", reason: "needs identity check")
+        _ = try await h.pipeline.humans.reject(org: "haff", approvalId: approvalId, by: "owner", reason: "needs identity check")
         let last = try #require(server.requests.last?.json)
         let fed = last["messages"]?.arrayValue?.last?["content"]?.stringValue ?? ""
         #expect(fed.contains("needs identity check"))
@@ -372,7 +372,7 @@ struct CustomerScopeTests {
         let server = try startedServer()
         let h = try Harness(configs: [agentConfig()], objects: Self.objects(), links: Self.links, server: server)
         server.enqueue(.toolCall(id: "call_s", name: "data_query_tool", arguments: #"{"objectType":"crm_contact"}"#), .text("ok"))
-        let outcome = await h.pipeline.internalChat(org: "haff", agentId: "primary", by: "owner", text: "Alle Kontakte?")
+        let outcome = await h.pipeline.admin.internalChat(org: "haff", agentId: "primary", by: "owner", text: "Alle Kontakte?")
         #expect(outcome.kind == .drafted)
         let ids = try h.events(org: "haff", type: "tool.executed").first?["data"]?["result"]?["items"]?.arrayValue?.compactMap { $0["id"]?.stringValue }
         #expect(ids == ["c_17", "c_18"])

@@ -33,7 +33,7 @@ extension Pipeline {
         var delivered: Delivered?
         let notice = Notices.handoff(language: turn.config.customProperties.language)
         if reply {
-            delivered = try deliver(&turn, text: notice, actor: .system, automaticNotice: true)
+            delivered = try await deliver(&turn, text: notice, actor: .system, automaticNotice: true)
         }
         try turn.events.add(SessionHandedOff(sessionId: turn.session.id, trigger: .guardrail, reason: "\(guardrail.rawValue): \(detail)"),
                             stream: turn.session.stream, actor: .system)

@@ -22,7 +22,7 @@ extension Pipeline {
             let worst = prices.worstCaseCost(promptTokensEstimate: TokenEstimator.promptTokens(request),
                                              maxTokens: properties.maxTokens, model: modelID)
             let day = clock().utcDay
-            try ensureLedgerLoaded(org: turn.agent.org, agentId: turn.agent.agentId, day: day)
+            try await ensureLedgerLoaded(org: turn.agent.org, agentId: turn.agent.agentId, day: day)
             let reservationId = "res_" + ULID.make(ms: clock().millisecondsSinceEpoch).lowercased()
             let key = SpendLedger.key(org: turn.agent.org, agentId: turn.agent.agentId, day: day)
             let reserved = ledger.withLock {
@@ -94,7 +94,7 @@ extension Pipeline {
                     return try await handOff(&turn, trigger: .unanswered, reason: "the model returned an empty reply",
                                              notice: Notices.handoff(language: properties.language))
                 }
-                let delivered = try deliver(&turn, text: text, actor: turn.agentActor)
+                let delivered = try await deliver(&turn, text: text, actor: turn.agentActor)
                 try await flush(&turn.events)
                 storeSession(turn.session)
                 return turn.outcome(turn.heldApprovals.isEmpty ? delivered.kind : .held, reply: text, replyId: delivered.replyId,
@@ -123,7 +123,7 @@ extension Pipeline {
         // The notice goes out before the handoff: after it, the agent sends nothing in the session.
         var delivered: Delivered?
         if let notice, !notice.isEmpty {
-            delivered = try deliver(&turn, text: notice, actor: turn.agentActor)
+            delivered = try await deliver(&turn, text: notice, actor: turn.agentActor)
         }
         try turn.events.add(SessionHandedOff(sessionId: turn.session.id, trigger: trigger, reason: reason),
                             stream: turn.session.stream, actor: trigger == .llmFailed ? .system : turn.agentActor)

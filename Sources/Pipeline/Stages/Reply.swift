@@ -21,14 +21,14 @@ extension Pipeline {
     ///   back to you"), which no model call paid for. Once the day's caps are used up it is not
     ///   sent but drafted for the human who takes the session over: a cap caps everything that
     ///   goes out on its own, notices included.
-    func deliver(_ turn: inout Turn, text: String, actor: Actor, automaticNotice: Bool = false) throws(PipelineError) -> Delivered {
+    func deliver(_ turn: inout Turn, text: String, actor: Actor, automaticNotice: Bool = false) async throws(PipelineError) -> Delivered {
         let session = turn.session
         let replyId = "msg_" + ULID.make(ms: clock().millisecondsSinceEpoch).lowercased()
         let rule = SendRule(turn.config.customProperties.autonomyLevel)
         var capped = false
         if automaticNotice, rule == .send, !session.isInternal {
             let day = clock().utcDay
-            try ensureLedgerLoaded(org: turn.agent.org, agentId: turn.agent.agentId, day: day)
+            try await ensureLedgerLoaded(org: turn.agent.org, agentId: turn.agent.agentId, day: day)
             let key = SpendLedger.key(org: turn.agent.org, agentId: turn.agent.agentId, day: day)
             let properties = turn.config.customProperties
             capped = ledger.withLock { $0.exhausted(key: key, maxUsd: properties.maxCostPerDay, maxMessages: properties.maxMessagesPerDay) }

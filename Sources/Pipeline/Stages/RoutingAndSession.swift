@@ -29,7 +29,7 @@ extension Pipeline {
         // evicted (the model has it once it has caught up with what this engine wrote).
         try await ensureSessionsModel()
         let limit = options.transcriptMessagesMax
-        let stored: SessionState? = try models.read(SessionsProjector.name) { db in
+        let stored: SessionState? = try await models.read(SessionsProjector.name) { db in
             guard let row = try SessionsQueries.openSession(db, org: org, channel: channel.rawValue, contact: contact) else { return nil }
             let lines = try SessionsQueries.transcript(db, org: org, session: row.sessionId, last: limit)
             return SessionState(id: row.sessionId, org: org, agentId: row.agentId ?? agentId, channel: channel, contactAddress: contact,
@@ -54,7 +54,7 @@ extension Pipeline {
         }
         try await ensureSessionsModel()
         let limit = options.transcriptMessagesMax
-        let stored: SessionState? = try models.read(SessionsProjector.name) { db in
+        let stored: SessionState? = try await models.read(SessionsProjector.name) { db in
             guard let row = try SessionsQueries.session(db, org: org, id: id),
                   let channelName = row.channel, let channel = Channel(rawValue: channelName),
                   let contact = row.externalContact else { return nil }

@@ -2,16 +2,15 @@ import Credentials
 import Foundation
 import LLM
 import Logging
-import PurserHTTP
 
 /// Per-org secrets from the credentials store (`purser credentials set`), each used only for its
 /// org, with the environment's server-wide values as the fallback.
-struct OrgSecrets: Sendable {
+public struct OrgSecrets: Sendable {
     let store: CredentialStore?
     let logger: Logger
 
     /// Opens the store only when it exists: a server without credentials creates no key.
-    init(dataDirectory: String, logger: Logger) {
+    public init(dataDirectory: String, logger: Logger) {
         self.logger = logger
         if FileManager.default.fileExists(atPath: dataDirectory + "/credentials") {
             do {
@@ -25,7 +24,8 @@ struct OrgSecrets: Sendable {
         }
     }
 
-    func value(_ org: String?, _ name: String) -> String? {
+    /// The org's secret `name`, nil when it has none (or the store cannot be read, which is logged).
+    public func value(_ org: String?, _ name: String) -> String? {
         guard let org, let store else { return nil }
         do {
             return try store.get(org: org, name: name)
@@ -35,17 +35,8 @@ struct OrgSecrets: Sendable {
         }
     }
 
-    /// Webhook secrets: the org's own, else the server's from the environment.
-    func webhookSecrets(orgs: @escaping @Sendable () -> [String]) -> WebhookSecrets {
-        let env = WebhookSecrets.environment()
-        return WebhookSecrets(
-            signingSecret: { name, org in org.map { self.value($0, name) } ?? env.signingSecret(name, nil) },
-            whatsappVerifyTokens: { env.whatsappVerifyTokens() + orgs().compactMap { self.value($0, "whatsapp_verify_token") } },
-            publicBaseURL: env.publicBaseURL)
-    }
-
     /// The org's own model provider: `openrouter_api_key`, or `llm_base_url` (+ `llm_api_key`).
-    func provider(for org: String, prices: PriceTable) -> (any LLMProvider)? {
+    public func provider(for org: String, prices: PriceTable) -> (any LLMProvider)? {
         if let base = value(org, "llm_base_url") {
             return OpenAICompatibleProvider(configuration: .compatible(baseURL: base, apiKey: value(org, "llm_api_key")), priceTable: prices, logger: logger)
         }

@@ -1,0 +1,121 @@
+import EventLog
+import Foundation
+import LLM
+import Logging
+import Pipeline
+import PurserCore
+import PurserDomain
+
+/// The composition root: what opens the log, the read models, the model providers and the tool
+/// catalog, and hands out the engine's parts. The command line and the server start here; nothing
+/// below it opens a store of its own.
+///
+/// Owns the log: `close()` closes it, after everything that appends has stopped (a server stops
+/// HTTP first and the runtime last).
+public final class Runtime: Sendable {
+    public let log: EventLog
+    /// Turn processing.
+    public let engine: Pipeline
+    /// Each org's own secrets (model provider keys, webhook secrets), beside the environment's.
+    public let secrets: OrgSecrets
+    public let dataDirectory: String
+
+    /// What people do to turns: approvals, takeover, human replies.
+    public var humans: HumanActions { engine.humans }
+    /// Changes to the agents while the engine runs.
+    public var admin: AgentAdmin { engine.admin }
+    /// The read models and the log, read off the cooperative pool.
+    public var reads: ReadAPI { engine.reads }
+
+    private init(log: EventLog, engine: Pipeline, secrets: OrgSecrets, dataDirectory: String) {
+        self.log = log
+        self.engine = engine
+        self.secrets = secrets
+        self.dataDirectory = dataDirectory
+    }
+
+    /// Opens the data directory's log for writing (this process becomes its one writer), picks the
+    /// model provider the environment names, and starts the engine (which catches the read models
+    /// up first). `onRecovery` hears what crash recovery repaired, for the caller to show.
+    ///
+    /// Opening reads and writes files and SQLite (recovery, the read models' catch-up), so it runs
+    /// on `BlockingIO`'s queue, off the cooperative pool.
+    public static func open(dataDirectory: String, options: PipelineOptions? = nil,
+                            environment: [String: String] = ProcessInfo.processInfo.environment,
+                            logger: Logger, onRecovery: @escaping @Sendable (RecoveryReport) -> Void = { _ in }) async throws -> Runtime {
+        try await BlockingIO.run { () throws -> Runtime in
+            try openBlocking(dataDirectory: dataDirectory, options: options, environment: environment, logger: logger, onRecovery: onRecovery)
+        }
+    }
+
+    private static func openBlocking(dataDirectory: String, options: PipelineOptions?, environment: [String: String],
+                                     logger: Logger, onRecovery: (RecoveryReport) -> Void) throws -> Runtime {
+        let options = try options ?? RuntimeSettings.pipelineOptions(environment)
+        let log = try EventLog.open(directory: dataDirectory + "/eventlog")
+        if !log.recovery.isClean { onRecovery(log.recovery) }
+        do {
+            let provider = try ProviderSelection.provider(environment: environment, logger: logger)
+            let prices = try PriceTable.fromEnvironment(environment)
+            let secrets = OrgSecrets(dataDirectory: dataDirectory, logger: logger)
+            let cache = Locked<[String: (any LLMProvider)?]>([:])  // each org's provider, built once (nil: the engine's own)
+            let engine = try Pipeline(dataDirectory: dataDirectory, log: log, provider: provider, prices: prices, options: options,
+                                      orgProvider: { org in
+                                          cache.withLock { known in
+                                              if let provider = known[org] { return provider }
+                                              let made = secrets.provider(for: org, prices: prices)
+                                              known[org] = made
+                                              return made
+                                          }
+                                      },
+                                      logger: logger)
+            return Runtime(log: log, engine: engine, secrets: secrets, dataDirectory: dataDirectory)
+        } catch {
+            log.close()
+            throw error
+        }
+    }
+
+    /// Closes the log; call once, when nothing appends any more.
+    public func close() {
+        log.close()
+    }
+}
+
+/// The engine's tunables that the environment may set (documented in the README).
+public enum RuntimeSettings {
+    /// `PURSER_APPROVAL_EXPIRY_SECONDS` (how long an approval waits) and `PURSER_LLM_CONCURRENCY`
+    /// (model calls at once) over the defaults; anything but a positive number is refused.
+    public static func pipelineOptions(_ environment: [String: String]) throws(RuntimeError) -> PipelineOptions {
+        var options = PipelineOptions()
+        if let raw = environment["PURSER_APPROVAL_EXPIRY_SECONDS"] {
+            guard let seconds = Double(raw), seconds > 0, seconds.isFinite else {
+                throw RuntimeError(.badSetting, "PURSER_APPROVAL_EXPIRY_SECONDS must be a positive number of seconds, got \(raw)")
+            }
+            options.approvalExpirySeconds = seconds
+        }
+        if let raw = environment["PURSER_LLM_CONCURRENCY"] {
+            guard let calls = Int(raw), calls > 0 else {
+                throw RuntimeError(.badSetting, "PURSER_LLM_CONCURRENCY must be a positive number of calls, got \(raw)")
+            }
+            options.llmCallsInFlightMax = calls
+        }
+        return options
+    }
+}
+
+/// A setting the runtime cannot start with.
+public struct RuntimeError: PurserError {
+    public enum Code: String, Sendable {
+        case badSetting = "bad_setting"
+    }
+
+    public let code: Code
+    public let message: String
+    public let cause: (any Error)?
+
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
+}
