@@ -313,6 +313,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // What several test targets share: temporary directories, a seeded generator, running a
+        // process and capturing its output. A regular target, so test targets can depend on it.
+        .target(
+            name: "PurserTestSupport",
+            dependencies: ["PurserCore"],
+            path: "Tests/PurserTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "PurserCoreTests",
             dependencies: ["PurserCore"],
@@ -321,7 +329,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EventLogTests",
-            dependencies: ["PurserCore", "EventLog", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PurserTestSupport", "PurserCore", "EventLog", .product(name: "Logging", package: "swift-log")],
             path: "Tests/EventLogTests",
             swiftSettings: swiftSettings
         ),
@@ -333,7 +341,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CredentialsTests",
-            dependencies: ["PurserCore", "Credentials", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PurserTestSupport", "PurserCore", "Credentials", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
             path: "Tests/CredentialsTests",
             swiftSettings: swiftSettings
         ),
@@ -346,7 +354,7 @@ let package = Package(
         .testTarget(
             name: "ProjectionTests",
             dependencies: [
-                "PurserCore", "Projection", "ReadModelCatalog", "EventLog", "PurserDomain",
+                "PurserTestSupport", "PurserCore", "Projection", "ReadModelCatalog", "EventLog", "PurserDomain",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ] + projectorTargets,
@@ -367,14 +375,14 @@ let package = Package(
         ),
         .testTarget(
             name: "ToolsTests",
-            dependencies: ["PurserCore", "Tools", "PurserDomain", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["PurserTestSupport", "PurserCore", "Tools", "PurserDomain", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/ToolsTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "PipelineTests",
             dependencies: [
-                "PurserCore", "Pipeline", "EventLog", "PurserDomain", "Projection", "Tools", "LLM", "LLMTestServer", "Channels",
+                "PurserTestSupport", "PurserCore", "Pipeline", "EventLog", "PurserDomain", "Projection", "Tools", "LLM", "LLMTestServer", "Channels",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ] + projectorTargets,
@@ -384,7 +392,7 @@ let package = Package(
         .testTarget(
             name: "AuditTests",
             dependencies: [
-                "PurserCore", "Audit", "EventLog", "PurserDomain", "Projection", "Tools",
+                "PurserTestSupport", "PurserCore", "Audit", "EventLog", "PurserDomain", "Projection", "Tools",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ] + projectorTargets,
@@ -405,7 +413,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["PurserCore", "EventLog", "PurserDomain", "ReadModelCatalog", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["PurserTestSupport", "PurserCore", "EventLog", "PurserDomain", "ReadModelCatalog", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/EndToEndTests",
             swiftSettings: swiftSettings
         ),

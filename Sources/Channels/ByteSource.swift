@@ -104,6 +104,11 @@ public struct InputLine: Sendable, Hashable {
     public var byteCount: Int
 
     public var isTruncated: Bool { byteCount > bytes.count }
+
+    /// The bytes without the `\r` of a CRLF line end, for readers that take both line ends.
+    public var bytesWithoutCarriageReturn: ArraySlice<UInt8> {
+        bytes.last == 0x0D && !isTruncated ? bytes.dropLast() : bytes[...]
+    }
 }
 
 /// Splits a byte source into lines with bounded memory: a line longer than `lineBytesMax` is
@@ -158,6 +163,18 @@ public final class LineReader {
                 exhausted = true
             }
         }
+    }
+
+    /// The next line and every further line already complete in the buffer, without waiting for
+    /// more input: a pipe's lines are handed over in batches as they arrive (`purser log append -`
+    /// acknowledges each batch while the writer is still writing). `nil` at the end of the input.
+    public func nextLines() throws(ChannelError) -> [InputLine]? {
+        guard let first = try nextLine() else { return nil }
+        var lines = [first]
+        while firstNewline(from: start) != nil, let line = try nextLine() {
+            lines.append(line)
+        }
+        return lines
     }
 
     private func append(_ piece: ArraySlice<UInt8>, to kept: inout [UInt8], dropped: inout Int) {

@@ -1,4 +1,5 @@
 import Foundation
+import PurserCore
 
 /// Everything Purser knows about one channel, in one type: its name, how its addresses are
 /// normalized, the input formats it reads (with how each is detected and parsed), its webhook
@@ -173,7 +174,7 @@ public struct ChannelFormat: Sendable {
         /// as "any `Name: value` header line", which a form body with a `whatsapp:` value also is.
         case fallbackLine(@Sendable (ArraySlice<UInt8>) -> Bool)
         /// By the first parsed JSON value; `marker` decides a document too large or broken to parse.
-        case json(@Sendable (Any) -> Bool, marker: String?)
+        case json(@Sendable (JSONValue) -> Bool, marker: String?)
         /// Only when named.
         case none
     }

@@ -1,4 +1,5 @@
 import Foundation
+import PurserCore
 
 /// Tells the input formats apart from their first bytes.
 ///
@@ -106,7 +107,7 @@ public enum FormatDetector {
     }
 
     /// The channel format whose JSON detection claims `value`.
-    private static func jsonFormat(of value: Any) -> ChannelFormat? {
+    private static func jsonFormat(of value: JSONValue) -> ChannelFormat? {
         ChannelRegistry.formats.first { format in
             if case .json(let matches, _) = format.detection { return matches(value) }
             return false
@@ -123,9 +124,9 @@ public enum FormatDetector {
 
     /// A single normalized-message document is a channel's webhook body (the webchat's) when its
     /// `channel` is that channel's or absent; a document naming another channel is JSON Lines.
-    private static func normalizedDocumentPolicy(_ value: Any?) -> NormalizedMessageParser.ChannelPolicy {
+    private static func normalizedDocumentPolicy(_ value: JSONValue?) -> NormalizedMessageParser.ChannelPolicy {
         let bodies = ChannelRegistry.formats.filter { $0.framing == .normalizedJSON }
-        if let object = value as? [String: Any], let name = object["channel"] as? String {
+        if let object = value?.objectValue, let name = object["channel"]?.stringValue {
             return bodies.first { $0.channel.rawValue == name }.map { .only($0.channel) } ?? .required
         }
         return bodies.first.map { .only($0.channel) } ?? .required

@@ -1,10 +1,11 @@
 import Foundation
+import PurserCore
 
-/// Small helpers over `JSONSerialization` values. The adapters read loosely shaped provider
-/// JSON and must say precisely which field is wrong, which a `Decodable` error does not.
+/// Small helpers over `JSONValue` for the adapters, which read loosely shaped provider JSON and
+/// must say precisely which field is wrong, which a `Decodable` error does not.
 enum JSONSupport {
     enum ParseResult {
-        case value(Any)
+        case value(JSONValue)
         case failure(String)
     }
 
@@ -16,52 +17,50 @@ enum JSONSupport {
             return .failure("it is empty")
         }
         do {
-            return .value(try JSONSerialization.jsonObject(with: Data(slice), options: [.fragmentsAllowed]))
+            return .value(try JSONValue(parsing: slice))
         } catch {
-            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
             if Charsets.isValidUTF8(Array(slice)) == false {
                 return .failure("it is not valid UTF-8")
             }
-            return .failure("it is not valid JSON" + (detail.map { " (\($0))" } ?? ""))
+            return .failure("it is not valid JSON (\(error.message))")
         }
     }
 
     /// A short name for the JSON type of `value`, for messages such as "must be a string, not
     /// an array".
-    static func typeName(_ value: Any) -> String {
+    static func typeName(_ value: JSONValue) -> String {
         switch value {
-        case is String: return "a string"
-        case is [Any]: return "an array"
-        case is [String: Any]: return "an object"
-        case is NSNull: return "null"
-        case is NSNumber: return "a number"
-        default: return "a \(type(of: value))"
+        case .string: "a string"
+        case .array: "an array"
+        case .object: "an object"
+        case .null: "null"
+        case .number: "a number"
+        case .bool: "a boolean"
         }
     }
 
-    /// A string field, or a number rendered as text (some systems send numeric ids).
-    static func string(_ value: Any?) -> String? {
+    /// A string field, or a number rendered as text (some systems send numeric ids): whole
+    /// numbers without a fraction, `123` rather than `123.0`.
+    static func string(_ value: JSONValue?) -> String? {
         switch value {
-        case let text as String: return text
-        case let number as NSNumber where !(value is Bool): return number.stringValue
+        case .string(let text)?: return text
+        case .number(let number)?:
+            if number.rounded() == number, abs(number) < 9.007_199_254_740_992e15 { return String(Int64(number)) }
+            return "\(number)"
         default: return nil
         }
     }
 
-    static func double(_ value: Any?) -> Double? {
+    static func double(_ value: JSONValue?) -> Double? {
         switch value {
-        case let number as NSNumber: return number.doubleValue
-        case let text as String: return Double(text)
+        case .number(let number)?: return number
+        case .string(let text)?: return Double(text)
         default: return nil
         }
     }
 
     /// Serializes `value` back to bytes (sorted keys, so the same value gives the same bytes).
-    static func bytes(of value: Any) -> [UInt8] {
-        guard JSONSerialization.isValidJSONObject(value),
-              let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]) else {
-            return Array(String(describing: value).utf8)
-        }
-        return [UInt8](data)
+    static func bytes(of value: JSONValue) -> [UInt8] {
+        Array(value.serializedData())
     }
 }

@@ -41,7 +41,7 @@ public enum NormalizedMessageParser {
         case .failure(let why):
             return reject(.invalidJSON, "not a message: \(why)")
         case .value(let value):
-            guard let object = value as? [String: Any] else {
+            guard let object = value.objectValue else {
                 return reject(.invalidMessage, "not a message: expected a JSON object with channel, to, from and text, got \(JSONSupport.typeName(value))")
             }
             switch message(from: object, policy: policy, limits: limits) {
@@ -59,12 +59,12 @@ public enum NormalizedMessageParser {
     }
 
     /// Builds a message from a parsed JSON object; `null` counts as absent.
-    static func message(from object: [String: Any], policy: ChannelPolicy,
+    static func message(from object: [String: JSONValue], policy: ChannelPolicy,
                         limits: ChannelLimits) -> Result<InboundMessage, Failure> {
         var problems: [String] = []
         var code = ChannelError.Code.invalidMessage
-        func field(_ name: String) -> Any? {
-            guard let value = object[name], !(value is NSNull) else { return nil }
+        func field(_ name: String) -> JSONValue? {
+            guard let value = object[name], !value.isNull else { return nil }
             return value
         }
         func string(_ name: String, required: Bool = false) -> String? {
@@ -72,7 +72,7 @@ public enum NormalizedMessageParser {
                 if required { problems.append("`\(name)` is missing") }
                 return nil
             }
-            guard let text = value as? String else {
+            guard let text = value.stringValue else {
                 problems.append("`\(name)` must be a string, not \(JSONSupport.typeName(value))")
                 return nil
             }
@@ -80,11 +80,11 @@ public enum NormalizedMessageParser {
         }
         func strings(_ name: String) -> [String] {
             guard let value = field(name) else { return [] }
-            guard let list = value as? [Any], list.allSatisfy({ $0 is String }) else {
+            guard let list = value.arrayValue, list.allSatisfy({ $0.stringValue != nil }) else {
                 problems.append("`\(name)` must be an array of strings")
                 return []
             }
-            return list.compactMap { $0 as? String }
+            return list.compactMap(\.stringValue)
         }
 
         let known = Channel.allCases.map(\.rawValue).joined(separator: ", ")
@@ -95,7 +95,7 @@ public enum NormalizedMessageParser {
         case (nil, .required):
             problems.append("`channel` is missing; use one of \(known)")
         case (let value?, _):
-            if let name = value as? String {
+            if let name = value.stringValue {
                 if let parsed = Channel(rawValue: name) {
                     if let only = policy.channel, parsed != only {
                         problems.append("`channel` is `\(name)`, but this input only takes `\(only)` messages")
@@ -140,16 +140,16 @@ public enum NormalizedMessageParser {
         let channelAccountId = string("channelAccountId")
         var attachments: [Attachment] = []
         if let value = field("attachments") {
-            if let list = value as? [Any] {
+            if let list = value.arrayValue {
                 for (index, item) in list.enumerated() {
-                    guard let entry = item as? [String: Any] else {
+                    guard let entry = item.objectValue else {
                         problems.append("`attachments[\(index)]` must be an object")
                         continue
                     }
                     attachments.append(Attachment(
-                        kind: (entry["kind"] as? String) ?? "file", mimeType: entry["mimeType"] as? String,
-                        fileName: entry["fileName"] as? String, url: entry["url"] as? String,
-                        mediaId: JSONSupport.string(entry["mediaId"]), sizeBytes: (entry["sizeBytes"] as? NSNumber)?.intValue))
+                        kind: (entry["kind"]?.stringValue) ?? "file", mimeType: entry["mimeType"]?.stringValue,
+                        fileName: entry["fileName"]?.stringValue, url: entry["url"]?.stringValue,
+                        mediaId: JSONSupport.string(entry["mediaId"]), sizeBytes: entry["sizeBytes"]?.intValue))
                 }
             } else {
                 problems.append("`attachments` must be an array of objects")

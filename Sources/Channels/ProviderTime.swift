@@ -5,14 +5,16 @@ import PurserCore
 /// dates. ISO-8601 / RFC 3339 is `Timestamp(iso8601:rules: .dateTime)` from `PurserCore`.
 public enum ProviderTime {
     /// Reads provider timestamps given as Unix seconds in a string or number (WhatsApp).
-    public static func parseUnixSeconds(_ value: Any?) -> Date? {
-        if let text = value as? String, let seconds = Double(text.trimmingCharacters(in: .whitespaces)), seconds.isFinite {
+    public static func parseUnixSeconds(_ value: JSONValue?) -> Date? {
+        switch value {
+        case .string(let text)?:
+            guard let seconds = Double(text.trimmingCharacters(in: .whitespaces)), seconds.isFinite else { return nil }
             return Date(timeIntervalSince1970: seconds)
+        case .number(let seconds)?:
+            return Date(timeIntervalSince1970: seconds)
+        default:
+            return nil
         }
-        if let number = value as? NSNumber, !(value is String) {
-            return Date(timeIntervalSince1970: number.doubleValue)
-        }
-        return nil
     }
 
     /// Parses an RFC 5322 `Date:` header (`Wed, 17 May 2000 19:13:51 -0400`), including the

@@ -26,32 +26,32 @@ public enum WhatsAppAdapter {
     }
 
     /// Whether a parsed JSON value looks like a Cloud API webhook body.
-    static func isWebhook(_ value: Any) -> Bool {
-        guard let object = value as? [String: Any] else { return false }
-        return (object["object"] as? String) == "whatsapp_business_account" || object["entry"] is [Any]
+    static func isWebhook(_ value: JSONValue) -> Bool {
+        guard let object = value.objectValue else { return false }
+        return (object["object"]?.stringValue) == "whatsapp_business_account" || object["entry"]?.arrayValue != nil
     }
 
     /// Whether a parsed value is a webhook, or a bundle (array or keyed object) of webhooks.
-    static func isWebhookOrBundle(_ value: Any) -> Bool {
+    static func isWebhookOrBundle(_ value: JSONValue) -> Bool {
         if isWebhook(value) { return true }
-        if let list = value as? [Any] { return list.first.map(isWebhook) ?? false }
-        if let object = value as? [String: Any] { return !object.isEmpty && object.values.contains(where: isWebhook) }
+        if let list = value.arrayValue { return list.first.map(isWebhook) ?? false }
+        if let object = value.objectValue { return !object.isEmpty && object.values.contains(where: isWebhook) }
         return false
     }
 
-    private static func outcomes(value: Any, raw: [UInt8], position: SourcePosition, limits: ChannelLimits,
+    private static func outcomes(value: JSONValue, raw: [UInt8], position: SourcePosition, limits: ChannelLimits,
                                  allowBundle: Bool) -> [InboundOutcome] {
-        if let object = value as? [String: Any], isWebhook(object) {
+        if let object = value.objectValue, isWebhook(value) {
             return webhookOutcomes(object, raw: raw, position: position, limits: limits)
         }
-        if allowBundle, let list = value as? [Any], !list.isEmpty {
+        if allowBundle, let list = value.arrayValue, !list.isEmpty {
             return list.enumerated().flatMap { offset, item in
                 var inner = position
                 inner.label = [position.label, "[\(offset)]"].compactMap { $0 }.joined()
                 return outcomes(value: item, raw: JSONSupport.bytes(of: item), position: inner, limits: limits, allowBundle: false)
             }
         }
-        if allowBundle, let object = value as? [String: Any], !object.isEmpty,
+        if allowBundle, let object = value.objectValue, !object.isEmpty,
            object.values.contains(where: isWebhook) {
             return object.keys.sorted().flatMap { key in
                 var inner = position
@@ -61,7 +61,7 @@ public enum WhatsAppAdapter {
             }
         }
         let what: String
-        if let object = value as? [String: Any], let kind = object["object"] as? String {
+        if let object = value.objectValue, let kind = object["object"]?.stringValue {
             what = "`object` is `\(kind)`; this reader takes WhatsApp Business Account webhooks (`whatsapp_business_account`)"
         } else {
             what = "expected an object with `object: whatsapp_business_account` and `entry`, got \(JSONSupport.typeName(value))"
@@ -69,12 +69,12 @@ public enum WhatsAppAdapter {
         return [rejection(position, .invalidWebhook, "not a WhatsApp webhook body: \(what)", raw: raw, limits: limits)]
     }
 
-    private static func webhookOutcomes(_ body: [String: Any], raw: [UInt8], position: SourcePosition,
+    private static func webhookOutcomes(_ body: [String: JSONValue], raw: [UInt8], position: SourcePosition,
                                         limits: ChannelLimits) -> [InboundOutcome] {
-        if let kind = body["object"] as? String, kind != "whatsapp_business_account" {
+        if let kind = body["object"]?.stringValue, kind != "whatsapp_business_account" {
             return [rejection(position, .invalidWebhook, "`object` is `\(kind)`; this reader takes WhatsApp Business Account webhooks", raw: raw, limits: limits)]
         }
-        guard let entries = body["entry"] as? [Any] else {
+        guard let entries = body["entry"]?.arrayValue else {
             return [rejection(position, .invalidWebhook, "webhook body has no `entry` array", raw: raw, limits: limits)]
         }
         var results: [InboundOutcome] = []
@@ -86,34 +86,34 @@ public enum WhatsAppAdapter {
             return inner
         }
         for entry in entries {
-            guard let entry = entry as? [String: Any], let changes = entry["changes"] as? [Any] else {
+            guard let entry = entry.objectValue, let changes = entry["changes"]?.arrayValue else {
                 results.append(rejection(place(), .invalidWebhook, "webhook entry has no `changes` array", raw: raw, limits: limits))
                 continue
             }
             for change in changes {
-                guard let change = change as? [String: Any], let value = change["value"] as? [String: Any] else {
+                guard let change = change.objectValue, let value = change["value"]?.objectValue else {
                     results.append(rejection(place(), .invalidWebhook, "webhook change has no `value` object", raw: raw, limits: limits))
                     continue
                 }
-                let field = change["field"] as? String ?? "messages"
+                let field = change["field"]?.stringValue ?? "messages"
                 guard field == "messages" else {
                     results.append(rejection(place(), .notAMessage, "webhook field `\(field)` carries no customer message", raw: raw, limits: limits))
                     continue
                 }
-                let messages = value["messages"] as? [Any] ?? []
-                let statuses = value["statuses"] as? [Any] ?? []
-                let metadata = value["metadata"] as? [String: Any] ?? [:]
-                let businessNumber = (metadata["display_phone_number"] as? String).map(normalizePhone)
+                let messages = value["messages"]?.arrayValue ?? []
+                let statuses = value["statuses"]?.arrayValue ?? []
+                let metadata = value["metadata"]?.objectValue ?? [:]
+                let businessNumber = (metadata["display_phone_number"]?.stringValue).map(normalizePhone)
                 let phoneNumberID = JSONSupport.string(metadata["phone_number_id"])
                 var names: [String: String] = [:]
-                for contact in value["contacts"] as? [Any] ?? [] {
-                    guard let contact = contact as? [String: Any], let waID = JSONSupport.string(contact["wa_id"]),
-                          let name = (contact["profile"] as? [String: Any])?["name"] as? String else { continue }
+                for contact in value["contacts"]?.arrayValue ?? [] {
+                    guard let contact = contact.objectValue, let waID = JSONSupport.string(contact["wa_id"]),
+                          let name = contact["profile"]?["name"]?.stringValue else { continue }
                     names[normalizePhone(waID)] = name
                 }
                 for item in messages {
                     let here = place()
-                    guard let item = item as? [String: Any] else {
+                    guard let item = item.objectValue else {
                         results.append(rejection(here, .invalidWebhook, "`messages[]` entry is not an object", raw: raw, limits: limits))
                         continue
                     }
@@ -123,7 +123,7 @@ public enum WhatsAppAdapter {
                 }
                 for item in statuses {
                     let here = place()
-                    guard let item = item as? [String: Any] else {
+                    guard let item = item.objectValue else {
                         results.append(rejection(here, .invalidWebhook, "`statuses[]` entry is not an object", raw: raw, limits: limits))
                         continue
                     }
@@ -141,56 +141,56 @@ public enum WhatsAppAdapter {
         return results
     }
 
-    private static func messageOutcome(_ item: [String: Any], to: String?, accountID: String?, names: [String: String],
-                                       valueErrors: Any?, raw: [UInt8], position: SourcePosition,
+    private static func messageOutcome(_ item: [String: JSONValue], to: String?, accountID: String?, names: [String: String],
+                                       valueErrors: JSONValue?, raw: [UInt8], position: SourcePosition,
                                        limits: ChannelLimits) -> InboundOutcome {
-        let type = item["type"] as? String ?? "unknown"
+        let type = item["type"]?.stringValue ?? "unknown"
         guard let sender = JSONSupport.string(item["from"]).map(normalizePhone) else {
             return rejection(position, .invalidWebhook, "WhatsApp \(type) message has no `from`", raw: raw, limits: limits)
         }
         let id = JSONSupport.string(item["id"])
-        let context = item["context"] as? [String: Any]
+        let context = item["context"]?.objectValue
         var text = ""
         var choiceID: String?
         var attachments: [Attachment] = []
-        let details = item[type] as? [String: Any]
+        let details = item[type]?.objectValue
         switch type {
         case "text":
-            text = details?["body"] as? String ?? ""
+            text = details?["body"]?.stringValue ?? ""
         case "interactive":
-            guard let details, let kind = details["type"] as? String, let reply = details[kind] as? [String: Any] else {
+            guard let details, let kind = details["type"]?.stringValue, let reply = details[kind]?.objectValue else {
                 let why = describeErrors(item["errors"]) ?? describeErrors(valueErrors) ?? "no reply in the payload"
                 return rejection(position, .unsupportedMessageType, "WhatsApp interactive message from \(sender) carries no usable reply (\(why))", raw: raw, limits: limits)
             }
-            text = reply["title"] as? String ?? reply["body"] as? String ?? (reply["response_json"] as? String) ?? ""
-            choiceID = JSONSupport.string(reply["id"]) ?? reply["name"] as? String
+            text = reply["title"]?.stringValue ?? reply["body"]?.stringValue ?? (reply["response_json"]?.stringValue) ?? ""
+            choiceID = JSONSupport.string(reply["id"]) ?? reply["name"]?.stringValue
         case "button":
-            text = details?["text"] as? String ?? ""
-            choiceID = details?["payload"] as? String
+            text = details?["text"]?.stringValue ?? ""
+            choiceID = details?["payload"]?.stringValue
         case "image", "video", "audio", "document", "sticker":
-            let voice = (details?["voice"] as? Bool) == true
+            let voice = (details?["voice"]?.boolValue) == true
             attachments.append(Attachment(
-                kind: type == "audio" && voice ? "voice" : type, mimeType: details?["mime_type"] as? String,
-                fileName: details?["filename"] as? String, url: details?["url"] as? String,
+                kind: type == "audio" && voice ? "voice" : type, mimeType: details?["mime_type"]?.stringValue,
+                fileName: details?["filename"]?.stringValue, url: details?["url"]?.stringValue,
                 mediaId: JSONSupport.string(details?["id"])))
-            text = details?["caption"] as? String ?? ""
+            text = details?["caption"]?.stringValue ?? ""
         case "location":
             text = describeLocation(details ?? [:])
         case "contacts":
-            text = describeContacts(item["contacts"] as? [Any] ?? [])
+            text = describeContacts(item["contacts"]?.arrayValue ?? [])
         case "order":
             text = describeOrder(details ?? [:])
         case "reaction":
-            let emoji = (details?["emoji"] as? String).flatMap { $0.isEmpty ? nil : $0 }
-            let target = details?["message_id"] as? String ?? "a message"
+            let emoji = (details?["emoji"]?.stringValue).flatMap { $0.isEmpty ? nil : $0 }
+            let target = details?["message_id"]?.stringValue ?? "a message"
             let what = emoji.map { "reaction \($0) to \(target)" } ?? "removal of a reaction to \(target)"
             return rejection(position, .unsupportedMessageType, "WhatsApp \(what) from \(sender) is not a message to answer", raw: raw, limits: limits)
         case "system":
-            let body = details?["body"] as? String ?? "system notice"
+            let body = details?["body"]?.stringValue ?? "system notice"
             return rejection(position, .notAMessage, "WhatsApp system message (\(body)) is not from a customer", raw: raw, limits: limits)
         default:
             let why = describeErrors(item["errors"]) ?? describeErrors(valueErrors)
-            let subtype = (item["unsupported"] as? [String: Any])?["type"] as? String
+            let subtype = item["unsupported"]?["type"]?.stringValue
             var reason = "WhatsApp message type `\(type)`\(subtype.map { " (\($0))" } ?? "") from \(sender) is not supported"
             if let why { reason += ": \(why)" }
             return rejection(position, .unsupportedMessageType, reason, raw: raw, limits: limits)
@@ -199,7 +199,7 @@ public enum WhatsAppAdapter {
             channel: .whatsapp, to: to ?? "", from: sender, text: text, externalMessageId: id,
             receivedAt: ProviderTime.parseUnixSeconds(item["timestamp"]),
             contactName: (names[sender] ?? (names.count == 1 ? names.values.first : nil)).map { truncateUTF8($0, maxBytes: limits.contactNameBytesMax) },
-            replyToMessageId: context?["id"] as? String, choiceId: choiceID, channelAccountId: accountID,
+            replyToMessageId: context?["id"]?.stringValue, choiceId: choiceID, channelAccountId: accountID,
             attachments: attachments)
         let problems = message.problems(limits: limits)
         guard problems.isEmpty else {
@@ -209,12 +209,12 @@ public enum WhatsAppAdapter {
         return .message(message, position)
     }
 
-    private static func statusOutcome(_ item: [String: Any], business: String?, raw: [UInt8], position: SourcePosition,
+    private static func statusOutcome(_ item: [String: JSONValue], business: String?, raw: [UInt8], position: SourcePosition,
                                       limits: ChannelLimits) -> InboundOutcome {
-        guard let id = JSONSupport.string(item["id"]), let status = item["status"] as? String else {
+        guard let id = JSONSupport.string(item["id"]), let status = item["status"]?.stringValue else {
             return rejection(position, .invalidWebhook, "WhatsApp status without `id` or `status`", raw: raw, limits: limits)
         }
-        let firstError = (item["errors"] as? [Any])?.first as? [String: Any]
+        let firstError = item["errors"]?[0]?.objectValue
         let update = StatusUpdate(
             channel: .whatsapp, externalMessageId: id, status: status,
             recipient: JSONSupport.string(item["recipient_id"]).map(normalizePhone),
@@ -239,50 +239,50 @@ public enum WhatsAppAdapter {
         return digits.count >= 5 ? "+" + digits : trimmed
     }
 
-    private static func describeErrors(_ value: Any?) -> String? {
-        guard let list = value as? [Any], !list.isEmpty else { return nil }
+    private static func describeErrors(_ value: JSONValue?) -> String? {
+        guard let list = value?.arrayValue, !list.isEmpty else { return nil }
         let parts = list.compactMap { item -> String? in
-            guard let error = item as? [String: Any] else { return nil }
+            guard let error = item.objectValue else { return nil }
             var text = ""
             if let code = JSONSupport.string(error["code"]) { text += "code \(code): " }
-            text += error["title"] as? String ?? error["message"] as? String ?? "error"
-            if let details = (error["error_data"] as? [String: Any])?["details"] as? String { text += " (\(details))" }
+            text += error["title"]?.stringValue ?? error["message"]?.stringValue ?? "error"
+            if let details = error["error_data"]?["details"]?.stringValue { text += " (\(details))" }
             return text
         }
         return parts.isEmpty ? nil : parts.joined(separator: "; ")
     }
 
-    private static func describeLocation(_ location: [String: Any]) -> String {
+    private static func describeLocation(_ location: [String: JSONValue]) -> String {
         var parts: [String] = []
-        if let name = location["name"] as? String, !name.isEmpty { parts.append(name) }
-        if let address = location["address"] as? String, !address.isEmpty { parts.append(address) }
+        if let name = location["name"]?.stringValue, !name.isEmpty { parts.append(name) }
+        if let address = location["address"]?.stringValue, !address.isEmpty { parts.append(address) }
         if let lat = JSONSupport.double(location["latitude"]), let lon = JSONSupport.double(location["longitude"]) {
             parts.append("(\(lat), \(lon))")
         }
-        if let url = location["url"] as? String, !url.isEmpty { parts.append(url) }
+        if let url = location["url"]?.stringValue, !url.isEmpty { parts.append(url) }
         return "Shared location: " + (parts.isEmpty ? "unknown" : parts.joined(separator: ", "))
     }
 
-    private static func describeContacts(_ contacts: [Any]) -> String {
+    private static func describeContacts(_ contacts: [JSONValue]) -> String {
         let people = contacts.compactMap { item -> String? in
-            guard let contact = item as? [String: Any] else { return nil }
-            let name = (contact["name"] as? [String: Any])?["formatted_name"] as? String ?? "unnamed"
-            let phones = (contact["phones"] as? [Any] ?? []).compactMap { ($0 as? [String: Any])?["phone"] as? String }
+            guard let contact = item.objectValue else { return nil }
+            let name = contact["name"]?["formatted_name"]?.stringValue ?? "unnamed"
+            let phones = (contact["phones"]?.arrayValue ?? []).compactMap { $0["phone"]?.stringValue }
             return phones.isEmpty ? name : "\(name) (\(phones.joined(separator: ", ")))"
         }
         return "Shared contacts: " + (people.isEmpty ? "none" : people.joined(separator: "; "))
     }
 
-    private static func describeOrder(_ order: [String: Any]) -> String {
+    private static func describeOrder(_ order: [String: JSONValue]) -> String {
         var lines: [String] = []
-        if let note = order["text"] as? String, !note.isEmpty { lines.append(note) }
-        let items = (order["product_items"] as? [Any] ?? []).compactMap { item -> String? in
-            guard let product = item as? [String: Any] else { return nil }
+        if let note = order["text"]?.stringValue, !note.isEmpty { lines.append(note) }
+        let items = (order["product_items"]?.arrayValue ?? []).compactMap { item -> String? in
+            guard let product = item.objectValue else { return nil }
             let id = JSONSupport.string(product["product_retailer_id"]) ?? "item"
             let quantity = JSONSupport.string(product["quantity"]) ?? "1"
             var text = "\(quantity) × \(id)"
             if let price = JSONSupport.string(product["item_price"]) {
-                let currency = (product["currency"] as? String).map { " " + $0 } ?? ""
+                let currency = (product["currency"]?.stringValue).map { " " + $0 } ?? ""
                 text += " at \(price)\(currency)"
             }
             return text

@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import PurserCore
 import Logging
 
 /// One HTTP header as sent or received.
@@ -243,15 +244,17 @@ private final class CurlLoop: @unchecked Sendable {
     private static let idlePollMilliseconds: Int32 = 1000
 
     private let logger: Logger
-    private let lock = NSLock()
     private let multi: UnsafeMutableRawPointer
-    // Guarded by `lock`:
-    private var incoming: [Transfer] = []
-    private var cancelled: Set<UInt64> = []
-    private var nextId: UInt64 = 1
-    private var stopping = false
-    private var stopped = false
-    private var threadStarted = false
+    /// What `submit`, `cancel` and `shutdown` hand the loop thread. The `id` and
+    /// `cancelledBeforeSubmit` of a `Transfer` are also only touched inside `state.withLock`.
+    private struct State {
+        var incoming: [Transfer] = []
+        var cancelled: Set<UInt64> = []
+        var nextId: UInt64 = 1
+        var stopping = false
+        var threadStarted = false
+    }
+    private let state = Locked(State())
     private let exited = DispatchSemaphore(value: 0)
     // Loop thread only:
     private var active: [UInt64: Transfer] = [:]
@@ -265,54 +268,55 @@ private final class CurlLoop: @unchecked Sendable {
     }
 
     func submit(_ transfer: Transfer) {
-        lock.lock()
-        if stopping {
-            lock.unlock()
+        enum Decision { case refuseStopping, refuseCancelled, queued(startThread: Bool) }
+        let multi = multi
+        let decision = state.withLock { state -> Decision in
+            if state.stopping { return .refuseStopping }
+            if transfer.cancelledBeforeSubmit { return .refuseCancelled }
+            transfer.id = state.nextId
+            state.nextId += 1
+            state.incoming.append(transfer)
+            let start = !state.threadStarted
+            state.threadStarted = true
+            if !start {
+                // Under the lock, so `shutdown` cannot free the multi handle meanwhile.
+                curl_multi_wakeup(multi)
+            }
+            return .queued(startThread: start)
+        }
+        switch decision {
+        case .refuseStopping:
             transfer.finish(.failure(LLMError(.cancelled, "the HTTP client was shut down before \(transfer.url) could be sent")))
-            return
-        }
-        if transfer.cancelledBeforeSubmit {
-            lock.unlock()
+        case .refuseCancelled:
             transfer.finish(.failure(LLMError(.cancelled, "the request to \(transfer.url) was cancelled")))
-            return
-        }
-        transfer.id = nextId
-        nextId += 1
-        incoming.append(transfer)
-        let start = !threadStarted
-        threadStarted = true
-        if !start {
-            // Under the lock, so `shutdown` cannot free the multi handle meanwhile.
-            curl_multi_wakeup(multi)
-        }
-        lock.unlock()
-        if start {
-            let thread = Thread { [self] in run() }
-            thread.name = "purser-curl"
-            thread.start()
+        case .queued(let start):
+            if start {
+                let thread = Thread { [self] in run() }
+                thread.name = "purser-curl"
+                thread.start()
+            }
         }
     }
 
     func cancel(_ transfer: Transfer) {
-        lock.lock()
-        defer { lock.unlock() }
-        if transfer.id == 0 {
-            transfer.cancelledBeforeSubmit = true
-        } else if !stopping {
-            cancelled.insert(transfer.id)
-            curl_multi_wakeup(multi)
+        let multi = multi
+        state.withLock { state in
+            if transfer.id == 0 {
+                transfer.cancelledBeforeSubmit = true
+            } else if !state.stopping {
+                state.cancelled.insert(transfer.id)
+                curl_multi_wakeup(multi)
+            }
         }
     }
 
     func shutdown() {
-        lock.lock()
-        if stopping {
-            lock.unlock()
-            return
+        let (alreadyStopping, running) = state.withLock { state -> (Bool, Bool) in
+            if state.stopping { return (true, false) }
+            state.stopping = true
+            return (false, state.threadStarted)
         }
-        stopping = true
-        let running = threadStarted
-        lock.unlock()
+        if alreadyStopping { return }
         if running {
             curl_multi_wakeup(multi)
             exited.wait()
@@ -323,13 +327,13 @@ private final class CurlLoop: @unchecked Sendable {
     private func run() {
         var stillRunning: Int32 = 0
         while true {
-            lock.lock()
-            let newTransfers = incoming
-            incoming.removeAll()
-            let cancelledIds = cancelled
-            cancelled.removeAll()
-            let stop = stopping
-            lock.unlock()
+            let (newTransfers, cancelledIds, stop) = state.withLock { state in
+                defer {
+                    state.incoming.removeAll()
+                    state.cancelled.removeAll()
+                }
+                return (state.incoming, state.cancelled, state.stopping)
+            }
 
             for transfer in newTransfers {
                 transfer.attachCallbacks()

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import PurserCore
 import Logging
 
 /// An OpenAI-compatible HTTP/1.1 server on 127.0.0.1 that answers from a script, for tests and
@@ -42,15 +43,17 @@ public final class LLMTestServer: @unchecked Sendable {
     private static let maxHeaderBytes = 65_536
 
     private let logger: Logger
-    private let lock = NSLock()
-    // Guarded by `lock`:
-    private var configuration: Configuration
-    private var queue: [ScriptedReply] = []
-    private var responder: Responder = { _ in .text("OK") }
-    private var recorded: [RecordedRequest] = []
-    private var received = 0
-    private var completions = 0
-    private var state: State = .idle
+    /// The script and the record, shared by the callers and the server thread.
+    private struct Shared {
+        var configuration: Configuration
+        var queue: [ScriptedReply] = []
+        var responder: Responder = { _ in .text("OK") }
+        var recorded: [RecordedRequest] = []
+        var received = 0
+        var completions = 0
+        var state: State = .idle
+    }
+    private let shared: Locked<Shared>
 
     private enum State { case idle, running, stopped }
 
@@ -62,7 +65,7 @@ public final class LLMTestServer: @unchecked Sendable {
     private let exited = DispatchSemaphore(value: 0)
 
     public init(configuration: Configuration = Configuration(), logger: Logger = Logger(label: "purser.llm.testserver")) {
-        self.configuration = configuration
+        self.shared = Locked(Shared(configuration: configuration))
         self.logger = logger
     }
 
@@ -74,9 +77,26 @@ public final class LLMTestServer: @unchecked Sendable {
 
     /// Binds an ephemeral port on 127.0.0.1 and starts serving.
     public func start() throws(LLMTestServerError) {
-        lock.lock()
-        defer { lock.unlock() }
-        guard state == .idle else { throw LLMTestServerError(.state, "the test server was already started; make a new one") }
+        // Under the lock throughout, so a second `start` waits and then finds the state taken.
+        let started = shared.withLock { shared -> Result<Void, LLMTestServerError> in
+            guard shared.state == .idle else { return .failure(LLMTestServerError(.state, "the test server was already started; make a new one")) }
+            do throws(LLMTestServerError) {
+                try bindAndListen()
+            } catch {
+                return .failure(error)
+            }
+            shared.state = .running
+            return .success(())
+        }
+        try started.get()
+        let thread = Thread { [self] in runLoop() }
+        thread.name = "purser-llm-testserver"
+        thread.start()
+        logger.debug("LLM test server listening", metadata: ["port": "\(boundPort)"])
+    }
+
+    /// The listening socket and the wake-up pipe; called by `start` under the lock.
+    private func bindAndListen() throws(LLMTestServerError) {
 
         #if canImport(Glibc)
         let socketType = Int32(SOCK_STREAM.rawValue)
@@ -123,25 +143,16 @@ public final class LLMTestServer: @unchecked Sendable {
         listener = fd
         wakeRead = pipeEnds[0]
         wakeWrite = pipeEnds[1]
-        state = .running
-
-        let thread = Thread { [self] in runLoop() }
-        thread.name = "purser-llm-testserver"
-        thread.start()
-        logger.debug("LLM test server listening", metadata: ["port": "\(boundPort)"])
     }
 
     /// Closes every connection and the listener; returns after the server thread has exited.
     /// Calling it again does nothing.
     public func stop() {
-        lock.lock()
-        guard state == .running else {
-            state = .stopped
-            lock.unlock()
-            return
+        let wasRunning = shared.withLock { shared in
+            defer { shared.state = .stopped }
+            return shared.state == .running
         }
-        state = .stopped
-        lock.unlock()
+        guard wasRunning else { return }
         var byte: UInt8 = 1
         _ = write(wakeWrite, &byte, 1)
         exited.wait()
@@ -158,45 +169,33 @@ public final class LLMTestServer: @unchecked Sendable {
     }
 
     public func enqueue(_ replies: [ScriptedReply]) {
-        lock.lock()
-        queue.append(contentsOf: replies)
-        lock.unlock()
+        shared.withLock { $0.queue.append(contentsOf: replies) }
     }
 
     /// Replaces the responder used when the queue is empty. It runs on the server thread and
     /// should return quickly; delays belong in `ScriptedReply.delay`.
     public func setResponder(_ responder: @escaping Responder) {
-        lock.lock()
-        self.responder = responder
-        lock.unlock()
+        shared.withLock { $0.responder = responder }
     }
 
     /// Changes the delay of replies that do not set their own.
     public func setDelay(_ delay: Duration) {
-        lock.lock()
-        configuration.delay = delay
-        lock.unlock()
+        shared.withLock { $0.configuration.delay = delay }
     }
 
     /// The requests received so far (the first `maxRecordedRequests`).
     public var requests: [RecordedRequest] {
-        lock.lock()
-        defer { lock.unlock() }
-        return recorded
+        shared.withLock { $0.recorded }
     }
 
     /// How many requests were received, recorded or not.
     public var requestCount: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return received
+        shared.withLock { $0.received }
     }
 
     /// Replies still queued.
     public var pendingReplies: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return queue.count
+        shared.withLock { $0.queue.count }
     }
 
     // MARK: Event loop
@@ -255,9 +254,7 @@ public final class LLMTestServer: @unchecked Sendable {
                 return
             }
             if fds[1].revents != 0 {
-                lock.lock()
-                let stopping = state != .running
-                lock.unlock()
+                let stopping = shared.withLock { $0.state != .running }
                 if stopping { return }
                 var sink = [UInt8](repeating: 0, count: 64)
                 while read(wakeRead, &sink, sink.count) > 0 {}
@@ -355,32 +352,32 @@ public final class LLMTestServer: @unchecked Sendable {
     }
 
     private func handle(_ parsed: ParsedRequest, on connection: Connection) {
-        lock.lock()
-        let request = RecordedRequest(method: parsed.method, path: parsed.path, headers: parsed.headers,
-                                      body: Data(parsed.body), index: received)
-        received += 1
-        if recorded.count < configuration.maxRecordedRequests { recorded.append(request) }
+        let request = shared.withLock { shared in
+            let request = RecordedRequest(method: parsed.method, path: parsed.path, headers: parsed.headers,
+                                          body: Data(parsed.body), index: shared.received)
+            shared.received += 1
+            if shared.recorded.count < shared.configuration.maxRecordedRequests { shared.recorded.append(request) }
+            return request
+        }
         let path = parsed.path.split(separator: "?").first.map(String.init) ?? parsed.path
         let reply: ScriptedReply
         var generation = 0
         if parsed.method == "POST", path == "/v1/chat/completions" || path == "/chat/completions" {
-            if queue.isEmpty {
-                let responder = self.responder
-                lock.unlock()
-                reply = responder(request)
-                lock.lock()
-            } else {
-                reply = queue.removeFirst()
+            // The responder runs outside the lock: it may call back into the server.
+            let (queued, responder) = shared.withLock { shared in
+                (shared.queue.isEmpty ? nil : shared.queue.removeFirst(), shared.responder)
             }
-            completions += 1
-            generation = completions
+            reply = queued ?? responder(request)
+            generation = shared.withLock { shared in
+                shared.completions += 1
+                return shared.completions
+            }
         } else if parsed.method == "GET", path == "/v1/models" || path == "/models" {
             reply = .raw(status: 200, body: #"{"object":"list","data":[{"id":"test-model","object":"model"}]}"#)
         } else {
             reply = .raw(status: 404, body: #"{"error":{"message":"no route \#(parsed.method) \#(path)","code":404}}"#)
         }
-        let delay = reply.delay ?? configuration.delay
-        lock.unlock()
+        let delay = reply.delay ?? shared.withLock { $0.configuration.delay }
 
         let body = reply.bodyData(for: request, generation: generation)
         let closeAfter = parsed.headers["connection"]?.lowercased() == "close"

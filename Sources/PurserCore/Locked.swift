@@ -18,3 +18,15 @@ public final class Locked<Value>: @unchecked Sendable {
         return try body(&value)
     }
 }
+
+extension Locked where Value == Void {
+    /// A bare lock, for a class whose guarded state is too spread out to move into one value
+    /// (the simulated file system's tables and nodes); prefer `Locked(value)` otherwise.
+    public convenience init() {
+        self.init(())
+    }
+
+    public func withLock<R>(_ body: () throws -> R) rethrows -> R {
+        try withLock { (_: inout Void) in try body() }
+    }
+}

@@ -47,3 +47,20 @@ public struct SystemCallError: Error, CustomStringConvertible, Sendable {
         "\(call) \(path): \(String(cString: strerror(errno))) (errno \(errno))"
     }
 }
+
+/// The error of a module whose failures are fully described by a code, a message and a cause:
+/// the module declares its codes and names the type, `public typealias ChannelError =
+/// CodedError<ChannelErrorCode>`, instead of repeating these fields and this initializer.
+/// Modules whose errors carry more (an HTTP status, a field, validation problems) conform to
+/// `PurserError` with their own struct.
+public struct CodedError<Code: RawRepresentable & Sendable>: PurserError where Code.RawValue == String {
+    public var code: Code
+    public var message: String
+    public var cause: (any Error)?
+
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
+}

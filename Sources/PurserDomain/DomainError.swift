@@ -1,5 +1,7 @@
 import Foundation
-import PurserCore
+// The bottom module comes with the domain: `JSONValue`, `Timestamp` and the error shape are in
+// every domain type's signature, so `import PurserDomain` is enough to use them.
+@_exported import PurserCore
 
 /// A problem found in a user-supplied document, located by a JSON path so a person can find and
 /// fix it (for example `customProperties.channelBindings[1].address`).

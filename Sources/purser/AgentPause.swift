@@ -8,15 +8,9 @@ struct AgentPause: ParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
-    @Option(help: "The organization.") var org: String
-    @Option(help: "Only this agent (default: every agent of the org).") var agent: String?
-    @Option(help: "Why, for the activity log.") var reason: String?
-
-    func validate() throws {
-        if org.isEmpty { throw ValidationError("--org must not be empty") }
-    }
+    @OptionGroup var target: AgentStatusChange.Target
 
     func run() throws {
-        try AgentStatusChange.run(global, org: org, agent: agent, to: .paused, reason: reason)
+        try AgentStatusChange.run(global, target, to: .paused)
     }
 }

@@ -1,4 +1,5 @@
 import AgentsProjection
+import ArgumentParser
 import EventLog
 import Foundation
 import PurserDomain
@@ -6,6 +7,21 @@ import PurserDomain
 /// Shared by `agent pause` and `agent resume`: appends `agent.status_changed` for each agent
 /// of the org (or the one named) whose status differs from `to`.
 enum AgentStatusChange {
+    /// The options both commands take: whose agents, and why.
+    struct Target: ParsableArguments {
+        @Option(help: "The organization.") var org: String
+        @Option(help: "Only this agent (default: every agent of the org).") var agent: String?
+        @Option(help: "Why, for the activity log.") var reason: String?
+
+        func validate() throws {
+            if org.isEmpty { throw ValidationError("--org must not be empty") }
+        }
+    }
+
+    static func run(_ global: GlobalOptions, _ target: Target, to: AgentStatus) throws {
+        try run(global, org: target.org, agent: target.agent, to: to, reason: target.reason)
+    }
+
     static func run(_ global: GlobalOptions, org: String, agent: String?, to: AgentStatus, reason: String?) throws {
         let store = try ReadModels.current(AgentsProjector.name, global)
         let records = try store.read { db in

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import PurserCore
 
 /// Flags every command shares. They may also come before the subcommand (`purser --data DIR agent
 /// list`); `GlobalArguments.hoist` moves them to where the parser looks for them.
@@ -33,11 +34,41 @@ enum Output {
         FileHandle.standardError.write(Data((s + "\n").utf8))
     }
 
-    static func json(_ object: [String: Any]) {
-        if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
-            FileHandle.standardOutput.write(data + Data([10]))
-        }
+    /// One JSON line, keys sorted.
+    static func json(_ fields: [String: any OutputField]) {
+        line(jsonLine(fields))
     }
+}
+
+/// One JSON object on one line, keys sorted, for the commands' output.
+func jsonLine(_ fields: [String: any OutputField]) -> String {
+    JSONValue.object(fields.mapValues(\.json)).serialized()
+}
+
+/// A value a command writes as a field of its output line, so a line can be written as a
+/// dictionary literal of plain Swift values (`["org": org, "seq": seq, "firstSeq": nil]`).
+protocol OutputField {
+    var json: JSONValue { get }
+}
+
+extension String: OutputField { var json: JSONValue { .string(self) } }
+extension Bool: OutputField { var json: JSONValue { .bool(self) } }
+extension Double: OutputField { var json: JSONValue { .number(self) } }
+extension Int: OutputField { var json: JSONValue { .number(Double(self)) } }
+extension UInt64: OutputField { var json: JSONValue { .number(Double(self)) } }
+extension JSONValue: OutputField { var json: JSONValue { self } }
+
+extension Optional: OutputField where Wrapped: OutputField {
+    /// `null` when absent: an output line names every field it has.
+    var json: JSONValue { map(\.json) ?? .null }
+}
+
+extension Array: OutputField where Element: OutputField {
+    var json: JSONValue { .array(map(\.json)) }
+}
+
+extension Dictionary: OutputField where Key == String, Value: OutputField {
+    var json: JSONValue { .object(mapValues(\.json)) }
 }
 
 /// Exit statuses (docs/CLI.md, "Exit status").

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Channels
 import EventLog
 import Foundation
 
@@ -27,27 +28,27 @@ struct LogAppend: ParsableCommand {
         var rejected = 0
         let out = BufferedOutput()
         for file in files.isEmpty ? ["-"] : files {
-            let input = try InputLines(path: file, lineBytesMax: EventLimits.eventBytesMax + 4096)
-            while let lines = try input.nextLines() {
+            let input = try InputLines.open(file, lineBytesMax: EventLimits.eventBytesMax + 4096)
+            while let lines = try input.lines.nextLines() {
                 var drafts: [EventDraft] = []
                 var lineOf: [Int] = []
-                func reject(_ line: InputLines.Line, _ code: String, _ message: String) {
+                func reject(_ line: InputLine, _ code: String, _ message: String) {
                     rejected += 1
                     let where_ = files.count > 1 ? "\(input.name):\(line.number)" : "line \(line.number)"
                     Output.note("\(where_): \(message)")
-                    var obj: [String: Any] = ["line": line.number, "error": ["code": code, "message": message],
-                                              "raw": String(decoding: line.bytes, as: UTF8.self)]
+                    var obj: [String: any OutputField] = ["line": line.number, "error": ["code": code, "message": message],
+                                              "raw": String(decoding: line.isTruncated ? line.bytes.prefix(1024) : line.bytesWithoutCarriageReturn, as: UTF8.self)]
                     if files.count > 1 { obj["file"] = input.name }
                     out.write(jsonLine(obj))
                 }
                 for line in lines {
-                    if line.bytes.allSatisfy({ $0 == 32 || $0 == 9 }) { continue }
-                    if line.truncated {
-                        reject(line, LogError.Code.invalidEvent.rawValue, "line is longer than \(input.lineBytesMax) bytes")
+                    if line.bytesWithoutCarriageReturn.allSatisfy({ $0 == 32 || $0 == 9 }) { continue }
+                    if line.isTruncated {
+                        reject(line, LogError.Code.invalidEvent.rawValue, "line is longer than \(EventLimits.eventBytesMax + 4096) bytes")
                         continue
                     }
                     do {
-                        let draft = try EnvelopeParser.parse(line.bytes)
+                        let draft = try EnvelopeParser.parse(Array(line.bytesWithoutCarriageReturn))
                         drafts.append(draft)
                         lineOf.append(line.number)
                     } catch let e as LogError {
@@ -62,7 +63,7 @@ struct LogAppend: ParsableCommand {
                     do {
                         let result = try log.appendSync(slice)
                         for (k, seq) in result.seqs.enumerated() {
-                            var obj: [String: Any] = ["line": lineOf[start + k], "seq": seq]
+                            var obj: [String: any OutputField] = ["line": lineOf[start + k], "seq": seq]
                             if result.duplicates[k] { obj["duplicate"] = true }
                             if files.count > 1 { obj["file"] = input.name }
                             out.write(jsonLine(obj))
@@ -72,7 +73,7 @@ struct LogAppend: ParsableCommand {
                         for k in start..<end {
                             do {
                                 let r = try log.appendSync([drafts[k]])
-                                var obj: [String: Any] = ["line": lineOf[k], "seq": r.seqs[0]]
+                                var obj: [String: any OutputField] = ["line": lineOf[k], "seq": r.seqs[0]]
                                 if r.duplicates[0] { obj["duplicate"] = true }
                                 out.write(jsonLine(obj))
                             } catch let e as LogError where e.code == .invalidEvent {
@@ -95,7 +96,3 @@ struct LogAppend: ParsableCommand {
     }
 }
 
-func jsonLine(_ object: [String: Any]) -> String {
-    guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return "{}" }
-    return String(decoding: data, as: UTF8.self)
-}

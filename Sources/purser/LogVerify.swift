@@ -24,12 +24,12 @@ struct LogVerify: ParsableCommand {
         let r = try reader.verify()
         for f in r.faults {
             Output.json(["fault": f.reason, "segment": f.segment, "offset": f.offset,
-                         "firstSeq": f.firstSeq.map { $0 as Any } ?? NSNull(), "lastSeq": f.lastSeq.map { $0 as Any } ?? NSNull()])
+                         "firstSeq": f.firstSeq, "lastSeq": f.lastSeq])
             Output.note("FAULT \(f)")
         }
         if let t = r.tornTail {
             Output.json(["tornTail": t.reason, "segment": t.segment, "offset": t.offset, "bytes": t.bytes,
-                         "firstSeq": t.firstSeq.map { $0 as Any } ?? NSNull(), "lastSeq": t.lastSeq.map { $0 as Any } ?? NSNull()])
+                         "firstSeq": t.firstSeq, "lastSeq": t.lastSeq])
             Output.note(t.description)
         }
         for n in r.notes { Output.note("note: \(n)") }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CRMProjection
+import Channels
 import EventLog
 import Foundation
 import PurserDomain
@@ -34,7 +35,7 @@ struct ObjectsImport: ParsableCommand {
 
     func run() throws {
         let store = try ReadModels.current(CRMProjector.name, global)
-        let input = try InputLines(path: file, lineBytesMax: Self.lineBytesMax)
+        let input = try InputLines.open(file, lineBytesMax: Self.lineBytesMax)
         let parser = OntologyLineParser()
         let actor = Actor(.human, commandLineActor())
         let log = try EventLog.open(directory: global.eventLogDirectory)
@@ -42,12 +43,12 @@ struct ObjectsImport: ParsableCommand {
         let out = BufferedOutput()
         var counts = Counts()
 
-        func reject(_ line: InputLines.Line, _ message: String) {
+        func reject(_ line: InputLine, _ message: String) {
             counts.rejected += 1
             Output.note("line \(line.number): \(message)")
             out.write(JSONValue.from(["line": .number(Double(line.number)),
                                       "error": .object(["code": .string("invalid_line"), "message": .string(message)]),
-                                      "raw": .string(String(decoding: line.bytes, as: UTF8.self))]).serialized())
+                                      "raw": .string(String(decoding: line.isTruncated ? line.bytes.prefix(1024) : line.bytesWithoutCarriageReturn, as: UTF8.self))]).serialized())
         }
 
         // Objects and links of lines read but not yet in the read model: a file may name an id twice.
@@ -76,16 +77,16 @@ struct ObjectsImport: ParsableCommand {
                                      data: Array(encoded.data), actor: actor))
         }
 
-        while let lines = try input.nextLines() {
+        while let lines = try input.lines.nextLines() {
             // Existing state for this chunk's ids, read once per chunk from the caught-up model.
             var ids: [String] = []
-            var outcomes: [(InputLines.Line, OntologyLineOutcome)] = []
+            var outcomes: [(InputLine, OntologyLineOutcome)] = []
             for line in lines {
-                if line.truncated {
+                if line.isTruncated {
                     reject(line, "line is longer than \(Self.lineBytesMax) bytes")
                     continue
                 }
-                let outcome = parser.parseLine(line.bytes)
+                let outcome = parser.parseLine(Array(line.bytesWithoutCarriageReturn))
                 if case .record(.object(let o), _) = outcome { ids.append(o.id) }
                 outcomes.append((line, outcome))
             }

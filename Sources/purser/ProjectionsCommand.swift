@@ -1,4 +1,7 @@
 import ArgumentParser
+import Projection
+import PurserDomain
+import ReadModelCatalog
 
 struct ProjectionsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -6,4 +9,31 @@ struct ProjectionsCommand: ParsableCommand {
         abstract: "Read models: versions, checkpoints and lag; rebuild.",
         subcommands: [ProjectionsStatus.self, ProjectionsCatchUp.self, ProjectionsRebuild.self]
     )
+
+    /// Refuses a name no read model has, listing the known ones.
+    static func validate(names: [String]) throws {
+        let known = ReadModelCatalog.projectors.map(\.name)
+        for name in names where !known.contains(name) {
+            throw ValidationError("no read model is named \"\(name)\"; known: \(known.joined(separator: ", "))")
+        }
+    }
+
+    /// Catches up (or rebuilds) the read models named (all when none are) in parallel and prints
+    /// one JSON line per model; a catch-up also says whether and why it rebuilt.
+    static func run(_ global: GlobalOptions, names: [String], rebuild: Bool) throws {
+        let stores = try ReadModels.set(global).select(names)
+        let reports = try ProjectionSet.runBlocking(stores, rebuild: rebuild)
+        for r in reports {
+            var fields: [String: JSONValue?] = [
+                "name": .string(r.name), "eventsScanned": .number(Double(r.eventsScanned)), "eventsApplied": .number(Double(r.eventsApplied)),
+                "eventsSkipped": .number(Double(r.eventsSkipped)), "checkpoint": .number(Double(r.checkpoint)),
+                "seconds": .number((r.seconds * 1000).rounded() / 1000),
+            ]
+            if !rebuild {
+                fields["rebuilt"] = .bool(r.rebuilt)
+                fields["rebuildReason"] = r.rebuildReason.map(JSONValue.string)
+            }
+            Output.line(JSONValue.from(fields).serialized())
+        }
+    }
 }

@@ -6,7 +6,7 @@ import Testing
 
 @Suite struct AuditorTests {
     @Test func cleanHistoryAuditsClean() throws {
-        let dir = TestDir()
+        let dir = TempDir()
         let log = try EventLog.open(directory: dir.logDirectory, logger: quietLogger)
         let h = History(log: log)
         try h.cleanBase()
@@ -112,7 +112,7 @@ import Testing
 
     @Test(arguments: cases)
     func eachViolationIsDetectedWithItsRuleAndSeq(_ c: Case) throws {
-        let dir = TestDir()
+        let dir = TempDir()
         let log = try EventLog.open(directory: dir.logDirectory, logger: quietLogger)
         let h = History(log: log)
         try h.cleanBase(c.config())
@@ -128,7 +128,7 @@ import Testing
     }
 
     @Test func whatIfListsWhatAStricterConfigWouldHaveDeniedOrHeld() throws {
-        let dir = TestDir()
+        let dir = TempDir()
         let log = try EventLog.open(directory: dir.logDirectory, logger: quietLogger)
         let h = History(log: log)
         try h.configure(History.config(autonomy: .autonomous, approvalFor: []))

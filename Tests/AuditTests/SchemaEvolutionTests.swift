@@ -48,7 +48,7 @@ import Testing
     }
 
     @Test func v1EventsReadAsV2AndAProjectionVersionBumpRebuilds() throws {
-        let dir = TestDir()
+        let dir = TempDir()
         let log = try EventLog.open(directory: dir.logDirectory, logger: quietLogger)
         for line in Self.v1Lines { _ = try log.appendSync([try EnvelopeParser.parse(Array(line.utf8))]) }
         let v1Inbox = ProjectionStore(projector: Inbox(version: 1), dataDirectory: dir.path, logger: quietLogger)

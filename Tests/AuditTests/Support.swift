@@ -1,23 +1,11 @@
 import Audit
 import EventLog
 import Foundation
+@_exported import PurserTestSupport
 import Logging
 import PurserDomain
 
 let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-
-/// A data directory with an event log, removed when released.
-final class TestDir: @unchecked Sendable {
-    let path: String
-    var logDirectory: String { path + "/eventlog" }
-
-    init() {
-        path = NSTemporaryDirectory() + "purser-audit-" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
 
 /// Builds an org's history the way the pipeline writes it (the conventions of eventlog/EVENTS.md), event by
 /// event through the test-only raw append path (`EventLog.appendSync`), so tests can seed
@@ -170,6 +158,6 @@ final class History {
     }
 }
 
-func audit(_ dir: TestDir, org: String = "haff", proposed: OrgAgentConfig? = nil) throws -> AuditReport {
+func audit(_ dir: TempDir, org: String = "haff", proposed: OrgAgentConfig? = nil) throws -> AuditReport {
     try Auditor(reader: LogReader(directory: dir.logDirectory), logger: quietLogger).audit(org: org, proposed: proposed)
 }

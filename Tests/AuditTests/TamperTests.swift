@@ -25,7 +25,7 @@ import Testing
     }
 
     /// Seeded log: small segments, one batch per event, two orgs.
-    static func seed(_ dir: TestDir) throws -> (segments: [String], events: Int) {
+    static func seed(_ dir: TempDir) throws -> (segments: [String], events: Int) {
         var options = EventLogOptions()
         options.segmentBytesMax = 6_000
         let log = try EventLog.open(directory: dir.logDirectory, options: options, logger: quietLogger)
@@ -54,7 +54,7 @@ import Testing
 
     /// Applies the tampering to the second segment (which has segments before and after it);
     /// returns the segment's name and the first seq of the batch tampered with.
-    static func tamper(_ kind: Tampering, _ dir: TestDir, segments: [String]) throws -> (segment: String, seq: UInt64, offset: UInt64, end: UInt64) {
+    static func tamper(_ kind: Tampering, _ dir: TempDir, segments: [String]) throws -> (segment: String, seq: UInt64, offset: UInt64, end: UInt64) {
         #expect(segments.count >= 3, "the seed needs segments before and after the one tampered with")
         let name = segments[1]
         let path = dir.logDirectory + "/segments/" + name
@@ -111,7 +111,7 @@ import Testing
     }
 
     @Test func untouchedLogVerifiesClean() throws {
-        let dir = TestDir()
+        let dir = TempDir()
         let seeded = try Self.seed(dir)
         #expect(seeded.segments.count >= 3)
         let v = try LogReader(directory: dir.logDirectory).verify()
@@ -121,7 +121,7 @@ import Testing
 
     @Test(arguments: Tampering.allCases)
     func tamperingIsDetectedAndLocated(_ kind: Tampering) throws {
-        let dir = TestDir()
+        let dir = TempDir()
         let seeded = try Self.seed(dir)
         let place = try Self.tamper(kind, dir, segments: seeded.segments)
         let segment = place.segment, seq = place.seq

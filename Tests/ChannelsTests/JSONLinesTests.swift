@@ -136,7 +136,7 @@ import Testing
 
         // The plain contract fields only: extras are left out when empty.
         let plain = InboundMessage(channel: .sms, to: "+1", from: "+2", text: "x")
-        let keys = try JSONSerialization.jsonObject(with: JSONEncoder().encode(plain)) as? [String: Any]
+        let keys = try JSONValue(parsing: JSONEncoder().encode(plain)).objectValue
         #expect(Set(keys?.keys.map { $0 } ?? []) == ["channel", "to", "from", "text"])
     }
 
@@ -172,13 +172,13 @@ import Testing
         var converted = ""
         var count = 0
         while let line = try lines.nextLine() {
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.bytes)) as? [String: Any])
-            let source = try #require(object["source"] as? String)
+            let object = try JSONValue(parsing: line.bytes)
+            let source = try #require(object["source"]?.stringValue)
             // Dialogue ids are strings in some corpora and numbers in others.
-            let dialogue = try #require((object["dialogue_id"] as? String) ?? (object["dialogue_id"] as? NSNumber)?.stringValue)
-            let index = try #require((object["utt_idx"] as? NSNumber)?.intValue)
+            let dialogue = try #require(object["dialogue_id"]?.stringValue ?? object["dialogue_id"]?.intValue.map(String.init))
+            let index = try #require(object["utt_idx"]?.intValue)
             let message = InboundMessage(channel: .webchat, to: "webchat:demo", from: "visitor:\(source):\(dialogue)",
-                                         text: try #require(object["text"] as? String),
+                                         text: try #require(object["text"]?.stringValue),
                                          externalMessageId: "\(source):\(dialogue):\(index)")
             converted += String(decoding: try JSONEncoder().encode(message), as: UTF8.self) + "\n"
             count += 1

@@ -51,7 +51,7 @@ import Testing
             #expect(rejection.code == .unsupportedMessageType)
             #expect(rejection.channel == .whatsapp)
             // The raw bytes are the body the message came in, and parse as JSON again.
-            #expect((try? JSONSerialization.jsonObject(with: rejection.raw)) != nil)
+            #expect((try? JSONValue(parsing: rejection.raw)) != nil)
         }
         #expect(try outcome("unsupported").rejection?.reason.contains("131051") == true)
     }

@@ -1,20 +1,12 @@
 import Crypto
 import Foundation
+import PurserCore
+@_exported import PurserTestSupport
 import Logging
 import Testing
 @testable import Credentials
 
-/// A fresh credentials directory, removed when the test ends.
-final class TempDirectory {
-    let path: String
-    init() {
-        path = NSTemporaryDirectory() + "purser-credentials-" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
-func store(_ dir: TempDirectory, key: SymmetricKey) -> CredentialStore {
+func store(_ dir: TempDir, key: SymmetricKey) -> CredentialStore {
     CredentialStore(directory: dir.path + "/credentials", masterKey: key)
 }
 
@@ -26,7 +18,7 @@ let secret = "sk-or-v1-3f9c2a7d5e8b1c4f6a0d9e2b7c5a8f1e"
 
 @Suite struct CredentialStoreTests {
     @Test func roundTrip() throws {
-        let dir = TempDirectory()
+        let dir = TempDir()
         let key = SymmetricKey(size: .bits256)
         let s = store(dir, key: key)
         try s.set(org: "haff", name: "openrouter_api_key", value: secret)
@@ -49,7 +41,7 @@ let secret = "sk-or-v1-3f9c2a7d5e8b1c4f6a0d9e2b7c5a8f1e"
     }
 
     @Test func orgsAreIsolated() throws {
-        let dir = TempDirectory()
+        let dir = TempDir()
         let s = store(dir, key: SymmetricKey(size: .bits256))
         try s.set(org: "org-a", name: "llm_api_key", value: secret)
         #expect(try s.get(org: "org-b", name: "llm_api_key") == nil)
@@ -58,7 +50,7 @@ let secret = "sk-or-v1-3f9c2a7d5e8b1c4f6a0d9e2b7c5a8f1e"
 
     /// The org id is authenticated data: org A's file placed under org B's name does not open.
     @Test func sealedFileCopiedToAnotherOrgDoesNotOpen() throws {
-        let dir = TempDirectory()
+        let dir = TempDir()
         let s = store(dir, key: SymmetricKey(size: .bits256))
         try s.set(org: "org-a", name: "llm_api_key", value: secret)
         let base = dir.path + "/credentials/"
@@ -73,21 +65,24 @@ let secret = "sk-or-v1-3f9c2a7d5e8b1c4f6a0d9e2b7c5a8f1e"
 
     /// The name is authenticated data: a value moved to another entry does not open.
     @Test func sealedValueMovedToAnotherNameDoesNotOpen() throws {
-        let dir = TempDirectory()
+        let dir = TempDir()
         let s = store(dir, key: SymmetricKey(size: .bits256))
         try s.set(org: "haff", name: "llm_api_key", value: secret)
         try s.set(org: "haff", name: "llm_base_url", value: "https://example.invalid/v1")
         let path = dir.path + "/credentials/haff.sealed"
-        var file = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
-        var entries = file["entries"] as! [String: String]
+        let text = try Data(contentsOf: URL(fileURLWithPath: path))
+        let parsed = try JSONValue(parsing: text)
+        var file = try #require(parsed.objectValue)
+        var entries = (file["entries"]?.objectValue ?? [:]).compactMapValues { $0.stringValue }
+        #expect(!entries.isEmpty)
         entries["llm_base_url"] = entries["llm_api_key"]
-        file["entries"] = entries
-        try JSONSerialization.data(withJSONObject: file).write(to: URL(fileURLWithPath: path))
+        file["entries"] = .object(entries.mapValues(JSONValue.string))
+        try JSONValue.object(file).serializedData().write(to: URL(fileURLWithPath: path))
         #expect(error { _ = try s.get(org: "haff", name: "llm_api_key") }?.code == .cannotDecrypt)
     }
 
     @Test func wrongMasterKeyFailsClearly() throws {
-        let dir = TempDirectory()
+        let dir = TempDir()
         try store(dir, key: SymmetricKey(size: .bits256)).set(org: "haff", name: "twilio_auth_token", value: secret)
         let other = store(dir, key: SymmetricKey(size: .bits256))
         let e = error { _ = try other.get(org: "haff", name: "twilio_auth_token") }
@@ -101,23 +96,26 @@ let secret = "sk-or-v1-3f9c2a7d5e8b1c4f6a0d9e2b7c5a8f1e"
     /// Flipping any one byte of the sealed value (nonce, ciphertext or tag) is detected.
     @Test(arguments: [0, 5, 12, 20, 40, 51])
     func tamperedValueFails(byteIndex: Int) throws {
-        let dir = TempDirectory()
+        let dir = TempDir()
         let s = store(dir, key: SymmetricKey(size: .bits256))
         try s.set(org: "haff", name: "whatsapp_access_token", value: secret)
         let path = dir.path + "/credentials/haff.sealed"
-        var file = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
-        var entries = file["entries"] as! [String: String]
+        let text = try Data(contentsOf: URL(fileURLWithPath: path))
+        let parsed = try JSONValue(parsing: text)
+        var file = try #require(parsed.objectValue)
+        var entries = (file["entries"]?.objectValue ?? [:]).compactMapValues { $0.stringValue }
+        #expect(!entries.isEmpty)
         var raw = Data(base64Encoded: entries["whatsapp_access_token"]!)!
         #expect(raw.count == 12 + secret.utf8.count + 16)
         raw[byteIndex] ^= 0x01
         entries["whatsapp_access_token"] = raw.base64EncodedString()
-        file["entries"] = entries
-        try JSONSerialization.data(withJSONObject: file).write(to: URL(fileURLWithPath: path))
+        file["entries"] = .object(entries.mapValues(JSONValue.string))
+        try JSONValue.object(file).serializedData().write(to: URL(fileURLWithPath: path))
         #expect(error { _ = try s.get(org: "haff", name: "whatsapp_access_token") }?.code == .cannotDecrypt)
     }
 
     @Test func truncatedOrGarbageFileFails() throws {
-        let dir = TempDirectory()
+        let dir = TempDir()
         let s = store(dir, key: SymmetricKey(size: .bits256))
         try s.set(org: "haff", name: "llm_api_key", value: secret)
         let path = dir.path + "/credentials/haff.sealed"
@@ -127,7 +125,7 @@ let secret = "sk-or-v1-3f9c2a7d5e8b1c4f6a0d9e2b7c5a8f1e"
     }
 
     @Test func fileDoesNotContainThePlaintext() throws {
-        let dir = TempDirectory()
+        let dir = TempDir()
         let s = store(dir, key: SymmetricKey(size: .bits256))
         try s.set(org: "haff", name: "openrouter_api_key", value: secret)
         let base = dir.path + "/credentials/"
@@ -148,7 +146,7 @@ let secret = "sk-or-v1-3f9c2a7d5e8b1c4f6a0d9e2b7c5a8f1e"
 
     @Test(arguments: ["", "Upper", "with-dash", "with space", "dot.name", "../etc", "naïve", String(repeating: "x", count: 65), "a\u{0}b"])
     func invalidNamesAreRefused(name: String) throws {
-        let dir = TempDirectory()
+        let dir = TempDir()
         let s = store(dir, key: SymmetricKey(size: .bits256))
         #expect(error { try s.set(org: "haff", name: name, value: "v") }?.code == .invalidName)
         #expect(error { _ = try s.get(org: "haff", name: name) }?.code == .invalidName)
@@ -156,7 +154,7 @@ let secret = "sk-or-v1-3f9c2a7d5e8b1c4f6a0d9e2b7c5a8f1e"
 
     @Test(arguments: ["", ".", "..", "../haff", "a/b", "/etc/passwd", "haff\u{0}", "ha ff", "x.sealed/..", String(repeating: "o", count: 129)])
     func invalidOrgsAreRefused(org: String) throws {
-        let dir = TempDirectory()
+        let dir = TempDir()
         let s = store(dir, key: SymmetricKey(size: .bits256))
         #expect(error { try s.set(org: org, name: "llm_api_key", value: "v") }?.code == .invalidOrg)
         #expect(error { _ = try s.names(org: org) }?.code == .invalidOrg)
@@ -169,7 +167,7 @@ let secret = "sk-or-v1-3f9c2a7d5e8b1c4f6a0d9e2b7c5a8f1e"
     }
 
     @Test func oversizedAndEmptyValuesAreRefused() throws {
-        let dir = TempDirectory()
+        let dir = TempDir()
         let s = store(dir, key: SymmetricKey(size: .bits256))
         #expect(error { try s.set(org: "haff", name: "x", value: "") }?.code == .invalidValue)
         #expect(error { try s.set(org: "haff", name: "x", value: String(repeating: "a", count: CredentialStore.maximumValueBytes + 1)) }?.code == .invalidValue)
@@ -181,7 +179,7 @@ let secret = "sk-or-v1-3f9c2a7d5e8b1c4f6a0d9e2b7c5a8f1e"
     let logger = Logger(label: "test")
 
     @Test func fromEnvironment() throws {
-        let dir = TempDirectory()
+        let dir = TempDir()
         let key = SymmetricKey(size: .bits256)
         let b64 = key.withUnsafeBytes { Data($0).base64EncodedString() }
         let loaded = try MasterKey.load(directory: dir.path + "/credentials", environment: ["PURSER_MASTER_KEY": b64], logger: logger)
@@ -190,7 +188,7 @@ let secret = "sk-or-v1-3f9c2a7d5e8b1c4f6a0d9e2b7c5a8f1e"
     }
 
     @Test func fromFileNamedByEnvironment() throws {
-        let dir = TempDirectory()
+        let dir = TempDir()
         let key = SymmetricKey(size: .bits256)
         let file = dir.path + "/key.b64"
         try (key.withUnsafeBytes { Data($0).base64EncodedString() } + "\n").write(toFile: file, atomically: true, encoding: .utf8)
@@ -200,12 +198,12 @@ let secret = "sk-or-v1-3f9c2a7d5e8b1c4f6a0d9e2b7c5a8f1e"
 
     @Test(arguments: ["not base64!", "AAAA", Data(count: 31).base64EncodedString(), Data(count: 33).base64EncodedString()])
     func badKeysAreRefused(text: String) throws {
-        let dir = TempDirectory()
+        let dir = TempDir()
         #expect(error { _ = try MasterKey.load(directory: dir.path, environment: ["PURSER_MASTER_KEY": text], logger: logger) }?.code == .invalidMasterKey)
     }
 
     @Test func defaultKeyFileIsCreatedOnceWithMode0600() throws {
-        let dir = TempDirectory()
+        let dir = TempDir()
         let credentials = dir.path + "/credentials"
         let first = try MasterKey.load(directory: credentials, environment: [:], logger: logger)
         let second = try MasterKey.load(directory: credentials, environment: [:], logger: logger)

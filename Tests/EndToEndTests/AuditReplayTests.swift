@@ -1,4 +1,6 @@
 import Foundation
+import PurserCore
+import PurserTestSupport
 import Testing
 
 /// `purser replay` and `purser audit` on histories appended through `purser log append`.

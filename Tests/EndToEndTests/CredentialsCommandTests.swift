@@ -1,4 +1,6 @@
 import Foundation
+import PurserCore
+import PurserTestSupport
 import Testing
 
 /// `purser credentials set|list|delete` through the built binary: values go in through stdin and

@@ -1,4 +1,6 @@
 import Foundation
+import PurserCore
+import PurserTestSupport
 import Testing
 
 /// `purser db migrate` against the throwaway server CI starts (`PURSER_TEST_DATABASE_URL`);
@@ -13,12 +15,8 @@ struct DbCommandTests {
             throw CancellationError()
         }
         let name = "purser_e2e_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12)
-        let psql = Process()
-        psql.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        psql.arguments = ["psql", "-q", "-v", "ON_ERROR_STOP=1", server, "-c", "CREATE DATABASE \(name)"]
-        try psql.run()
-        psql.waitUntilExit()
-        #expect(psql.terminationStatus == 0)
+        let psql = try runProcess("/usr/bin/env", ["psql", "-q", "-v", "ON_ERROR_STOP=1", server, "-c", "CREATE DATABASE \(name)"])
+        #expect(psql.status == 0, "\(psql.stderr)")
         // The server's URL names its own database last: swap that for the new one.
         guard let slash = server.lastIndex(of: "/") else { throw CancellationError() }
         return server[..<slash] + "/\(name)"

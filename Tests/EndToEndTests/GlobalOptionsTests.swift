@@ -1,4 +1,6 @@
 import Foundation
+import PurserCore
+import PurserTestSupport
 import Testing
 
 /// The global options (`--data`, `--log-level`, `--log-format`) before the subcommand as well as
@@ -70,12 +72,12 @@ import Testing
         let lines = r.stderr.split(separator: "\n")
         #expect(!lines.isEmpty)
         for line in lines {
-            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-            #expect(object?["level"] as? String == "info", "\(line)")
-            #expect(object?["label"] as? String == "purser.projections", "\(line)")
-            #expect((object?["message"] as? String)?.hasPrefix("projection ") == true, "\(line)")
-            #expect((object?["timestamp"] as? String)?.hasSuffix("Z") == true, "\(line)")
-            #expect(object?["metadata"] is [String: Any], "\(line)")
+            let object = try JSONValue(parsing: line.utf8)
+            #expect(object["level"]?.stringValue == "info", "\(line)")
+            #expect(object["label"]?.stringValue == "purser.projections", "\(line)")
+            #expect(object["message"]?.stringValue?.hasPrefix("projection ") == true, "\(line)")
+            #expect(object["timestamp"]?.stringValue?.hasSuffix("Z") == true, "\(line)")
+            #expect(object["metadata"]?.objectValue != nil, "\(line)")
         }
         // Rebuild once more at warning: nothing to say on stderr. The environment sets the level too.
         let quiet = try purser(exactly: ["--log-level", "warning", "--data", data, "projections", "rebuild"])

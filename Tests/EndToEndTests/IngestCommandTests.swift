@@ -1,4 +1,6 @@
 import Foundation
+import PurserCore
+import PurserTestSupport
 import Testing
 
 /// `purser ingest` and the operator commands, run as the built binary on real inputs.

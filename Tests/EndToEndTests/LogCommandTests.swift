@@ -1,4 +1,6 @@
 import Foundation
+import PurserTestSupport
+import PurserCore
 import Testing
 
 @Suite struct LogCommandTests {
@@ -169,11 +171,10 @@ import Testing
 }
 
 final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var v = false
+    private let flag = Locked(false)
     var value: Bool {
-        get { lock.withLock { v } }
-        set { lock.withLock { v = newValue } }
+        get { flag.withLock { $0 } }
+        set { flag.withLock { $0 = newValue } }
     }
 }
 
@@ -186,6 +187,6 @@ final class LineCollector: @unchecked Sendable {
     func done() { cond.withLock { finished = true; cond.broadcast() } }
     func wait() { cond.lock(); while !finished { cond.wait() }; cond.unlock() }
     var objects: [[String: Any]] {
-        cond.withLock { items.compactMap { (try? JSONSerialization.jsonObject(with: $0)) as? [String: Any] } }
+        cond.withLock { items.compactMap { JSONValue.foundationObject(line: $0) } }
     }
 }

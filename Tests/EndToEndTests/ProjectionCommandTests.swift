@@ -1,5 +1,7 @@
 import EventLog
 import Foundation
+import PurserCore
+import PurserTestSupport
 import GRDB
 import PurserDomain
 import ReadModelCatalog

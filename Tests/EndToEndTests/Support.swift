@@ -1,4 +1,6 @@
 import Foundation
+import PurserCore
+import PurserTestSupport
 
 /// The `purser` binary built next to the test bundle (or $PURSER_BIN).
 func purserBinary() -> String {
@@ -19,21 +21,12 @@ func samplesDirectory() -> String {
         .appendingPathComponent("Fixtures/samples").path
 }
 
-final class TempDir {
-    let path: String
-    init() {
-        path = NSTemporaryDirectory() + "purser-e2e-" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
 struct RunResult {
     var status: Int32
     var stdout: String
     var stderr: String
     var lines: [[String: Any]] {
-        stdout.split(separator: "\n").compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+        stdout.split(separator: "\n").compactMap { JSONValue.foundationObject(line: $0.utf8) }
     }
 }
 
@@ -46,29 +39,6 @@ func purser(_ args: [String], data: String, stdin: String? = nil, env: [String: 
 /// Runs `purser` with exactly these arguments, for tests of where the global options may go.
 @discardableResult
 func purser(exactly args: [String], stdin: String? = nil, env: [String: String] = [:]) throws -> RunResult {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: purserBinary())
-    p.arguments = args
-    var environment = ProcessInfo.processInfo.environment
-    for (k, v) in env { environment[k] = v }
-    p.environment = environment
-    let out = Pipe(), err = Pipe(), inp = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    p.standardInput = inp
-    try p.run()
-    let writer = Thread {
-        if let stdin { inp.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try? inp.fileHandleForWriting.close()
-    }
-    writer.start()
-    let errData = ErrBox()
-    let errThread = Thread { errData.data = err.fileHandleForReading.readDataToEndOfFile() }
-    errThread.start()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    while errData.data == nil { usleep(1000) }
-    return RunResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: errData.data!, as: UTF8.self))
+    let result = try runProcess(purserBinary(), args, stdin: stdin.map { Data($0.utf8) }, environment: env)
+    return RunResult(status: result.status, stdout: result.stdout, stderr: result.stderr)
 }
-
-final class ErrBox: @unchecked Sendable { var data: Data? }

@@ -1,4 +1,6 @@
 import Foundation
+import PurserCore
+import PurserTestSupport
 import Testing
 
 /// `purser token create` through the built binary: org ids follow the one grammar, and a case

@@ -271,7 +271,8 @@ import PurserCore
             var args = ["-dc"]
             if compression == .dictionary { args += ["-D", dir.path + "/lz4.dict"] }
             args.append(dir.path + "/segments/" + s)
-            let (status, out, err) = try run("/usr/bin/lz4", args)
+            let result = try runProcess("/usr/bin/lz4", args)
+            let (status, out, err) = (result.status, result.stdout, result.stderr)
             #expect(status == 0, "lz4 failed: \(err)")
             theirs += out.split(separator: "\n").map(String.init)
         }

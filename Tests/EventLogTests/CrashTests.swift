@@ -9,7 +9,7 @@ import Testing
     @Test func simulatedCrashesAtAThousandPointsLoseNoAcknowledgedEvent() throws {
         var survivedTruncations = 0
         for iteration in 0..<1000 {
-            var rng = SplitMix64(seed: UInt64(iteration) &* 7919 &+ 17)
+            var rng = SeededRandom(seed: UInt64(iteration) &* 7919 &+ 17)
             let fs = SimulatedFileSystem()
             var options = EventLogOptions()
             options.segmentBytesMax = UInt64.random(in: 1500...6000, using: &rng) // rolls happen

@@ -111,7 +111,7 @@ import Testing
         var failuresSeen = 0
         var ackedTotal = 0
         for run in 0..<runs {
-            var rng = SplitMix64(seed: UInt64(run) &* 104_729 &+ 3)
+            var rng = SeededRandom(seed: UInt64(run) &* 104_729 &+ 3)
             let fs = SimulatedFileSystem()
             var options = EventLogOptions()
             options.segmentBytesMax = UInt64.random(in: 1200...5000, using: &rng)  // segments roll mid-stream

@@ -36,19 +36,12 @@ struct ReservedPort {
 
 /// Records the waits a provider asked for instead of sleeping through them.
 final class SleepRecorder: @unchecked Sendable {
-    private let lock = NSLock()
-    private var waits: [Duration] = []
+    private let waits = Locked<[Duration]>([])
 
-    var recorded: [Duration] {
-        lock.lock()
-        defer { lock.unlock() }
-        return waits
-    }
+    var recorded: [Duration] { waits.withLock { $0 } }
 
     private func record(_ duration: Duration) {
-        lock.lock()
-        waits.append(duration)
-        lock.unlock()
+        waits.withLock { $0.append(duration) }
     }
 
     var environment: RetryEnvironment {

@@ -1,5 +1,6 @@
 import EventLog
 import Foundation
+@_exported import PurserTestSupport
 import LLM
 import LLMTestServer
 import Logging
@@ -12,20 +13,6 @@ let testLogger: Logger = {
     logger.logLevel = .warning
     return logger
 }()
-
-/// A temporary data directory, removed when the test is done with it.
-final class TempDir: @unchecked Sendable {
-    let path: String
-
-    init() {
-        path = NSTemporaryDirectory() + "purser-pipeline-" + UUID().uuidString
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-}
 
 /// The sailing school of the seed, with knobs for what a test varies.
 func agentConfig(org: String = "haff", address: String = "+4939771234567", autonomy: String = "autonomous",

@@ -322,10 +322,9 @@ import Testing
 }
 
 final class LockedBox<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: T?
+    private let stored = Locked<T?>(nil)
     var value: T? {
-        get { lock.lock(); defer { lock.unlock() }; return stored }
-        set { lock.lock(); stored = newValue; lock.unlock() }
+        get { stored.withLock { $0 } }
+        set { stored.withLock { $0 = newValue } }
     }
 }

@@ -1,5 +1,6 @@
 import EventLog
 import Foundation
+@_exported import PurserTestSupport
 import GRDB
 import Logging
 import Projection
@@ -10,19 +11,14 @@ let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler()
 
 /// A data directory with an event log, removed when released.
 final class TestData: @unchecked Sendable {
-    let path: String
-    var logDirectory: String { path + "/eventlog" }
+    private let directory = TempDir(prefix: "purser-proj")
+    var path: String { directory.path }
+    var logDirectory: String { directory.logDirectory }
     private var log: EventLog?
     private var clock: Int64 = 1_795_600_000_000
 
-    init() {
-        path = NSTemporaryDirectory() + "purser-proj-" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
     deinit {
         log?.close()
-        try? FileManager.default.removeItem(atPath: path)
     }
 
     func openLog() throws -> EventLog {
@@ -89,18 +85,6 @@ func dump(_ store: ProjectionStore) throws -> [String: [String]] {
 
 func rows(_ store: ProjectionStore, _ sql: String, _ arguments: StatementArguments = []) throws -> [Row] {
     try store.read { try Row.fetchAll($0, sql: sql, arguments: arguments) }
-}
-
-/// A small deterministic generator, so property tests replay with their seed.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
-    mutating func next() -> UInt64 {
-        state ^= state << 13
-        state ^= state >> 7
-        state ^= state << 17
-        return state
-    }
 }
 
 extension ApprovalRequested {

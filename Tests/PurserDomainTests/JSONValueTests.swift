@@ -37,7 +37,7 @@ struct JSONValueTests {
         ("{\"a\": \"line\nbreak\"}", "column 12", "control character"),
     ])
     func syntaxErrors(input: String, column: String, reason: String) {
-        let error = #expect(throws: DomainError.self) { try JSONValue(parsing: input) }
+        let error = #expect(throws: JSONError.self) { try JSONValue(parsing: input) }
         #expect(error?.code == .invalidJSON)
         #expect(error?.message.contains(column) == true, "\(error?.message ?? "")")
         #expect(error?.message.contains(reason) == true, "\(error?.message ?? "")")
@@ -45,9 +45,9 @@ struct JSONValueTests {
 
     @Test("refuses invalid UTF-8 and hostile nesting")
     func hostileInput() {
-        #expect(throws: DomainError.self) { try JSONValue(parsing: Data([0x22, 0xC3, 0x28, 0x22])) }
+        #expect(throws: JSONError.self) { try JSONValue(parsing: Data([0x22, 0xC3, 0x28, 0x22])) }
         let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
-        let error = #expect(throws: DomainError.self) { try JSONValue(parsing: deep) }
+        let error = #expect(throws: JSONError.self) { try JSONValue(parsing: deep) }
         #expect(error?.message.contains("nesting") == true)
     }
 

@@ -32,7 +32,7 @@ import Testing
         return local + sign + (hours < 10 ? "0" : "") + "\(hours):" + (rest < 10 ? "0" : "") + "\(rest)"
     }
 
-    static func randomObject(_ index: Int, _ rng: inout SeededGenerator) -> TestObject {
+    static func randomObject(_ index: Int, _ rng: inout SeededRandom) -> TestObject {
         var props: [String: JSONValue] = [:]
         if Int.random(in: 0..<4, using: &rng) > 0 { props["price"] = .number(Double(Int.random(in: -5...500, using: &rng))) }
         if Int.random(in: 0..<8, using: &rng) == 0 { props["price"] = .string("12") }
@@ -64,7 +64,7 @@ import Testing
                              "customProperties.vip", "customProperties.address.city", "customProperties.note",
                              "customProperties.missing"]
 
-    static func randomValue(for field: String, op: String, _ rng: inout SeededGenerator) -> JSONValue {
+    static func randomValue(for field: String, op: String, _ rng: inout SeededRandom) -> JSONValue {
         if op == "exists" { return .bool(Bool.random(using: &rng)) }
         if op == "contains" || op == "startsWith" {
             return .string(["a", "sail", "vip", "VIP", "Ki", "o'", "2026-11", "\"", "Ö", "ö", "ANN", "zoe", "berlin",
@@ -87,7 +87,7 @@ import Testing
         }
     }
 
-    static func randomQuery(_ rng: inout SeededGenerator) -> JSONValue {
+    static func randomQuery(_ rng: inout SeededRandom) -> JSONValue {
         var query: [String: JSONValue] = ["objectType": .string(["crm_contact", "booking"].randomElement(using: &rng)!)]
         var filters: [JSONValue] = []
         for _ in 0..<Int.random(in: 0...3, using: &rng) {
@@ -135,7 +135,7 @@ import Testing
 
     @Test(arguments: 0..<12)
     func sqlAgreesWithReference(seed: Int) throws {
-        var rng = SeededGenerator(seed: UInt64(seed) &* 7919 &+ 17)
+        var rng = SeededRandom(seed: UInt64(seed) &* 7919 &+ 17)
         let count = Int.random(in: 5...60, using: &rng)
         let mine = (0..<count).map { Self.randomObject($0, &rng) }
         // The other org reuses the same ids with different data, so a leak changes the answers.

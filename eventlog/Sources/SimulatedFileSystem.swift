@@ -1,10 +1,10 @@
 #if canImport(Glibc)
 import Glibc
-import PurserCore
 #elseif canImport(Darwin)
 import Darwin
 #endif
 import Foundation
+import PurserCore
 
 /// An in-memory `FileSystem` that remembers what was made durable, for crash and fault tests.
 ///
@@ -47,7 +47,7 @@ public final class SimulatedFileSystem: FileSystem, @unchecked Sendable {
         var durable: [UInt8] = []
     }
 
-    private let mutex = NSLock()
+    private let mutex = Locked()
     private var entries: [String: Node] = [:]
     private var durableEntries: [String: Node] = [:]
     private var directories: Set<String> = []
@@ -84,8 +84,10 @@ public final class SimulatedFileSystem: FileSystem, @unchecked Sendable {
     /// Simulates a power cut: everything not made durable is dropped, torn or kept at random,
     /// open handles stop working and locks are released.
     public func crash<R: RandomNumberGenerator>(using rng: inout R) {
-        mutex.lock()
-        defer { mutex.unlock() }
+        mutex.withLock { crashLocked(using: &rng) }
+    }
+
+    private func crashLocked<R: RandomNumberGenerator>(using rng: inout R) {
         generation += 1
         locks.removeAll()
         fault = nil

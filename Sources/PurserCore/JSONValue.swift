@@ -145,30 +145,6 @@ extension JSONValue: Codable {
     }
 }
 
-// MARK: - Conversion to and from Codable types
-
-extension JSONValue {
-    /// The JSON form of any `Encodable` value, e.g. a payload struct for upcasting or diffing.
-    public init(encoding value: some Encodable) throws(DomainError) {
-        let data: Data
-        do {
-            data = try EventCoding.encoder.encode(value)
-        } catch {
-            throw DomainError(.encodingFailed, "could not encode \(type(of: value)) as JSON", cause: error)
-        }
-        self = try JSONValue(parsing: data)
-    }
-
-    /// Decodes this value as `type`, e.g. an upcast payload into its current struct.
-    public func decode<T: Decodable>(_ type: T.Type) throws(DomainError) -> T {
-        do {
-            return try JSONValueDecoder().decode(T.self, from: self)
-        } catch {
-            throw DomainError(.invalidPayload, "JSON does not match \(T.self): \(EventCoding.describe(error))", cause: error)
-        }
-    }
-}
-
 // MARK: - Diff
 
 /// One changed field between two JSON values, for recording edits (an approval edited before it

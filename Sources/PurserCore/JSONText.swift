@@ -9,7 +9,7 @@ import Foundation
 extension JSONValue {
     /// Parses one JSON document (RFC 8259). Leading and trailing whitespace and a leading UTF-8
     /// byte-order mark are allowed; anything else after the value is an error.
-    public init(parsing bytes: some Collection<UInt8>) throws(DomainError) {
+    public init(parsing bytes: some Collection<UInt8>) throws(JSONError) {
         let parsed: Result<JSONValue, JSONSyntaxError>
         if let result = bytes.withContiguousStorageIfAvailable({ JSONReader.parse($0) }) {
             parsed = result
@@ -19,24 +19,24 @@ extension JSONValue {
         switch parsed {
         case .success(let value): self = value
         case .failure(let error):
-            throw DomainError(.invalidJSON, "not valid JSON: \(error.reason) at column \(error.column)")
+            throw JSONError(.invalidJSON, "not valid JSON: \(error.reason) at column \(error.column)")
         }
     }
 
     /// Parses a JSON document held in `data`.
-    public init(parsing data: Data) throws(DomainError) {
+    public init(parsing data: Data) throws(JSONError) {
         let parsed = data.withUnsafeBytes { raw in
             JSONReader.parse(UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count))
         }
         switch parsed {
         case .success(let value): self = value
         case .failure(let error):
-            throw DomainError(.invalidJSON, "not valid JSON: \(error.reason) at column \(error.column)")
+            throw JSONError(.invalidJSON, "not valid JSON: \(error.reason) at column \(error.column)")
         }
     }
 
     /// Parses a JSON document held in `text`.
-    public init(parsing text: String) throws(DomainError) {
+    public init(parsing text: String) throws(JSONError) {
         try self.init(parsing: Data(text.utf8))
     }
 
@@ -59,6 +59,15 @@ extension JSONValue {
 extension JSONValue: CustomStringConvertible {
     public var description: String { serialized() }
 }
+
+/// The codes of `JSONError`.
+public enum JSONErrorCode: String, Sendable, Hashable, CaseIterable {
+    /// Bytes that are not valid JSON (or not UTF-8); the message names the byte column.
+    case invalidJSON = "json.invalid"
+}
+
+/// The error of `JSONValue(parsing:)`: what was wrong and at which byte column.
+public typealias JSONError = CodedError<JSONErrorCode>
 
 struct JSONSyntaxError: Error {
     /// 1-based byte column within the parsed text.
