@@ -380,6 +380,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "PurserRuntimeTests",
+            dependencies: ["PurserTestSupport", "PurserRuntime", "Pipeline", "PurserCore", "PurserDomain", "EventLog",
+                           .product(name: "Logging", package: "swift-log")],
+            path: "Tests/PurserRuntimeTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "PipelineTests",
             dependencies: [
                 "PurserTestSupport", "PurserCore", "Pipeline", "EventLog", "PurserDomain", "Projection", "Tools", "LLM", "LLMTestServer", "Channels",

@@ -103,19 +103,11 @@ public enum RuntimeSettings {
     }
 }
 
-/// A setting the runtime cannot start with.
-public struct RuntimeError: PurserError {
-    public enum Code: String, Sendable {
-        case badSetting = "bad_setting"
-    }
-
-    public let code: Code
-    public let message: String
-    public let cause: (any Error)?
-
-    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
-        self.code = code
-        self.message = message
-        self.cause = cause
-    }
+/// The codes of `RuntimeError`.
+public enum RuntimeErrorCode: String, Sendable, Hashable, CaseIterable {
+    /// A setting from the environment that the runtime cannot start with.
+    case badSetting = "bad_setting"
 }
+
+/// The one error type of `PurserRuntime`.
+public typealias RuntimeError = CodedError<RuntimeErrorCode>
