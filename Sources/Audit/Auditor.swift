@@ -33,7 +33,7 @@ public struct Auditor: Sendable {
         self.catalog = catalog
     }
 
-    /// Audits from any store (the embedded log or PostgreSQL); use the asynchronous `audit`.
+    /// Audits from any store (the embedded log or PostgreSQL), with `await audit(of:)`.
     public init(store: any EventStore, logger: Logger, catalog: ToolCatalog = .standard) {
         self.source = .store(store)
         self.logger = logger
@@ -43,7 +43,7 @@ public struct Auditor: Sendable {
     /// Audits `org`. With `proposed`, also replays the history under that config (for its agent)
     /// and lists what it would have denied or held (`report.whatIf`).
     public func audit(org: String, proposed: OrgAgentConfig? = nil, verifyLog: Bool = true) throws(AuditError) -> AuditReport {
-        guard case .reader(let reader) = source else { preconditionFailure("an Auditor over a store audits with `await audit(...)`") }
+        guard case .reader(let reader) = source else { preconditionFailure("an Auditor over a store audits with `await audit(of:)`") }
         guard reader.exists else { throw AuditError(.noLog, "no event log at \(reader.directory); append events first or pass --data") }
         var state = AuditState(catalog: catalog, proposed: proposed)
         var logSummary: AuditReport.LogSummary?
@@ -75,7 +75,9 @@ public struct Auditor: Sendable {
 
     /// Audits `org` from the store behind the seam (a reader's log is read through
     /// `EmbeddedEventStore`): the same checks, and the store's own verify for the integrity check.
-    public func audit(org: String, proposed: OrgAgentConfig? = nil, verifyLog: Bool = true) async throws(AuditError) -> AuditReport {
+    /// (Its own label: an async overload of `audit(org:)` would take over the synchronous callers
+    /// that run inside async code.)
+    public func audit(of org: String, proposed: OrgAgentConfig? = nil, verifyLog: Bool = true) async throws(AuditError) -> AuditReport {
         let store: any EventStore
         switch source {
         case .reader(let reader):

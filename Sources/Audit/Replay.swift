@@ -58,7 +58,8 @@ public struct Replayer: Sendable {
         self.logger = logger
     }
 
-    /// Replays from any store; use the asynchronous methods.
+    /// Replays from any store, with the asynchronous methods (`of:`; an async overload under the
+    /// same labels would take over the synchronous callers that run inside async code).
     public init(store: any EventStore, logger: Logger) {
         self.source = .store(store)
         self.logger = logger
@@ -85,7 +86,7 @@ public struct Replayer: Sendable {
     }
 
     /// The same, from the store behind the seam (a reader's log is read through `EmbeddedEventStore`).
-    public func forEach(_ options: ReplayOptions, decode: Bool, _ body: (AuditEvent, DomainEvent?, String?) throws -> Void) async throws(AuditError) {
+    public func forEach(of options: ReplayOptions, decode: Bool, _ body: (AuditEvent, DomainEvent?, String?) throws -> Void) async throws(AuditError) {
         let store: any EventStore
         switch source {
         case .reader(let reader):
@@ -115,8 +116,8 @@ public struct Replayer: Sendable {
         try forEach(options, decode: false) { event, _, _ in write(event.raw) }
     }
 
-    public func jsonl(_ options: ReplayOptions, _ write: ([UInt8]) -> Void) async throws(AuditError) {
-        try await forEach(options, decode: false) { event, _, _ in write(event.raw) }
+    public func jsonl(of options: ReplayOptions, _ write: ([UInt8]) -> Void) async throws(AuditError) {
+        try await forEach(of: options, decode: false) { event, _, _ in write(event.raw) }
     }
 
     /// The activity-log text (`--format text`): the org-level events (configuration, objects,
@@ -131,9 +132,9 @@ public struct Replayer: Sendable {
         return text.lines()
     }
 
-    public func text(_ options: ReplayOptions) async throws(AuditError) -> [String] {
+    public func text(of options: ReplayOptions) async throws(AuditError) -> [String] {
         var text = ActivityText(org: options.org)
-        try await forEach(options, decode: true) { text.add($0, $1, $2) }
+        try await forEach(of: options, decode: true) { text.add($0, $1, $2) }
         return text.lines()
     }
 
