@@ -274,6 +274,8 @@ public final class PostgresEventStore: EventStore {
         let deadline = clock.now + .milliseconds(Int64(retrySecondsMax * 1000))
         var pause = Duration.milliseconds(50)
         while true {
+            // A cancelled caller (a follower whose reader went away) stops retrying.
+            try Task.checkCancellation()
             do {
                 return try await Self.within(min(deadline - clock.now, attemptLimit), work)
             } catch let error as PostgresStoreError {
