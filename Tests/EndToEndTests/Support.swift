@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// The `purser` binary built next to the test bundle (or $PURSER_BIN).
 func purserBinary() -> String {
@@ -72,3 +73,40 @@ func purser(exactly args: [String], stdin: String? = nil, env: [String: String] 
 }
 
 final class ErrBox: @unchecked Sendable { var data: Data? }
+
+/// Whether the suites that need a PostgreSQL server run: with `PURSER_TEST_DATABASE_URL`, and under
+/// CI (where its absence then fails them).
+let postgresTestsEnabled = ProcessInfo.processInfo.environment["PURSER_TEST_DATABASE_URL"] != nil
+    || ProcessInfo.processInfo.environment["CI"] != nil
+
+/// A database of its own on the test server, made with psql; its URL.
+func freshDatabase() throws -> String {
+    guard let server = ProcessInfo.processInfo.environment["PURSER_TEST_DATABASE_URL"] else {
+        Issue.record("PURSER_TEST_DATABASE_URL is not set, and CI is")
+        throw CancellationError()
+    }
+    let name = "purser_e2e_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12)
+    let psql = Process()
+    psql.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    psql.arguments = ["psql", "-q", "-v", "ON_ERROR_STOP=1", server, "-c", "CREATE DATABASE \(name)"]
+    try psql.run()
+    psql.waitUntilExit()
+    #expect(psql.terminationStatus == 0)
+    // The server's URL names its own database last: swap that for the new one.
+    guard let slash = server.lastIndex(of: "/") else { throw CancellationError() }
+    return server[..<slash] + "/\(name)"
+}
+
+/// Runs a shell command line; its stdout (for `lz4` and `psql` beside the binary under test).
+func shell(_ command: String) throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/sh")
+    p.arguments = ["-c", command]
+    let out = Pipe()
+    p.standardOutput = out
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0, "\(command)")
+    return String(decoding: data, as: UTF8.self)
+}
