@@ -112,12 +112,27 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The storage seam: the protocol both stores implement (append with expected versions and
+        // id de-duplication, reads by org, follow, verify, stats), the embedded log behind it, and
+        // the copy between stores.
+        .target(
+            name: "EventStore",
+            dependencies: [
+                "PurserCore",
+                "EventLog",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/EventStore",
+            swiftSettings: swiftSettings
+        ),
+
         // The event log in PostgreSQL: migrations, the per-org gap-free append, reads, verify.
         .target(
             name: "PostgresStore",
             dependencies: [
                 "PurserCore",
                 "EventLog",
+                "EventStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -231,7 +246,7 @@ let package = Package(
         .target(
             name: "Audit",
             dependencies: [
-                "PurserCore", "EventLog", "PurserDomain", "Projection", "Tools",
+                "PurserCore", "EventLog", "EventStore", "PurserDomain", "Projection", "Tools",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -295,6 +310,7 @@ let package = Package(
                 "Credentials",
                 "PostgresStore",
                 "PurserRuntime",
+                "EventStore",
             ] + projectorTargets + [
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -334,8 +350,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "EventStoreTests",
+            dependencies: ["EventStore", "PostgresStore", "PurserCore", "EventLog", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
+            path: "Tests/EventStoreTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "PostgresStoreTests",
-            dependencies: ["PostgresStore", "PurserCore", "EventLog", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PostgresStore", "EventStore", "PurserCore", "EventLog", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log")],
             path: "Tests/PostgresStoreTests",
             swiftSettings: swiftSettings
         ),

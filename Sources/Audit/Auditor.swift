@@ -1,4 +1,5 @@
 import EventLog
+import EventStore
 import Foundation
 import Logging
 import PurserCore
@@ -13,14 +14,28 @@ import Tools
 /// created by a later import) keep small maps and are settled at the end. It never calls an LLM
 /// or a tool: the tool policy is a pure function re-run on the recorded arguments.
 public struct Auditor: Sendable {
-    public let reader: LogReader
+    /// Where the events come from: the embedded log's reader (the synchronous `audit`), or any
+    /// store behind the seam (the asynchronous one, which also takes a reader's log).
+    enum Source: Sendable {
+        case reader(LogReader)
+        case store(any EventStore)
+    }
+
+    let source: Source
     let logger: Logger
     let catalog: ToolCatalog
 
     /// - Parameter catalog: for the action category of each tool call and for the config's
     ///   tool names.
     public init(reader: LogReader, logger: Logger, catalog: ToolCatalog = .standard) throws(AuditError) {
-        self.reader = reader
+        self.source = .reader(reader)
+        self.logger = logger
+        self.catalog = catalog
+    }
+
+    /// Audits from any store (the embedded log or PostgreSQL), with `await audit(of:)`.
+    public init(store: any EventStore, logger: Logger, catalog: ToolCatalog = .standard) {
+        self.source = .store(store)
         self.logger = logger
         self.catalog = catalog
     }
@@ -28,6 +43,7 @@ public struct Auditor: Sendable {
     /// Audits `org`. With `proposed`, also replays the history under that config (for its agent)
     /// and lists what it would have denied or held (`report.whatIf`).
     public func audit(org: String, proposed: OrgAgentConfig? = nil, verifyLog: Bool = true) throws(AuditError) -> AuditReport {
+        guard case .reader(let reader) = source else { preconditionFailure("an Auditor over a store audits with `await audit(of:)`") }
         guard reader.exists else { throw AuditError(.noLog, "no event log at \(reader.directory); append events first or pass --data") }
         var state = AuditState(catalog: catalog, proposed: proposed)
         var logSummary: AuditReport.LogSummary?
@@ -47,34 +63,60 @@ public struct Auditor: Sendable {
         // loaded 2-core machine, so events are decoded in order, one at a time.
         do {
             try reader.scan(LogReader.Filter(org: org)) { record in
-                state.events += 1
-                state.firstSeq = state.firstSeq ?? record.seq
-                state.lastSeq = record.seq
-                state.count(.readable)
-                let event: AuditEvent
-                do {
-                    event = try AuditEvent(record, keepRaw: false)
-                } catch {
-                    state.violate(record.seq, .readable, "\(error)")
-                    return true
-                }
-                do {
-                    state.apply(event, try event.decode())
-                } catch {
-                    state.violate(record.seq, .readable, "\(error)")
-                }
+                state.read(record)
                 return true
             }
         } catch {
             // A damaged batch stops the scan; the faults from verify name where.
             state.violate(state.lastSeq.map { $0 + 1 }, .integrity, "reading the org's events stopped: \(error)")
         }
+        return report(org: org, state: &state, log: logSummary)
+    }
+
+    /// Audits `org` from the store behind the seam (a reader's log is read through
+    /// `EmbeddedEventStore`): the same checks, and the store's own verify for the integrity check.
+    /// (Its own label: an async overload of `audit(org:)` would take over the synchronous callers
+    /// that run inside async code.)
+    public func audit(of org: String, proposed: OrgAgentConfig? = nil, verifyLog: Bool = true) async throws(AuditError) -> AuditReport {
+        let store: any EventStore
+        switch source {
+        case .reader(let reader):
+            guard reader.exists else { throw AuditError(.noLog, "no event log at \(reader.directory); append events first or pass --data") }
+            store = EmbeddedEventStore(reader: reader)
+        case .store(let s):
+            store = s
+        }
+        var state = AuditState(catalog: catalog, proposed: proposed)
+        var logSummary: AuditReport.LogSummary?
+        if verifyLog {
+            do {
+                let v = try await store.verify(org: org)
+                logSummary = .init(ok: v.ok, segments: v.segments, batches: v.batches, events: v.events, lastSeq: v.lastSeq,
+                                   headHash: v.headHash, faults: v.faults.count)
+                state.count(.integrity, v.batches > 0 ? v.batches : Int(v.events))
+                for f in v.faults { state.violate(f.seq, .integrity, f.description) }
+            } catch {
+                state.violate(nil, .integrity, "the log could not be verified: \(error)")
+            }
+        }
+        do {
+            try await store.scan(EventQuery(org: org)) { batch in
+                for event in batch { event.withRecord { state.read($0) } }
+                return true
+            }
+        } catch {
+            state.violate(state.lastSeq.map { $0 + 1 }, .integrity, "reading the org's events stopped: \(error)")
+        }
+        return report(org: org, state: &state, log: logSummary)
+    }
+
+    private func report(org: String, state: inout AuditState, log: AuditReport.LogSummary?) -> AuditReport {
         state.finish()
         logger.debug("audited \(org): \(state.events) events, \(state.violations.count) violations")
-        return AuditReport(org: org, events: state.events, firstSeq: state.firstSeq, lastSeq: state.lastSeq, log: logSummary,
+        return AuditReport(org: org, events: state.events, firstSeq: state.firstSeq, lastSeq: state.lastSeq, log: log,
                            checks: AuditCheck.allCases.map { .init(check: $0, checked: state.checked[$0, default: 0], violations: state.violationCounts[$0, default: 0]) },
                            violations: state.violations,
-                           whatIfAgent: proposed?.agentId, whatIf: proposed == nil ? nil : state.findings)
+                           whatIfAgent: state.proposed?.agentId, whatIf: state.proposed == nil ? nil : state.findings)
     }
 
     /// Reads a proposed configuration for `--config NEW.json` (validated like `agent apply`).
@@ -135,6 +177,26 @@ struct AuditState {
     var objectRefs: [(seq: UInt64, id: String, context: String)] = []
     var completedReservations: [(seq: UInt64, reservation: String?)] = []
     var chargedReservations: Set<String> = []
+
+    /// Takes one event of the org: counted, its envelope and payload read, its checks applied.
+    mutating func read(_ record: EventRecord) {
+        events += 1
+        firstSeq = firstSeq ?? record.seq
+        lastSeq = record.seq
+        count(.readable)
+        let event: AuditEvent
+        do {
+            event = try AuditEvent(record, keepRaw: false)
+        } catch {
+            violate(record.seq, .readable, "\(error)")
+            return
+        }
+        do {
+            apply(event, try event.decode())
+        } catch {
+            violate(record.seq, .readable, "\(error)")
+        }
+    }
 
     init(catalog: ToolCatalog, proposed: OrgAgentConfig?) {
         self.catalog = catalog

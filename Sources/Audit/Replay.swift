@@ -1,4 +1,5 @@
 import EventLog
+import EventStore
 import Foundation
 import Logging
 import PurserCore
@@ -39,12 +40,28 @@ public struct ReplayOptions: Sendable {
 /// Reads one org's history from the log, through the org index (so the cost follows the org's
 /// events, not the log's), and hands it out event by event. It never calls an LLM or a tool:
 /// everything it shows was recorded.
+///
+/// Over a `LogReader` it reads synchronously; over any store behind the seam (the embedded log
+/// or PostgreSQL) through the asynchronous methods. Both hand each event to the same `Selection`
+/// and `ActivityText`, so the two paths cannot disagree.
 public struct Replayer: Sendable {
-    public let reader: LogReader
+    enum Source: Sendable {
+        case reader(LogReader)
+        case store(any EventStore)
+    }
+
+    let source: Source
     let logger: Logger
 
     public init(reader: LogReader, logger: Logger) {
-        self.reader = reader
+        self.source = .reader(reader)
+        self.logger = logger
+    }
+
+    /// Replays from any store, with the asynchronous methods (`of:`; an async overload under the
+    /// same labels would take over the synchronous callers that run inside async code).
+    public init(store: any EventStore, logger: Logger) {
+        self.source = .store(store)
         self.logger = logger
     }
 
@@ -52,34 +69,13 @@ public struct Replayer: Sendable {
     /// time bounds are checked per event (the envelope's `ts`), since times are not indexed.
     /// `body` gets the event, its payload (when decoded) and the session it belongs to.
     public func forEach(_ options: ReplayOptions, decode: Bool, _ body: (AuditEvent, DomainEvent?, String?) throws -> Void) throws(AuditError) {
+        guard case .reader(let reader) = source else { preconditionFailure("a Replayer over a store replays with `await`") }
         guard reader.exists else { throw AuditError(.noLog, "no event log at \(reader.directory); append events first or pass --data") }
-        var filter = LogReader.Filter(org: options.org, typePrefix: options.typePrefix)
-        if case .seq(let s) = options.since { filter.fromSeq = s }
-        if case .seq(let s) = options.until { filter.untilSeq = s }
-        var sinceMs: Int64?, untilMs: Int64?
-        if case .time(let t) = options.since { sinceMs = t.millisecondsSinceEpoch }
-        if case .time(let t) = options.until { untilMs = t.millisecondsSinceEpoch }
-        let untilSeq = filter.untilSeq
-        // Approval decisions live on `approval:<id>` streams and do not name their session; the
-        // `approval.requested` before them does, so they are grouped with it.
-        var approvalSessions: [String: String] = [:]
+        var selection = Selection(options, decode: decode, logger: logger)
         do {
-            try reader.scan(filter) { record in
-                if record.seq > untilSeq { return false }
-                let event = try AuditEvent(record)
-                if let sinceMs, event.timestampMs < sinceMs { return true }
-                if let untilMs, event.timestampMs > untilMs { return true }
-                var payload: DomainEvent?
-                if decode || (options.session != nil && event.envelope.streamID(kind: "session") == nil) || event.type.hasPrefix("approval.") {
-                    do {
-                        payload = try event.decode()
-                    } catch {
-                        logger.warning("replay: \(error)")
-                    }
-                }
-                let sid = Self.session(of: event, payload, &approvalSessions)
-                if let session = options.session, sid != session { return true }
-                try body(event, payload, sid)
+            try reader.scan(selection.filter) { record in
+                if record.seq > selection.filter.untilSeq { return false }
+                if let (event, payload, sid) = try selection.take(record) { try body(event, payload, sid) }
                 return true
             }
         } catch let error as AuditError {
@@ -89,9 +85,39 @@ public struct Replayer: Sendable {
         }
     }
 
+    /// The same, from the store behind the seam (a reader's log is read through `EmbeddedEventStore`).
+    public func forEach(of options: ReplayOptions, decode: Bool, _ body: (AuditEvent, DomainEvent?, String?) throws -> Void) async throws(AuditError) {
+        let store: any EventStore
+        switch source {
+        case .reader(let reader):
+            guard reader.exists else { throw AuditError(.noLog, "no event log at \(reader.directory); append events first or pass --data") }
+            store = EmbeddedEventStore(reader: reader)
+        case .store(let s):
+            store = s
+        }
+        var selection = Selection(options, decode: decode, logger: logger)
+        let f = selection.filter
+        do {
+            try await store.scan(EventQuery(org: options.org, typePrefix: f.typePrefix, fromSeq: f.fromSeq, untilSeq: f.untilSeq)) { batch in
+                for stored in batch {
+                    if let (event, payload, sid) = try stored.withRecord({ try selection.take($0) }) { try body(event, payload, sid) }
+                }
+                return true
+            }
+        } catch let error as AuditError {
+            throw error
+        } catch {
+            throw AuditError(.log, "reading org \(options.org) from \(store) failed; run `purser log verify` to see where the log is damaged", cause: error)
+        }
+    }
+
     /// The raw event lines (`--format jsonl`).
     public func jsonl(_ options: ReplayOptions, _ write: ([UInt8]) -> Void) throws(AuditError) {
         try forEach(options, decode: false) { event, _, _ in write(event.raw) }
+    }
+
+    public func jsonl(of options: ReplayOptions, _ write: ([UInt8]) -> Void) async throws(AuditError) {
+        try await forEach(of: options, decode: false) { event, _, _ in write(event.raw) }
     }
 
     /// The activity-log text (`--format text`): the org-level events (configuration, objects,
@@ -101,16 +127,78 @@ public struct Replayer: Sendable {
     /// Sections are collected before printing, so memory follows the org's rendered lines; the
     /// log itself is still streamed.
     public func text(_ options: ReplayOptions) throws(AuditError) -> [String] {
-        var org = Section(title: "Organization \(options.org)")
+        var text = ActivityText(org: options.org)
+        try forEach(options, decode: true) { text.add($0, $1, $2) }
+        return text.lines()
+    }
+
+    public func text(of options: ReplayOptions) async throws(AuditError) -> [String] {
+        var text = ActivityText(org: options.org)
+        try await forEach(of: options, decode: true) { text.add($0, $1, $2) }
+        return text.lines()
+    }
+
+    /// Which events of an org a replay shows, and the session each belongs to.
+    struct Selection {
+        let options: ReplayOptions
+        let decode: Bool
+        let logger: Logger
+        var filter: LogReader.Filter
+        var sinceMs: Int64?
+        var untilMs: Int64?
+        /// Approval decisions live on `approval:<id>` streams and do not name their session; the
+        /// `approval.requested` before them does, so they are grouped with it.
+        var approvalSessions: [String: String] = [:]
+
+        init(_ options: ReplayOptions, decode: Bool, logger: Logger) {
+            self.options = options
+            self.decode = decode
+            self.logger = logger
+            filter = LogReader.Filter(org: options.org, typePrefix: options.typePrefix)
+            if case .seq(let s) = options.since { filter.fromSeq = s }
+            if case .seq(let s) = options.until { filter.untilSeq = s }
+            if case .time(let t) = options.since { sinceMs = t.millisecondsSinceEpoch }
+            if case .time(let t) = options.until { untilMs = t.millisecondsSinceEpoch }
+        }
+
+        /// The event, its payload and session when the replay shows it; nil when it does not.
+        mutating func take(_ record: EventRecord) throws(AuditError) -> (AuditEvent, DomainEvent?, String?)? {
+            let event = try AuditEvent(record)
+            if let sinceMs, event.timestampMs < sinceMs { return nil }
+            if let untilMs, event.timestampMs > untilMs { return nil }
+            var payload: DomainEvent?
+            if decode || (options.session != nil && event.envelope.streamID(kind: "session") == nil) || event.type.hasPrefix("approval.") {
+                do {
+                    payload = try event.decode()
+                } catch {
+                    logger.warning("replay: \(error)")
+                }
+            }
+            let sid = Replayer.session(of: event, payload, &approvalSessions)
+            if let session = options.session, sid != session { return nil }
+            return (event, payload, sid)
+        }
+    }
+
+    /// The activity log being written: the org's section and one per session.
+    struct ActivityText {
+        var org: Section
+        let orgName: String
         var sessions: [String: Section] = [:]
         var order: [String] = []
         var count = 0, first: UInt64?, last: UInt64 = 0
-        try forEach(options, decode: true) { event, payload, sessionId in
+
+        init(org: String) {
+            self.orgName = org
+            self.org = Section(title: "Organization \(org)")
+        }
+
+        mutating func add(_ event: AuditEvent, _ payload: DomainEvent?, _ sessionId: String?) {
             count += 1
             first = first ?? event.seq
             last = event.seq
             let sentence = payload.map(EventSentence.describe) ?? "\(event.type) v\(event.envelope.version) (payload not readable)"
-            let line = Self.line(event, sentence)
+            let line = Replayer.line(event, sentence)
             if let sid = sessionId {
                 if sessions[sid] == nil {
                     sessions[sid] = Section(title: "Session \(sid)")
@@ -124,16 +212,19 @@ public struct Replayer: Sendable {
                 org.add(event, line, payload)
             }
         }
-        var out = ["\(options.org): \(count) event\(count == 1 ? "" : "s")" + (first.map { " (seq \($0)–\(last))" } ?? "")]
-        for section in [org] + order.map({ sessions[$0]! }) where !section.lines.isEmpty {
-            out.append("")
-            out.append(section.title)
-            out.append(contentsOf: section.lines)
-            if section.llmCalls > 0 || section.charged > 0 {
-                out.append("  cost: \(section.llmCalls) LLM call\(section.llmCalls == 1 ? "" : "s"), \(section.tokens) tokens, \(EventSentence.usd(section.charged)) charged")
+
+        func lines() -> [String] {
+            var out = ["\(orgName): \(count) event\(count == 1 ? "" : "s")" + (first.map { " (seq \($0)–\(last))" } ?? "")]
+            for section in [org] + order.map({ sessions[$0]! }) where !section.lines.isEmpty {
+                out.append("")
+                out.append(section.title)
+                out.append(contentsOf: section.lines)
+                if section.llmCalls > 0 || section.charged > 0 {
+                    out.append("  cost: \(section.llmCalls) LLM call\(section.llmCalls == 1 ? "" : "s"), \(section.tokens) tokens, \(EventSentence.usd(section.charged)) charged")
+                }
             }
+            return out
         }
-        return out
     }
 
     /// The session of an event: its stream or payload, or for an approval decision the session

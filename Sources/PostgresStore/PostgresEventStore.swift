@@ -1,21 +1,9 @@
 import Crypto
 import EventLog
+import EventStore
 import Logging
 import PostgresNIO
 import PurserCore
-
-/// One stored event as the PostgreSQL store gives it back: `line` is the envelope exactly as an
-/// embedded segment holds it (`{"seq":N,` and the producer's bytes), `seq` counts within its org.
-public struct StoredEvent: Sendable, Hashable {
-    public var org: String
-    public var seq: UInt64
-    public var id: String
-    public var stream: String
-    public var streamVersion: UInt32
-    public var type: String
-    public var timestampMs: Int64
-    public var line: [UInt8]
-}
 
 /// The event log in PostgreSQL (docs/POSTGRES.md).
 ///
@@ -31,7 +19,7 @@ public struct StoredEvent: Sendable, Hashable {
 /// When the connection breaks before the answer arrives, the outcome is unknown: the append is
 /// sent again, and the ids it already stored come back as duplicates with their first seqs, so
 /// nothing is stored twice and nothing acknowledged is lost.
-public final class PostgresEventStore: Sendable {
+public final class PostgresEventStore: EventStore {
     public let url: PostgresURL
     let client: PostgresClient
     private let runner: Task<Void, Never>
@@ -64,6 +52,8 @@ public final class PostgresEventStore: Sendable {
         self.client = client
         runner = Task { await client.run() }
     }
+
+    public var description: String { url.description }
 
     /// Closes the pool; appends still running fail.
     public func close() async {
@@ -226,30 +216,43 @@ public final class PostgresEventStore: Sendable {
         }
     }
 
-    /// One org's events from `fromSeq` through `untilSeq`, in seq order, optionally of types
-    /// starting with `typePrefix`, at most `limit`. `body` returns false to stop early.
-    public func scan(org: String, fromSeq: UInt64 = 1, untilSeq: UInt64 = UInt64(Int64.max), typePrefix: String? = nil,
+    /// One org's events from `fromSeq` through `untilSeq`, in seq order, optionally of one stream
+    /// and of types starting with `typePrefix`, at most `limit`. `body` returns false to stop early.
+    public func scan(org: String, stream: String? = nil, fromSeq: UInt64 = 1, untilSeq: UInt64 = UInt64(Int64.max), typePrefix: String? = nil,
                      limit: Int? = nil, _ body: (StoredEvent) throws -> Bool) async throws {
         let from = Int64(clamping: fromSeq), until = Int64(clamping: untilSeq)
         let limitValue = Int64(limit ?? Int(Int64.max))
-        let query: PostgresQuery
-        if let typePrefix {
-            query = """
-                SELECT seq, id, stream, stream_version, type, ts_ms, body FROM purser_events
-                 WHERE org = \(org) AND seq BETWEEN \(from) AND \(until) AND starts_with(type, \(typePrefix))
-                 ORDER BY seq LIMIT \(limitValue)
-                """
-        } else {
-            query = """
-                SELECT seq, id, stream, stream_version, type, ts_ms, body FROM purser_events
-                 WHERE org = \(org) AND seq BETWEEN \(from) AND \(until) ORDER BY seq LIMIT \(limitValue)
-                """
-        }
+        // NULL filters match everything: one statement, planned on (org, seq) or (org, type, seq).
+        let query: PostgresQuery = """
+            SELECT seq, id, stream, stream_version, type, ts_ms, body FROM purser_events
+             WHERE org = \(org) AND seq BETWEEN \(from) AND \(until)
+               AND (\(stream)::text IS NULL OR stream = \(stream))
+               AND (\(typePrefix)::text IS NULL OR starts_with(type, \(typePrefix)))
+             ORDER BY seq LIMIT \(limitValue)
+            """
         let rows = try await client.query(query, logger: logger)
         for try await (seq, id, stream, version, type, ts, text) in rows.decode((Int64, String, String, Int32, String, Int64, String).self) {
             let event = StoredEvent(org: org, seq: UInt64(seq), id: id, stream: stream, streamVersion: UInt32(version), type: type,
                                     timestampMs: ts, line: storedEnvelopeLine(seq: UInt64(seq), body: text.utf8))
             if try !body(event) { break }
+        }
+    }
+
+    /// The seam's read: one query per batch, each resuming after the last position it returned.
+    public func scan(_ query: EventQuery, batchEventsMax: Int, _ body: ([StoredEvent]) async throws -> Bool) async throws {
+        precondition(batchEventsMax > 0, "a read batch holds at least one event")
+        var from = query.fromSeq
+        while from <= query.untilSeq {
+            let start = from
+            let batch = try await withRetry("read org \(query.org)") {
+                var out: [StoredEvent] = []
+                try await self.scan(org: query.org, stream: query.stream, fromSeq: start, untilSeq: query.untilSeq,
+                                    typePrefix: query.typePrefix, limit: batchEventsMax) { out.append($0); return true }
+                return out
+            }
+            guard let last = batch.last else { return }
+            if try await !body(batch) || batch.count < batchEventsMax { return }
+            from = last.seq + 1
         }
     }
 
@@ -271,6 +274,8 @@ public final class PostgresEventStore: Sendable {
         let deadline = clock.now + .milliseconds(Int64(retrySecondsMax * 1000))
         var pause = Duration.milliseconds(50)
         while true {
+            // A cancelled caller (a follower whose reader went away) stops retrying.
+            try Task.checkCancellation()
             do {
                 return try await Self.within(min(deadline - clock.now, attemptLimit), work)
             } catch let error as PostgresStoreError {

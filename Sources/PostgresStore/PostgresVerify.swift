@@ -1,29 +1,14 @@
 import Crypto
 import EventLog
+import EventStore
 import NIOCore
 import PostgresNIO
 
 /// What `verify` found: every org's chain recomputed from its rows, trusting nothing stored.
-public struct PostgresVerifyReport: Sendable {
-    public struct Fault: Sendable, CustomStringConvertible {
-        public var org: String
-        public var seq: UInt64
-        public var reason: String
-        public var description: String { "org \(org), seq \(seq): \(reason)" }
-    }
-
-    public var orgs = 0
-    public var events: UInt64 = 0
-    public var faults: [Fault] = []
-    public var ok: Bool { faults.isEmpty }
-}
+public typealias PostgresVerifyReport = StoreVerifyReport
 
 /// How much the store holds.
-public struct PostgresStats: Sendable {
-    public var events: UInt64
-    public var orgs: Int
-    public var bodyBytes: UInt64
-}
+public typealias PostgresStats = StoreStats
 
 extension PostgresEventStore {
     /// The chain hash after `seq`, given the one before it: sha256(previous || seq as 8
@@ -39,8 +24,8 @@ extension PostgresEventStore {
     /// Recomputes each org's chain (one org, or all): a row edited, deleted or inserted behind
     /// Purser's back shows as a fault naming the org and seq where the chain first breaks.
     /// Each org reports its first fault only (everything after a break is suspect anyway).
-    public func verify(org only: String? = nil) async throws -> PostgresVerifyReport {
-        var report = PostgresVerifyReport()
+    public func verify(org only: String? = nil) async throws -> StoreVerifyReport {
+        var report = StoreVerifyReport()
         var heads: [String: (UInt64, [UInt8])] = [:]
         let headQuery: PostgresQuery = only.map { "SELECT org, seq, hash FROM purser_org_heads WHERE org = \($0)" }
             ?? "SELECT org, seq, hash FROM purser_org_heads"
@@ -101,15 +86,19 @@ extension PostgresEventStore {
         return report
     }
 
-    /// Counts of what is stored.
-    public func stats() async throws -> PostgresStats {
+    /// Counts of what is stored; each org's count is its head, as its positions have no gaps.
+    public func stats() async throws -> StoreStats {
         try await withRetry("count events") {
-            let rows = try await self.client.query(
-                "SELECT count(*)::int8, count(DISTINCT org)::int8, coalesce(sum(octet_length(body)), 0)::int8 FROM purser_events", logger: self.logger)
-            for try await (events, orgs, bytes) in rows.decode((Int64, Int64, Int64).self) {
-                return PostgresStats(events: UInt64(events), orgs: Int(orgs), bodyBytes: UInt64(bytes))
+            var perOrg: [String: UInt64] = [:]
+            for try await (org, seq) in try await self.client.query("SELECT org, seq FROM purser_org_heads WHERE seq > 0", logger: self.logger).decode((String, Int64).self) {
+                perOrg[org] = UInt64(seq)
             }
-            return PostgresStats(events: 0, orgs: 0, bodyBytes: 0)
+            let rows = try await self.client.query(
+                "SELECT count(*)::int8, coalesce(sum(octet_length(body)), 0)::int8 FROM purser_events", logger: self.logger)
+            for try await (events, bytes) in rows.decode((Int64, Int64).self) {
+                return StoreStats(events: UInt64(events), orgs: perOrg.count, bodyBytes: UInt64(bytes), eventsPerOrg: perOrg)
+            }
+            return StoreStats(events: 0, orgs: 0, bodyBytes: 0, eventsPerOrg: perOrg)
         }
     }
 }

@@ -19,9 +19,21 @@ struct DatabaseOptions: ParsableArguments {
 
     /// The parsed URL; a usage error (exit 2) when none is given or it does not parse.
     func resolved() throws -> PostgresURL {
-        guard let text = url ?? ProcessInfo.processInfo.environment["PURSER_DATABASE_URL"], !text.isEmpty else {
+        guard let url = try given() else {
             throw ValidationError("name the PostgreSQL store with --database URL or PURSER_DATABASE_URL")
         }
+        return url
+    }
+
+    /// The parsed URL when one is given (commands that read the embedded log otherwise); a usage
+    /// error (exit 2) when it does not parse.
+    func given() throws -> PostgresURL? {
+        guard let text = url ?? ProcessInfo.processInfo.environment["PURSER_DATABASE_URL"], !text.isEmpty else { return nil }
+        return try DatabaseOptions.parse(text)
+    }
+
+    /// Parses a connection string; a usage error whose message shows no password.
+    static func parse(_ text: String) throws -> PostgresURL {
         do {
             return try PostgresURL(text)
         } catch {

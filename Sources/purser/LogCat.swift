@@ -1,20 +1,41 @@
 import ArgumentParser
 import EventLog
+import EventStore
+import PostgresStore
 import Foundation
 
-struct LogCat: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "cat", abstract: "Print raw events as JSON Lines, in seq order.")
+struct LogCat: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cat", abstract: "Print raw events as JSON Lines, in seq order.",
+        discussion: "With --database (or PURSER_DATABASE_URL), from PostgreSQL: each org's events in its own seq order, the orgs in name order (--from counts within each org).")
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "Only this org's events.") var org: String?
     @Option(help: ArgumentHelp("Only event types starting with this (e.g. message.).", valueName: "PREFIX")) var type: String?
     @Option(help: ArgumentHelp("Start at this seq.", valueName: "SEQ")) var from: UInt64 = 1
+    @OptionGroup var database: DatabaseOptions
 
     func validate() throws {
         if from == 0 { throw ValidationError("--from counts from 1") }
+        _ = try database.given()
     }
 
-    func run() throws {
+    func run() async throws {
+        if let url = try database.given() {
+            try await StoreAccess.withDatabase(url, migrate: false, label: "purser.log") { store in
+                let out = BufferedOutput()
+                var orgs = [String]()
+                if let org { orgs = [org] } else { orgs = try await store.orgs() }
+                for org in orgs {
+                    try await store.scan(EventQuery(org: org, typePrefix: type, fromSeq: from)) { batch in
+                        for event in batch { event.line.withUnsafeBytes { out.write($0) } }
+                        return true
+                    }
+                }
+                out.flush()
+            }
+            return
+        }
         let reader = LogReader(directory: global.eventLogDirectory)
         guard reader.exists else {
             Output.note("no event log at \(global.eventLogDirectory)")

@@ -10,7 +10,7 @@ struct Purser: AsyncParsableCommand {
         The global options --data, --log-level and --log-format go before the subcommand or after it: \
         `purser --data DIR agent list` is `purser agent list --data DIR`.
         """,
-        subcommands: [Demo.self, LogCommand.self, AgentCommand.self, ObjectsCommand.self, ProjectionsCommand.self, QueryCommand.self, PolicyCommand.self, Ingest.self, Serve.self, TokenCommand.self, SessionsCommand.self, SessionCommand.self, ApprovalsCommand.self, Approve.self, Reject.self, SpendCommand.self, OutboxCommand.self, ReplayCommand.self, AuditCommand.self, CredentialsCommand.self, DbCommand.self]
+        subcommands: [Demo.self, LogCommand.self, AgentCommand.self, ObjectsCommand.self, ProjectionsCommand.self, QueryCommand.self, PolicyCommand.self, Ingest.self, Serve.self, TokenCommand.self, SessionsCommand.self, SessionCommand.self, ApprovalsCommand.self, Approve.self, Reject.self, SpendCommand.self, OutboxCommand.self, ReplayCommand.self, AuditCommand.self, CredentialsCommand.self, DbCommand.self, StoreCommand.self]
     )
 
     /// Exit status per docs/CLI.md: 0 success, 1 failure, 2 invalid input (argument-parser's

@@ -8,20 +8,6 @@ import Testing
 @Suite("purser db migrate", .enabled(if: ProcessInfo.processInfo.environment["PURSER_TEST_DATABASE_URL"] != nil
                                       || ProcessInfo.processInfo.environment["CI"] != nil))
 struct DbCommandTests {
-    /// A database of its own on the test server, made with psql.
-    func freshDatabase() throws -> String {
-        guard let server = ProcessInfo.processInfo.environment["PURSER_TEST_DATABASE_URL"] else {
-            Issue.record("PURSER_TEST_DATABASE_URL is not set, and CI is")
-            throw CancellationError()
-        }
-        let name = "purser_e2e_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12)
-        let psql = try runProcess("/usr/bin/env", ["psql", "-q", "-v", "ON_ERROR_STOP=1", server, "-c", "CREATE DATABASE \(name)"])
-        #expect(psql.status == 0, "\(psql.stderr)")
-        // The server's URL names its own database last: swap that for the new one.
-        guard let slash = server.lastIndex(of: "/") else { throw CancellationError() }
-        return server[..<slash] + "/\(name)"
-    }
-
     @Test func migrateAppliesTheSchemaOnceAndThenFindsItCurrent() throws {
         let url = try freshDatabase()
         let data = TempDir()

@@ -218,6 +218,17 @@ public struct EventRecord {
     public var streamVersion: UInt32
     public var json: UnsafeRawBufferPointer
 
+    /// A record over bytes the caller keeps alive for as long as the record is used (another
+    /// store's line, handed to code written against the log's reader).
+    public init(seq: UInt64, org: String, type: String, stream: String, streamVersion: UInt32, json: UnsafeRawBufferPointer) {
+        self.seq = seq
+        self.org = org
+        self.type = type
+        self.stream = stream
+        self.streamVersion = streamVersion
+        self.json = json
+    }
+
     /// A copy of the envelope's bytes that outlives the callback.
     public var jsonBytes: [UInt8] { Array(json) }
     public var jsonString: String { String(decoding: json, as: UTF8.self) }

@@ -118,6 +118,8 @@ struct BatchHeader {
 
     var eventCount: Int { events.count }
     var lastSeq: UInt64 { firstSeq + UInt64(events.count) - 1 }
+    /// The orgs of the batch's frames, in frame order.
+    var orgNames: [String] { frames.map { strings[Int($0.org)] } }
 
     /// Encodes the header as a skippable frame; returns the frame and the batch's chain hash
     /// (SHA-256 of the payload, which includes the data CRC and the previous hash).

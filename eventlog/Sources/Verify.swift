@@ -9,10 +9,13 @@ public struct VerifyReport: Sendable {
         public var firstSeq: UInt64?
         public var lastSeq: UInt64?
         public var reason: String
+        /// The orgs whose events the damaged batch holds, when its header could still be read.
+        public var orgs: [String] = []
 
         public var description: String {
             let range = firstSeq.map { " seq \($0)–\(lastSeq ?? $0)" } ?? ""
-            return "\(segment) @\(offset)\(range): \(reason)"
+            let who = orgs.isEmpty ? "" : " (org\(orgs.count == 1 ? "" : "s") \(orgs.joined(separator: ", ")))"
+            return "\(segment) @\(offset)\(range)\(who): \(reason)"
         }
     }
 
@@ -120,11 +123,11 @@ extension LogReader {
                     report.batches += 1
                     if b.header.firstSeq != expectSeq {
                         report.faults.append(.init(segment: name, offset: b.offset, firstSeq: b.header.firstSeq, lastSeq: b.header.lastSeq,
-                                                   reason: "batch starts at seq \(b.header.firstSeq) but \(expectSeq) comes next (a batch was removed or reordered)"))
+                                               reason: "batch starts at seq \(b.header.firstSeq) but \(expectSeq) comes next (a batch was removed or reordered)"))
                     }
                     if b.header.prevHash != prevHash {
                         report.faults.append(.init(segment: name, offset: b.offset, firstSeq: b.header.firstSeq, lastSeq: b.header.lastSeq,
-                                                   reason: "hash chain broken: the batch before it was changed, removed or reordered"))
+                                                   reason: "hash chain broken: the batch before it was changed, removed or reordered", orgs: b.header.orgNames))
                     }
                     do {
                         try data.withUnsafeBytes { d in
@@ -136,7 +139,7 @@ extension LogReader {
                             }
                         }
                     } catch let e as LogError {
-                        report.faults.append(.init(segment: name, offset: b.offset, firstSeq: b.header.firstSeq, lastSeq: b.header.lastSeq, reason: e.message))
+                        report.faults.append(.init(segment: name, offset: b.offset, firstSeq: b.header.firstSeq, lastSeq: b.header.lastSeq, reason: e.message, orgs: b.header.orgNames))
                     }
                     report.events += UInt64(b.header.eventCount)
                     expectSeq = b.header.lastSeq + 1
@@ -152,8 +155,13 @@ extension LogReader {
                         report.tornTail = .init(segment: name, offset: offset, bytes: size - offset, firstSeq: first, lastSeq: last, reason: reason)
                         break scanning
                     }
+                    // The header alone may still be intact (a flipped byte in the data): it names the orgs.
+                    var headerProbe = SegmentScanner(handle: h, fileSize: size, offset: offset)
+                    var orgs: [String] = []
+                    if case .batch(let damaged) = try? headerProbe.next(data: nil) { orgs = damaged.header.orgNames }
                     report.faults.append(.init(segment: name, offset: offset, firstSeq: first, lastSeq: last,
-                                               reason: reason + (tail ? " (at the end of the log, but the batch is not cut short as a crash leaves it, so it may have been acknowledged; the next writer to open the log cuts it: copy the segment first if its events matter)" : "")))
+                                               reason: reason + (tail ? " (at the end of the log, but the batch is not cut short as a crash leaves it, so it may have been acknowledged; the next writer to open the log cuts it: copy the segment first if its events matter)" : ""),
+                                               orgs: orgs))
                     guard let resume else { break scanning }
                     // Carry on from the next intact batch so later damage is reported too.
                     scanner.offset = resume
