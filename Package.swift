@@ -233,7 +233,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
-                "PurserCore", "EventLog", "PurserDomain", "Projection", "ReadModelCatalog", "Tools", "LLM", "Channels",
+                "PurserCore", "EventLog", "EventStore", "PurserDomain", "Projection", "ReadModelCatalog", "Tools", "LLM", "Channels",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

@@ -20,7 +20,8 @@ public final class EmbeddedEventStore: EventStore {
         self.log = nil
     }
 
-    private init(log: EventLog) {
+    /// The seam over a log already open for writing; closing the store closes the log.
+    public init(writer log: EventLog) {
         self.reader = LogReader(directory: log.directory)
         self.log = log
     }
@@ -28,7 +29,7 @@ public final class EmbeddedEventStore: EventStore {
     /// Opens (or creates) the log in `directory` for writing, recovering it if needed.
     public static func open(directory: String, options: EventLogOptions = EventLogOptions(), logger: Logger) async throws -> EmbeddedEventStore {
         let log = try await onQueue(DispatchQueue.global()) { try EventLog.open(directory: directory, options: options, logger: logger) }
-        return EmbeddedEventStore(log: log)
+        return EmbeddedEventStore(writer: log)
     }
 
     public var description: String { reader.directory }

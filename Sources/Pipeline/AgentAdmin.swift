@@ -35,11 +35,11 @@ public struct AgentAdmin: Sendable {
         var events = TurnEvents(org: ref.org, correlationId: nil, clock: engine.clock)
         try events.add(AgentConfigured(agentId: ref.agentId, revision: revision, config: config), stream: EventStream.agent(ref.agentId),
                        actor: Actor(.human, human))
-        let version = engine.log.streamVersion(org: ref.org, stream: EventStream.agent(ref.agentId))
+        let version = try await engine.streamVersion(org: ref.org, stream: EventStream.agent(ref.agentId))
         do {
             try await engine.flush(&events, expecting: [ExpectedVersion(org: ref.org, stream: EventStream.agent(ref.agentId), version: version)])
         } catch {
-            if engine.log.streamVersion(org: ref.org, stream: EventStream.agent(ref.agentId)) != version {
+            if (try? await engine.streamVersion(org: ref.org, stream: EventStream.agent(ref.agentId))) != version {
                 throw PipelineError(.alreadyDecided, "engine.agent \(ref) was changed by someone else meanwhile; reload it and apply your change again", cause: error)
             }
             throw error
@@ -72,11 +72,11 @@ extension Pipeline {
 
     /// Brings a read model up to the log's head, for API reads that must see the engine's writes.
     public func refresh(_ name: String) async throws(PipelineError) {
-        try await models.ensure(name, upTo: log.nextSequence &- 1)
+        try await models.ensure(name, upTo: logHead)
     }
 
-    /// The last seq in the log.
-    public var logHead: UInt64 { log.nextSequence &- 1 }
+    /// The last seq in the embedded log (0 on a store whose positions are per org).
+    public var logHead: UInt64 { embeddedLog.map { $0.nextSequence &- 1 } ?? 0 }
 
     /// The read models (for the HTTP API's reads).
     public var readModels: ReadModelSync { models }

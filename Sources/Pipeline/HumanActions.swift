@@ -72,7 +72,7 @@ public struct HumanActions: Sendable {
     /// empty", so even two processes could not both decide).
     public func approve(org: String, approvalId: String, by human: String, editedArguments: JSONValue? = nil,
                         editedText: String? = nil) async throws(PipelineError) -> TurnOutcome {
-        let pending = try claim(org: org, approvalId: approvalId)
+        let pending = try await claim(org: org, approvalId: approvalId)
         let request = pending.request
         if editedArguments != nil, request.kind != .toolCall {
             unclaim(pending)
@@ -137,7 +137,7 @@ public struct HumanActions: Sendable {
 
     /// Rejects a held call or reply; a rejected tool call's reason is fed back to the agent.
     public func reject(org: String, approvalId: String, by human: String, reason: String?) async throws(PipelineError) -> TurnOutcome {
-        let pending = try claim(org: org, approvalId: approvalId)
+        let pending = try await claim(org: org, approvalId: approvalId)
         let request = pending.request
         return try await withSession(of: pending) { pipeline, turn throws(PipelineError) in
             try turn.events.add(ApprovalRejected(approvalId: approvalId, decidedBy: human, reason: reason),
@@ -161,7 +161,7 @@ public struct HumanActions: Sendable {
         let due = engine.state.withLock { state in state.approvals.values.filter { $0.request.expiresAt <= now } }
         var expired: [String] = []
         for pending in due {
-            guard let claimed = try? claim(org: pending.org, approvalId: pending.request.approvalId) else { continue }
+            guard let claimed = try? await claim(org: pending.org, approvalId: pending.request.approvalId) else { continue }
             var events = TurnEvents(org: claimed.org, correlationId: claimed.correlationId, causedBy: claimed.requestedEventId, clock: engine.clock)
             try events.add(ApprovalExpired(approvalId: claimed.request.approvalId, expiresAt: claimed.request.expiresAt),
                            stream: Self.approvalStream(claimed.request.approvalId), actor: Actor(.system, "approval-expiry"))
@@ -224,7 +224,7 @@ public struct HumanActions: Sendable {
     static func approvalStream(_ approvalId: String) -> String { "approval:\(approvalId)" }
 
     /// Takes the approval out of the pending set; the caller that gets it decides it.
-    private func claim(org: String, approvalId: String) throws(PipelineError) -> PendingApproval {
+    private func claim(org: String, approvalId: String) async throws(PipelineError) -> PendingApproval {
         let (claimed, wasClaimed): (PendingApproval?, Bool) = engine.state.withLock { state in
             guard let pending = state.approvals[approvalId], pending.org == org else {
                 return (nil, state.claimedApprovals[approvalId] == org)
@@ -234,7 +234,8 @@ public struct HumanActions: Sendable {
             return (pending, false)
         }
         guard let claimed else {
-            if wasClaimed || engine.log.streamVersion(org: org, stream: Self.approvalStream(approvalId)) > 0 {
+            let decided = try await engine.streamVersion(org: org, stream: Self.approvalStream(approvalId)) > 0
+            if wasClaimed || decided {
                 throw PipelineError(.alreadyDecided, "approval \(approvalId) was already decided or has expired")
             }
             throw PipelineError(.notFound, "org \(org) has no pending approval \(approvalId)")
@@ -253,7 +254,7 @@ public struct HumanActions: Sendable {
         do {
             try await engine.flush(&turn.events, expecting: [ExpectedVersion(org: pending.org, stream: stream, version: 0)])
         } catch {
-            if engine.log.streamVersion(org: pending.org, stream: stream) > 0 {
+            if (try? await engine.streamVersion(org: pending.org, stream: stream)) ?? 0 > 0 {
                 throw PipelineError(.alreadyDecided, "approval \(pending.request.approvalId) was already decided", cause: error)
             }
             unclaim(pending)

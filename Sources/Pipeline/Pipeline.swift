@@ -1,5 +1,6 @@
 import AgentsProjection
 import EventLog
+import EventStore
 import Foundation
 import GRDB
 import LLM
@@ -24,7 +25,12 @@ import Tools
 /// stores a message fed twice only once; a message found stored but not answered (the process
 /// died mid-turn) is answered when fed again.
 public final class Pipeline: Sendable {
-    let log: EventLog
+    /// Where the engine's events go and are read back: the storage seam, so the engine runs the
+    /// same on the embedded log and on PostgreSQL.
+    let store: any EventStore
+    /// The embedded log when that is the store: its global seq is the position the SQLite read
+    /// models' checkpoints count, and the head `logHead` reports.
+    let embeddedLog: EventLog?
     let provider: any LLMProvider
     /// An org's own provider (its own OpenRouter key or server, from its credentials), used only
     /// for that org's agents; nil falls back to the engine's provider.
@@ -39,25 +45,34 @@ public final class Pipeline: Sendable {
     let ledger: Locked<SpendLedger>
     let sequencer = KeyedSequencer()
     let llmSlots: AsyncSemaphore
-    let logDirectory: String
 
-    /// Opens the engine over an open log. Catches every read model up first (rebuilding those
-    /// whose schema changed), then loads the agents and the pending approvals.
-    public init(dataDirectory: String, log: EventLog, provider: any LLMProvider, prices: PriceTable = .builtIn,
+    /// Opens the engine over an open log (the embedded store). Catches every read model up first
+    /// (rebuilding those whose schema changed), then loads the agents and the pending approvals.
+    public convenience init(dataDirectory: String, log: EventLog, provider: any LLMProvider, prices: PriceTable = .builtIn,
+                            options: PipelineOptions = PipelineOptions(),
+                            clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() },
+                            registry: ToolRegistry? = nil, orgProvider: @escaping @Sendable (String) -> (any LLMProvider)? = { _ in nil },
+                            logger: Logger) async throws(PipelineError) {
+        try await self.init(dataDirectory: dataDirectory, store: EmbeddedEventStore(writer: log), embeddedLog: log, provider: provider,
+                            prices: prices, options: options, clock: clock, registry: registry, orgProvider: orgProvider, logger: logger)
+    }
+
+    /// Opens the engine over a store. The read models under `dataDirectory` are caught up first.
+    public init(dataDirectory: String, store: any EventStore, embeddedLog: EventLog?, provider: any LLMProvider, prices: PriceTable = .builtIn,
                 options: PipelineOptions = PipelineOptions(),
                 clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() },
                 registry: ToolRegistry? = nil, orgProvider: @escaping @Sendable (String) -> (any LLMProvider)? = { _ in nil },
-                logger: Logger) throws(PipelineError) {
-        self.log = log
+                logger: Logger) async throws(PipelineError) {
+        self.store = store
+        self.embeddedLog = embeddedLog
         self.provider = provider
         self.orgProvider = orgProvider
         self.prices = prices
         self.options = options
         self.clock = clock
         self.logger = logger
-        self.logDirectory = dataDirectory + "/eventlog"
         models = ReadModelSync(dataDirectory: dataDirectory, logger: logger)
-        try models.catchUpAll()
+        try await models.catchUpAllOffPool()
         if let registry {
             self.registry = registry
         } else {
@@ -66,8 +81,8 @@ public final class Pipeline: Sendable {
         state = Locked(EngineState())
         ledger = Locked(SpendLedger())
         llmSlots = AsyncSemaphore(options.llmCallsInFlightMax)
-        try loadAgents()
-        try loadPendingApprovals()
+        try await loadAgents()
+        try await loadPendingApprovals()
     }
 
     // MARK: - Appending
@@ -80,7 +95,7 @@ public final class Pipeline: Sendable {
         guard !drafts.isEmpty else { return nil }
         let result: AppendResult
         do {
-            result = try await log.append(drafts, expecting: expecting)
+            result = try await store.append(drafts, expecting: expecting)
         } catch {
             throw PipelineError(.appendFailed, "could not append \(drafts.count) event(s) to the log", cause: error)
         }
@@ -95,8 +110,8 @@ public final class Pipeline: Sendable {
 
     // MARK: - Loading
 
-    func loadAgents() throws(PipelineError) {
-        let (records, routes) = try models.read(AgentsProjector.name) { db in
+    func loadAgents() async throws(PipelineError) {
+        let (records, routes) = try await models.read(AgentsProjector.name) { db in
             (try AgentsQueries.agents(db, org: nil), try AgentsQueries.routingTable(db))
         }
         state.withLock { state in
@@ -108,33 +123,44 @@ public final class Pipeline: Sendable {
         }
     }
 
-    /// The approvals requested and not yet decided, from the log's approval events.
-    func loadPendingApprovals() throws(PipelineError) {
-        let reader = LogReader(directory: logDirectory)
+    /// The approvals requested and not yet decided, from each org's approval events.
+    func loadPendingApprovals() async throws(PipelineError) {
         var pending: [String: PendingApproval] = [:]
         do {
-            guard reader.exists else { return }
-            try reader.scan(.init(typePrefix: "approval.")) { record in
-                // Stored envelopes carry `seq`, which `EnvelopeParser` (for appending) refuses; the
-                // domain's JSON value reads them once.
-                guard let envelope = try? JSONValue(parsing: record.jsonBytes), let id = envelope["id"]?.stringValue,
-                      let data = envelope["data"] else { return true }
-                if record.type == ApprovalRequested.type {
-                    if let request = try? EventCatalog.standard.decode(ApprovalRequested.self, version: Int(envelope["v"]?.doubleValue ?? 1),
-                                                                        data: Data(data.serialized().utf8)) {
-                        pending[request.approvalId] = PendingApproval(org: record.org, request: request,
-                                                                      correlationId: envelope["correlationId"]?.stringValue ?? id,
-                                                                      requestedEventId: id)
+            for org in try await store.orgs() {
+                try await store.scan(EventQuery(org: org, typePrefix: "approval.")) { batch in
+                    for event in batch {
+                        // Stored envelopes carry `seq`, which `EnvelopeParser` (for appending) refuses; the
+                        // JSON value reads them once.
+                        guard let envelope = try? JSONValue(parsing: event.line), let data = envelope["data"] else { continue }
+                        if event.type == ApprovalRequested.type {
+                            if let request = try? EventCatalog.standard.decode(ApprovalRequested.self, version: Int(envelope["v"]?.doubleValue ?? 1),
+                                                                                data: Data(data.serialized().utf8)) {
+                                pending[request.approvalId] = PendingApproval(org: org, request: request,
+                                                                              correlationId: envelope["correlationId"]?.stringValue ?? event.id,
+                                                                              requestedEventId: event.id)
+                            }
+                        } else if let approvalId = data["approvalId"]?.stringValue {
+                            pending[approvalId] = nil
+                        }
                     }
-                } else if let approvalId = data["approvalId"]?.stringValue {
-                    pending[approvalId] = nil
+                    return true
                 }
-                return true
             }
         } catch {
             throw PipelineError(.readModelFailed, "cannot read the pending approvals from the log", cause: error)
         }
         state.withLock { $0.approvals = pending }
+    }
+
+    /// The version of `stream` in `org` (0: no event yet), for an append that expects it.
+    func streamVersion(org: String, stream: String) async throws(PipelineError) -> UInt32 {
+        if let embeddedLog { return embeddedLog.streamVersion(org: org, stream: stream) }  // in memory, no read
+        do {
+            return try await store.streamVersion(org: org, stream: stream)
+        } catch {
+            throw PipelineError(.readModelFailed, "cannot read the version of \(stream) in \(org)", cause: error)
+        }
     }
 
     func agent(_ ref: AgentRef) -> AgentState? {

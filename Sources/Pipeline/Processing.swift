@@ -1,4 +1,5 @@
 import EventLog
+import EventStore
 import Foundation
 import PurserCore
 import PurserDomain
@@ -93,7 +94,7 @@ extension Pipeline {
         let result = try await flush(&turn.events)
         if let result, result.duplicates.first == true {
             let seq = result.seqs.first ?? 1
-            if try turnCompleted(org: ref.org, messageId: messageId, fromSeq: seq) {
+            if try await turnCompleted(org: ref.org, messageId: messageId, fromSeq: seq) {
                 return TurnOutcome(.duplicate, org: ref.org, agentId: ref.agentId, sessionId: session.id, messageId: messageId,
                                    reason: "already processed (seq \(seq))", source: inbound.source)
             }
@@ -131,18 +132,18 @@ extension Pipeline {
 
     /// Whether the turn of a stored message already ended (a reply, a draft, a hold, a handoff or
     /// a guardrail), read from the org's events after it.
-    func turnCompleted(org: String, messageId: String, fromSeq: UInt64) throws(PipelineError) -> Bool {
-        let reader = LogReader(directory: logDirectory)
+    func turnCompleted(org: String, messageId: String, fromSeq: UInt64) async throws(PipelineError) -> Bool {
         let needle = Array("\"correlationId\":\"\(messageId)\"".utf8)
         var completed = false
         let terminal: Set<String> = [MessageSent.type, MessageDrafted.type, ApprovalRequested.type, SessionHandedOff.type,
                                      GuardrailTripped.type, MessageUnrouted.type]
         do {
-            try reader.scan(.init(org: org, fromSeq: fromSeq)) { record in
-                guard terminal.contains(record.type) else { return true }
-                if record.json.withMemoryRebound(to: UInt8.self, { Self.contains($0, needle) }) {
-                    completed = true
-                    return false
+            try await store.scan(EventQuery(org: org, fromSeq: fromSeq)) { batch in
+                for event in batch where terminal.contains(event.type) {
+                    if event.line.withUnsafeBufferPointer({ Self.contains($0, needle) }) {
+                        completed = true
+                        return false
+                    }
                 }
                 return true
             }

@@ -3,6 +3,7 @@ import AuditProjection
 import CRMProjection
 import Dispatch
 import EventLog
+import EventStore
 import Foundation
 import GRDB
 import PurserCore
@@ -102,21 +103,33 @@ public struct ReadAPI: Sendable {
     /// The org's events from `fromSeq` on, read through the org index until about `bytesMax` of
     /// envelopes; and the seq to read from next time.
     public func orgEvents(org: String, fromSeq: UInt64, bytesMax: Int) async throws(PipelineError) -> (events: [OrgEvent], next: UInt64) {
-        let directory = pipeline.logDirectory
+        var events: [OrgEvent] = []
+        var bytes = 0
+        var next = fromSeq
         do {
-            return try await Self.offPool {
-                var events: [OrgEvent] = []
-                var bytes = 0
-                let next = try LogReader(directory: directory).scan(.init(org: org, fromSeq: fromSeq)) { record in
-                    let json = record.jsonString
-                    events.append(OrgEvent(seq: record.seq, type: record.type, json: json))
-                    bytes += json.utf8.count
-                    return bytes < bytesMax
+            try await pipeline.store.scan(EventQuery(org: org, fromSeq: fromSeq), batchEventsMax: 256) { batch in
+                for event in batch {
+                    let json = String(decoding: event.line, as: UTF8.self)
+                    events.append(OrgEvent(seq: event.seq, type: event.type, json: json))
+                    next = event.seq + 1
+                    bytes += event.line.count
+                    if bytes >= bytesMax { return false }
                 }
-                return (events, max(fromSeq, next))
+                return true
             }
         } catch {
             throw PipelineError(.readModelFailed, "cannot read the event log", cause: error)
+        }
+        return (events, next)
+    }
+
+    /// Where a live reader of `org` that has seen nothing starts: after the last event stored.
+    public func orgHead(org: String) async throws(PipelineError) -> UInt64 {
+        if pipeline.embeddedLog != nil { return pipeline.logHead }  // a global seq is a position in every org
+        do {
+            return try await pipeline.store.head(org: org)
+        } catch {
+            throw PipelineError(.readModelFailed, "cannot read the head of \(org)", cause: error)
         }
     }
 }

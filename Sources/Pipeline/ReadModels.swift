@@ -47,6 +47,11 @@ public final class ReadModelSync: Sendable {
         }
     }
 
+    /// `catchUpAll` on `BlockingIO`'s queue: starting an engine from a task must not block the pool.
+    public func catchUpAllOffPool() async throws(PipelineError) {
+        try await BlockingIO.run { () throws(PipelineError) in try self.catchUpAll() }
+    }
+
     /// Makes sure `name` has applied every event up to `seq`.
     public func ensure(_ name: String, upTo seq: UInt64) async throws(PipelineError) {
         if caughtUp.withLock({ $0[name, default: 0] }) >= seq { return }

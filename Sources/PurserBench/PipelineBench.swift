@@ -65,7 +65,7 @@ func runPipelineBench(messages: Int, sessions: Int, delayMs: Int, work: String) 
     _ = try log.appendSync([EventDraft(org: "haff", stream: "agent:primary", type: encoded.type, version: encoded.version, data: Array(encoded.data))])
     var options = PipelineOptions()
     options.llmCallsInFlightMax = sessions
-    let pipeline = try Pipeline(dataDirectory: work, log: log, provider: provider, options: options, logger: quiet)
+    let pipeline = try await Pipeline(dataDirectory: work, log: log, provider: provider, options: options, logger: quiet)
 
     var lines = ""
     lines.reserveCapacity(messages * 160)

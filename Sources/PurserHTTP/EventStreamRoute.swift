@@ -31,7 +31,17 @@ struct EventStreamRoute {
             let open = self.open
             let tokenId = token.id
             // Resume after the last event the client saw (EventSource sends Last-Event-ID).
-            let from = request.headers[.init("Last-Event-ID")!].flatMap(UInt64.init).map { $0 + 1 } ?? pipeline.logHead + 1
+            let from: UInt64
+            if let last = request.headers[.init("Last-Event-ID")!].flatMap(UInt64.init) {
+                from = last + 1
+            } else {
+                do {
+                    from = try await pipeline.reads.orgHead(org: orgID) + 1
+                } catch {
+                    open.withLock { $0[tokenId, default: 1] -= 1 }
+                    throw error
+                }
+            }
             let reads = pipeline.reads
             let body = ResponseBody { writer in
                 defer { open.withLock { $0[tokenId, default: 1] -= 1 } }

@@ -38,36 +38,29 @@ public final class Runtime: Sendable {
     /// model provider the environment names, and starts the engine (which catches the read models
     /// up first). `onRecovery` hears what crash recovery repaired, for the caller to show.
     ///
-    /// Opening reads and writes files and SQLite (recovery, the read models' catch-up), so it runs
-    /// on `BlockingIO`'s queue, off the cooperative pool.
+    /// Opening the log reads and writes files (recovery), so it runs on `BlockingIO`'s queue, off
+    /// the cooperative pool; the engine's own start-up reads are off the pool already.
     public static func open(dataDirectory: String, options: PipelineOptions? = nil,
                             environment: [String: String] = ProcessInfo.processInfo.environment,
                             logger: Logger, onRecovery: @escaping @Sendable (RecoveryReport) -> Void = { _ in }) async throws -> Runtime {
-        try await BlockingIO.run { () throws -> Runtime in
-            try openBlocking(dataDirectory: dataDirectory, options: options, environment: environment, logger: logger, onRecovery: onRecovery)
-        }
-    }
-
-    private static func openBlocking(dataDirectory: String, options: PipelineOptions?, environment: [String: String],
-                                     logger: Logger, onRecovery: (RecoveryReport) -> Void) throws -> Runtime {
         let options = try options ?? RuntimeSettings.pipelineOptions(environment)
-        let log = try EventLog.open(directory: dataDirectory + "/eventlog")
+        let log = try await BlockingIO.run { try EventLog.open(directory: dataDirectory + "/eventlog") }
         if !log.recovery.isClean { onRecovery(log.recovery) }
         do {
             let provider = try ProviderSelection.provider(environment: environment, logger: logger)
             let prices = try PriceTable.fromEnvironment(environment)
             let secrets = OrgSecrets(dataDirectory: dataDirectory, logger: logger)
             let cache = Locked<[String: (any LLMProvider)?]>([:])  // each org's provider, built once (nil: the engine's own)
-            let engine = try Pipeline(dataDirectory: dataDirectory, log: log, provider: provider, prices: prices, options: options,
-                                      orgProvider: { org in
-                                          cache.withLock { known in
-                                              if let provider = known[org] { return provider }
-                                              let made = secrets.provider(for: org, prices: prices)
-                                              known[org] = made
-                                              return made
-                                          }
-                                      },
-                                      logger: logger)
+            let engine = try await Pipeline(dataDirectory: dataDirectory, log: log, provider: provider, prices: prices, options: options,
+                                            orgProvider: { org in
+                                                cache.withLock { known in
+                                                    if let provider = known[org] { return provider }
+                                                    let made = secrets.provider(for: org, prices: prices)
+                                                    known[org] = made
+                                                    return made
+                                                }
+                                            },
+                                            logger: logger)
             return Runtime(log: log, engine: engine, secrets: secrets, dataDirectory: dataDirectory)
         } catch {
             log.close()

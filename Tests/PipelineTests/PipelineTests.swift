@@ -9,7 +9,7 @@ import Testing
 @Suite("Pipeline: one message through the stages")
 struct PipelineFlowTests {
     @Test func offlineFAQAnswerIsSentWithEveryStepAnEvent() async throws {
-        let h = try Harness(configs: [agentConfig()])
+        let h = try await Harness(configs: [agentConfig()])
         let outcome = await h.pipeline.process(message("Was kostet der SBF Binnen?"))
         #expect(outcome.kind == .sent, "\(outcome)")
         #expect(outcome.reply == "Der SBF Binnen kostet 450 €.")
@@ -26,7 +26,7 @@ struct PipelineFlowTests {
     }
 
     @Test func offlineProviderHandsOffWhenItCannotAnswer() async throws {
-        let h = try Harness(configs: [agentConfig()])
+        let h = try await Harness(configs: [agentConfig()])
         let outcome = await h.pipeline.process(message("Können Sie mir bei meiner Steuererklärung helfen?"))
         #expect(outcome.kind == .handedOff, "\(outcome)")
         let handoff = try #require(try h.events(org: "haff", type: "session.handed_off").first)
@@ -38,12 +38,12 @@ struct PipelineFlowTests {
     }
 
     @Test func duplicateMessageIsProcessedOnce() async throws {
-        let h = try Harness(configs: [agentConfig()])
+        let h = try await Harness(configs: [agentConfig()])
         let first = await h.pipeline.process(message("Wo finde ich euch?", id: "wamid.same"))
         let second = await h.pipeline.process(message("Wo finde ich euch?", id: "wamid.same"))
         #expect(first.kind == .sent)
         #expect(second.kind == .duplicate)
-        try h.restart()
+        try await h.restart()
         let third = await h.pipeline.process(message("Wo finde ich euch?", id: "wamid.same"))
         #expect(third.kind == .duplicate)
         #expect(try h.events(org: "haff", type: "message.received").count == 1)
@@ -51,7 +51,7 @@ struct PipelineFlowTests {
     }
 
     @Test func restartMidConversationAnswersTheStoredMessageAndKeepsTheSession() async throws {
-        let h = try Harness(configs: [agentConfig()])
+        let h = try await Harness(configs: [agentConfig()])
         let first = await h.pipeline.process(message("Wo finde ich euch?", id: "wamid.r1"))
         #expect(first.kind == .sent)
         // The process dies right after storing the next message: only message.received is in the log.
@@ -63,7 +63,7 @@ struct PipelineFlowTests {
         _ = try h.log.appendSync([EventDraft(org: "haff", stream: EventStream.session(first.sessionId ?? ""), type: encoded.type,
                                              version: encoded.version, data: Array(encoded.data), actor: Actor(.customer, pending.from),
                                              id: pending.eventId, correlationId: pending.eventId)])
-        try h.restart()
+        try await h.restart()
         let resumed = await h.pipeline.process(pending)
         #expect(resumed.kind == .sent, "\(resumed)")
         #expect(resumed.sessionId == first.sessionId)
@@ -75,7 +75,7 @@ struct PipelineFlowTests {
     }
 
     @Test func unroutedMessageIsKept() async throws {
-        let h = try Harness(configs: [agentConfig()])
+        let h = try await Harness(configs: [agentConfig()])
         let outcome = await h.pipeline.process(message("Hallo?", to: "+4930111111"))
         #expect(outcome.kind == .unrouted)
         let kept = try h.events(org: ReservedOrg.unrouted, type: "message.unrouted")
@@ -87,7 +87,7 @@ struct PipelineFlowTests {
                       "Brauche LEGAL advice zu meinem Vertrag", "Competitors' prices, bitte!"])
     func blockedTopicStopsTheCallAndHandsOff(text: String) async throws {
         let server = try startedServer()
-        let h = try Harness(configs: [agentConfig()], server: server)
+        let h = try await Harness(configs: [agentConfig()], server: server)
         let outcome = await h.pipeline.process(message(text))
         #expect(outcome.kind == .blocked, "\(outcome)")
         #expect(server.requestCount == 0)
@@ -105,7 +105,7 @@ struct PipelineFlowTests {
     @Test(arguments: ["paused", "draft"])
     func pausedOrDraftAgentMakesNoCall(status: String) async throws {
         let server = try startedServer()
-        let h = try Harness(configs: [agentConfig(status: status)], server: server)
+        let h = try await Harness(configs: [agentConfig(status: status)], server: server)
         let outcome = await h.pipeline.process(message("Was kostet der SBF Binnen?"))
         #expect(outcome.kind == .blocked)
         #expect(server.requestCount == 0)
@@ -114,7 +114,7 @@ struct PipelineFlowTests {
     }
 
     @Test func draftOnlyNeverSends() async throws {
-        let h = try Harness(configs: [agentConfig(autonomy: "draft_only")])
+        let h = try await Harness(configs: [agentConfig(autonomy: "draft_only")])
         let outcome = await h.pipeline.process(message("Was kostet der SBF Binnen?"))
         #expect(outcome.kind == .drafted)
         #expect(try h.events(org: "haff", type: "message.sent").isEmpty)
@@ -122,7 +122,7 @@ struct PipelineFlowTests {
     }
 
     @Test func supervisedHoldsTheReplyUntilApprovedThenSendsIt() async throws {
-        let h = try Harness(configs: [agentConfig(autonomy: "supervised")])
+        let h = try await Harness(configs: [agentConfig(autonomy: "supervised")])
         let outcome = await h.pipeline.process(message("Was kostet der SBF Binnen?"))
         #expect(outcome.kind == .held)
         let approvalId = try #require(outcome.approvalId)
@@ -144,7 +144,7 @@ struct PipelineFlowTests {
     }
 
     @Test func approvalOfAnotherOrgIsNotFound() async throws {
-        let h = try Harness(configs: [agentConfig(autonomy: "supervised"), agentConfig(org: "other", address: "+4930123456")])
+        let h = try await Harness(configs: [agentConfig(autonomy: "supervised"), agentConfig(org: "other", address: "+4930123456")])
         let outcome = await h.pipeline.process(message("Was kostet der SBF Binnen?"))
         let approvalId = try #require(outcome.approvalId)
         do {
@@ -157,7 +157,7 @@ struct PipelineFlowTests {
     }
 
     @Test func concurrentApprovalsExactlyOneWins() async throws {
-        let h = try Harness(configs: [agentConfig(autonomy: "supervised")])
+        let h = try await Harness(configs: [agentConfig(autonomy: "supervised")])
         let outcome = await h.pipeline.process(message("Was kostet der SBF Binnen?"))
         let approvalId = try #require(outcome.approvalId)
         let pipeline = h.pipeline!
@@ -182,10 +182,10 @@ struct PipelineFlowTests {
     @Test func pendingApprovalsSurviveARestartAndExpireClosed() async throws {
         var options = PipelineOptions()
         options.approvalExpirySeconds = -1
-        let h = try Harness(configs: [agentConfig(autonomy: "supervised")], options: options)
+        let h = try await Harness(configs: [agentConfig(autonomy: "supervised")], options: options)
         let outcome = await h.pipeline.process(message("Was kostet der SBF Binnen?"))
         let approvalId = try #require(outcome.approvalId)
-        try h.restart()
+        try await h.restart()
         #expect(h.pipeline.humans.pendingApprovals(org: "haff").map(\.approvalId) == [approvalId])
         let expired = try await h.pipeline.humans.expireApprovals()
         #expect(expired == [approvalId])
@@ -198,7 +198,7 @@ struct PipelineFlowTests {
 
     @Test func takeoverSilencesTheAgentAndReleaseResumesWithTheHumansReplies() async throws {
         let server = try startedServer()
-        let h = try Harness(configs: [agentConfig()], server: server)
+        let h = try await Harness(configs: [agentConfig()], server: server)
         server.enqueue(.text("Ahoi! Wie kann ich helfen?"))
         let first = await h.pipeline.process(message("Hallo"))
         let sessionId = try #require(first.sessionId)
@@ -237,7 +237,7 @@ struct SessionEvictionTests {
         options.sessionsCachedMax = 2
         let server = try startedServer()
         server.setResponder { _ in .text("Ahoi!") }
-        let h = try Harness(configs: [agentConfig()], server: server, options: options)
+        let h = try await Harness(configs: [agentConfig()], server: server, options: options)
         var sessions: [String: String] = [:]
         for round in 0..<3 {
             for i in 0..<6 {

@@ -54,7 +54,7 @@ final class Harness: @unchecked Sendable {
     /// - Parameter server: when given, the engine talks to it over real HTTP; else offline.
     init(configs: [OrgAgentConfig], objects: [(org: String, object: OntologyObject)] = [], links: [(org: String, link: ObjectLink)] = [],
          server: LLMTestServer? = nil, options: PipelineOptions = PipelineOptions(), prices: PriceTable = .builtIn,
-         orgServers: [String: LLMTestServer] = [:]) throws {
+         orgServers: [String: LLMTestServer] = [:]) async throws {
         self.server = server
         self.orgServers = orgServers
         log = try EventLog.open(directory: dir.path + "/eventlog")
@@ -75,10 +75,10 @@ final class Harness: @unchecked Sendable {
                                      data: Array(encoded.data)))
         }
         if !drafts.isEmpty { _ = try log.appendSync(drafts) }
-        pipeline = try makePipeline(options: options, prices: prices)
+        pipeline = try await makePipeline(options: options, prices: prices)
     }
 
-    func makePipeline(options: PipelineOptions = PipelineOptions(), prices: PriceTable = .builtIn) throws -> Pipeline {
+    func makePipeline(options: PipelineOptions = PipelineOptions(), prices: PriceTable = .builtIn) async throws -> Pipeline {
         let provider: any LLMProvider
         if let server {
             var configuration = OpenAICompatibleConfiguration.compatible(baseURL: server.baseURL, apiKey: "sk-test")
@@ -94,14 +94,14 @@ final class Harness: @unchecked Sendable {
         let own: [String: any LLMProvider] = orgServers.mapValues { server in
             OpenAICompatibleProvider(configuration: .compatible(baseURL: server.baseURL, apiKey: "sk-org"), priceTable: prices, logger: testLogger)
         }
-        return try Pipeline(dataDirectory: dir.path, log: log, provider: provider, prices: prices, options: options,
+        return try await Pipeline(dataDirectory: dir.path, log: log, provider: provider, prices: prices, options: options,
                             orgProvider: { own[$0] }, logger: testLogger)
     }
 
     /// Simulates a restart: a new engine over the same log (the log itself stays open, as the
     /// writer's lock belongs to this process).
-    func restart() throws {
-        pipeline = try makePipeline()
+    func restart() async throws {
+        pipeline = try await makePipeline()
     }
 
     deinit {

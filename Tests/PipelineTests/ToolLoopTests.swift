@@ -27,7 +27,7 @@ let sailingLinks: [(org: String, link: ObjectLink)] = [("haff", ObjectLink(from:
 struct ToolLoopTests {
     @Test func dataQuestionIsAnsweredThroughTheDataQueryTool() async throws {
         let server = try startedServer()
-        let h = try Harness(configs: [agentConfig()], objects: sailingObjects(), links: sailingLinks, server: server)
+        let h = try await Harness(configs: [agentConfig()], objects: sailingObjects(), links: sailingLinks, server: server)
         server.enqueue(.toolCall(id: "call_q", name: "data_query_tool", arguments: #"{"objectType":"booking","aggregate":{"type":"count"}}"#),
                        .text("Sie haben eine Buchung."))
         let outcome = await h.pipeline.process(message("Wie viele Buchungen habe ich?"))
@@ -49,7 +49,7 @@ struct ToolLoopTests {
 
     @Test func bookingIsHeldUnderSupervisedAndRunsWhenApproved() async throws {
         let server = try startedServer()
-        let h = try Harness(configs: [agentConfig(autonomy: "supervised")], objects: sailingObjects(), links: sailingLinks, server: server)
+        let h = try await Harness(configs: [agentConfig(autonomy: "supervised")], objects: sailingObjects(), links: sailingLinks, server: server)
         let arguments = #"{"action":"create","resourceId":"course_sbf","from":"2026-11-28T09:00:00Z","to":"2026-11-28T17:00:00Z","price":450,"currency":"EUR"}"#
         server.enqueue(.toolCall(id: "call_b", name: "booking_tool", arguments: arguments),
                        .text("Ich habe die Buchung angefragt; das Team bestätigt sie gleich."))
@@ -79,7 +79,7 @@ struct ToolLoopTests {
 
     @Test func rejectedToolCallIsFedBackToTheAgent() async throws {
         let server = try startedServer()
-        let h = try Harness(configs: [agentConfig(autonomy: "supervised")], objects: sailingObjects(), server: server)
+        let h = try await Harness(configs: [agentConfig(autonomy: "supervised")], objects: sailingObjects(), server: server)
         server.enqueue(.toolCall(id: "call_d", name: "crm_tool", arguments: #"{"action":"delete","contactId":"c_17"}"#), .text("Ich frage nach."))
         let outcome = await h.pipeline.process(message("Löscht meine Daten"))
         let approvalId = try #require(try h.events(org: "haff", type: "approval.requested").first { $0["data"]?["kind"]?.stringValue == "tool_call" }?["data"]?["approvalId"]?.stringValue)
@@ -94,7 +94,7 @@ struct ToolLoopTests {
 
     @Test func disabledToolIsDeniedAndTheReasonFedBack() async throws {
         let server = try startedServer()
-        let h = try Harness(configs: [agentConfig()], server: server)
+        let h = try await Harness(configs: [agentConfig()], server: server)
         server.enqueue(.toolCall(id: "call_x", name: "bulk_crm_email_tool",
                                  arguments: #"{"segment":{"objectType":"crm_contact"},"subject":"Sale","body":"Hi"}"#),
                        .text("Das darf ich nicht."))
@@ -111,7 +111,7 @@ struct ToolLoopTests {
 
     @Test func invalidToolArgumentsFeedAnErrorBackWithoutCrashing() async throws {
         let server = try startedServer()
-        let h = try Harness(configs: [agentConfig()], server: server)
+        let h = try await Harness(configs: [agentConfig()], server: server)
         server.enqueue(.toolCall(id: "call_1", name: "data_query_tool", arguments: #"{"objectType": "booking", "filters": [{"field": "x;DROP TABLE objects", "op": "eq"#),
                        .toolCall(id: "call_2", name: "data_query_tool", arguments: #"{"objectType": 5, "limit": -1}"#),
                        .toolCall(id: "call_3", name: "no_such_tool", arguments: #"{}"#),
@@ -127,7 +127,7 @@ struct ToolLoopTests {
 
     @Test func rateLimitThenSuccess() async throws {
         let server = try startedServer()
-        let h = try Harness(configs: [agentConfig()], server: server)
+        let h = try await Harness(configs: [agentConfig()], server: server)
         server.enqueue(.rateLimited(retryAfter: "0"), .text("Moin!"))
         let outcome = await h.pipeline.process(message("Hallo"))
         #expect(outcome.kind == .sent)
@@ -137,7 +137,7 @@ struct ToolLoopTests {
 
     @Test func modelThatKeepsFailingHandsOffAndLosesNothing() async throws {
         let server = try startedServer()
-        let h = try Harness(configs: [agentConfig()], server: server)
+        let h = try await Harness(configs: [agentConfig()], server: server)
         server.setResponder { _ in .serverError(status: 503) }
         let outcome = await h.pipeline.process(message("Hallo?"))
         #expect(outcome.kind == .handedOff)
@@ -152,7 +152,7 @@ struct ToolLoopTests {
         let server = try startedServer()
         var options = PipelineOptions()
         options.toolIterationsMax = 3
-        let h = try Harness(configs: [agentConfig()], server: server, options: options)
+        let h = try await Harness(configs: [agentConfig()], server: server, options: options)
         server.setResponder { _ in .toolCall(name: "data_query_tool", arguments: #"{"objectType":"booking"}"#) }
         let outcome = await h.pipeline.process(message("Loop forever"))
         #expect(outcome.kind == .blocked)
@@ -167,7 +167,7 @@ struct ConcurrencyTests {
     @Test func messageCapHoldsUnder50ConcurrentSessions() async throws {
         let server = try startedServer(delay: .milliseconds(20))
         server.setResponder { _ in .text("Ahoi!", usage: .init(promptTokens: 100, completionTokens: 5, cost: 0.0001)) }
-        let h = try Harness(configs: [agentConfig(maxMessages: 20)], server: server)
+        let h = try await Harness(configs: [agentConfig(maxMessages: 20)], server: server)
         let outcomes = await Self.burst(h.pipeline, count: 50)
         #expect(outcomes.filter { $0.kind == .sent }.count == 20)
         #expect(outcomes.filter { $0.kind == .blocked }.count == 30)
@@ -183,7 +183,7 @@ struct ConcurrencyTests {
     @Test func aTrippedCapSendsNothingMoreNoticesIncluded() async throws {
         let server = try startedServer(delay: .milliseconds(20))
         server.setResponder { _ in .text("Ahoi!", usage: .init(promptTokens: 100, completionTokens: 5, cost: 0.0001)) }
-        let h = try Harness(configs: [agentConfig(maxMessages: 10)], server: server)
+        let h = try await Harness(configs: [agentConfig(maxMessages: 10)], server: server)
         let outcomes = await Self.burst(h.pipeline, count: 40)
         #expect(outcomes.filter { $0.kind == .sent }.count == 10)
         #expect(outcomes.filter { $0.kind == .blocked }.count == 30)
@@ -205,7 +205,7 @@ struct ConcurrencyTests {
         // Each call reports costing close to its worst case, the hardest case for the cap.
         server.setResponder { _ in .text("Ahoi!", usage: .init(promptTokens: 400, completionTokens: 1024, cost: 0.08)) }
         let cap = 0.5
-        let h = try Harness(configs: [agentConfig(maxCost: cap, maxTokens: 1024)], server: server)
+        let h = try await Harness(configs: [agentConfig(maxCost: cap, maxTokens: 1024)], server: server)
         let outcomes = await Self.burst(h.pipeline, count: 50)
         let charged = try h.events(org: "haff", type: "cost.charged").compactMap { $0["data"]?["usd"]?.doubleValue }.reduce(0, +)
         #expect(charged <= cap + 1e-9, "charged \(charged) over the cap \(cap)")
@@ -225,7 +225,7 @@ struct ConcurrencyTests {
         let kite = agentConfig(org: "kite", address: "+4930999999", faq: [("Code?", "SECRET-KITE")])
         // Same contact id and phone in both orgs, different names.
         let objects = sailingObjects(org: "haff", contactName: "Max HAFF") + sailingObjects(org: "kite", contactName: "Max KITE")
-        let h = try Harness(configs: [haff, kite], objects: objects, server: server)
+        let h = try await Harness(configs: [haff, kite], objects: objects, server: server)
         let pipeline = h.pipeline!
         let outcomes = await withTaskGroup(of: TurnOutcome.self) { group in
             for i in 0..<40 {
@@ -261,7 +261,7 @@ struct ConcurrencyTests {
         kiteServer.setResponder { _ in .text("kite's own model") }
         let haff = agentConfig(org: "haff")
         let kite = agentConfig(org: "kite", address: "+4930999999")
-        let h = try Harness(configs: [haff, kite], orgServers: ["kite": kiteServer])
+        let h = try await Harness(configs: [haff, kite], orgServers: ["kite": kiteServer])
         let a = await h.pipeline.process(message("Was kostet der SBF Binnen?"))
         let b = await h.pipeline.process(message("Was kostet der SBF Binnen?", to: "+4930999999"))
         #expect(a.reply == "Der SBF Binnen kostet 450 €.")  // offline, the engine's provider
@@ -309,7 +309,7 @@ struct SampleIngestTests {
     func everySampleBecomesAnOutcome(path: String) async throws {
         var config = agentConfig(address: "+972123456789")
         config.customProperties.channelBindings.append(ChannelBinding(channel: .whatsapp, enabled: true, address: "+15550783881"))
-        let h = try Harness(configs: [config])
+        let h = try await Harness(configs: [config])
         let reader = InboundReader(fileHandle: try FileHandle(forReadingFrom: URL(fileURLWithPath: path)), sourceName: path)
         let summary = await Ingestor(pipeline: h.pipeline).run(reader) { _ in }
         #expect(summary.total > 0)
@@ -347,7 +347,7 @@ struct CustomerScopeTests {
     ])
     func customerSeesOwnRecordsAndTheCatalogOnly(query: String, expected: [String]) async throws {
         let server = try startedServer()
-        let h = try Harness(configs: [agentConfig()], objects: Self.objects(), links: Self.links, server: server)
+        let h = try await Harness(configs: [agentConfig()], objects: Self.objects(), links: Self.links, server: server)
         server.enqueue(.toolCall(id: "call_s", name: "data_query_tool", arguments: query), .text("ok"))
         _ = await h.pipeline.process(message("Zeig mir alles"))
         let executed = try #require(try h.events(org: "haff", type: "tool.executed").first)
@@ -359,7 +359,7 @@ struct CustomerScopeTests {
 
     @Test func customerCountsAndSumsOnlyTheirOwn() async throws {
         let server = try startedServer()
-        let h = try Harness(configs: [agentConfig()], objects: Self.objects(), links: Self.links, server: server)
+        let h = try await Harness(configs: [agentConfig()], objects: Self.objects(), links: Self.links, server: server)
         server.enqueue(.toolCall(id: "call_s", name: "data_query_tool", arguments: #"{"objectType":"booking","aggregate":{"type":"sum","field":"customProperties.price"}}"#),
                        .toolCall(id: "call_f", name: "crm_tool", arguments: #"{"action":"find","query":"Lisa"}"#), .text("ok"))
         _ = await h.pipeline.process(message("Wie viel Umsatz habt ihr?"))
@@ -370,7 +370,7 @@ struct CustomerScopeTests {
 
     @Test func staffAskingTheirAgentSeeTheWholeOrg() async throws {
         let server = try startedServer()
-        let h = try Harness(configs: [agentConfig()], objects: Self.objects(), links: Self.links, server: server)
+        let h = try await Harness(configs: [agentConfig()], objects: Self.objects(), links: Self.links, server: server)
         server.enqueue(.toolCall(id: "call_s", name: "data_query_tool", arguments: #"{"objectType":"crm_contact"}"#), .text("ok"))
         let outcome = await h.pipeline.admin.internalChat(org: "haff", agentId: "primary", by: "owner", text: "Alle Kontakte?")
         #expect(outcome.kind == .drafted)

@@ -31,7 +31,7 @@ final class Server: @unchecked Sendable {
     /// Secrets the server checks webhooks with (default: `defaultSecrets`).
     var customSecrets: WebhookSecrets?
 
-    init(haffAutonomy: String = "supervised", kiteSMS: String? = nil, haffMaxMessages: Int = 100) throws {
+    init(haffAutonomy: String = "supervised", kiteSMS: String? = nil, haffMaxMessages: Int = 100) async throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         log = try EventLog.open(directory: path + "/eventlog")
         var drafts: [EventDraft] = []
@@ -58,11 +58,11 @@ final class Server: @unchecked Sendable {
                 secret["\(org)/\(role.rawValue)"] = try tokens.create(org: org, role: role, label: "\(org)-\(role.rawValue)").secret
             }
         }
-        try restart()
+        try await restart()
     }
 
-    func restart() throws {
-        pipeline = try Pipeline(dataDirectory: path, log: log, provider: OfflineProvider(logger: testLogger), logger: testLogger)
+    func restart() async throws {
+        pipeline = try await Pipeline(dataDirectory: path, log: log, provider: OfflineProvider(logger: testLogger), logger: testLogger)
     }
 
     deinit {
@@ -104,7 +104,7 @@ let webchatMessage = #"{"channel":"webchat","to":"haff-web","from":"visitor-1","
 @Suite("HTTP API")
 struct APITests {
     @Test func publicRoutesAndOpenAPI() async throws {
-        let s = try Server()
+        let s = try await Server()
         try await s.app().test(.router) { client in
             let html = try await client.execute(uri: "/", method: .get)
             #expect(html.status == .ok)
@@ -126,7 +126,7 @@ struct APITests {
         ("POST", "approvals/apr_x/reject"), ("GET", "activity"), ("GET", "spend"), ("POST", "query"), ("POST", "chat"), ("GET", "events"),
     ])
     func everyRouteRefusesStrangersAndOtherOrgs(method: String, path: String) async throws {
-        let s = try Server()
+        let s = try await Server()
         let m = HTTPRequest.Method(rawValue: method)!
         try await s.app().test(.router) { client in
             #expect(try await client.execute(uri: "/api/orgs/haff/\(path)", method: m).status == .unauthorized)
@@ -137,7 +137,7 @@ struct APITests {
     }
 
     @Test func rolesGateActions() async throws {
-        let s = try Server()
+        let s = try await Server()
         try await s.app().test(.router) { client in
             #expect(try await client.execute(uri: "/api/orgs/haff/agent", method: .get, headers: s.headers("haff", "viewer")).status == .ok)
             let denied = try await client.execute(uri: "/api/orgs/haff/sessions/ses_x/takeover", method: .post, headers: s.headers("haff", "viewer"))
@@ -151,7 +151,7 @@ struct APITests {
     }
 
     @Test func heldReplyIsApprovedOverHTTPAndASecondDecisionGets409() async throws {
-        let s = try Server()
+        let s = try await Server()
         try await s.app().test(.router) { client in
             let posted = try await client.execute(uri: "/webhooks/webchat", method: .post, body: body(webchatMessage))
             #expect(posted.status == .ok)
@@ -178,7 +178,7 @@ struct APITests {
     }
 
     @Test func concurrentApprovalsOverHTTPExactlyOneWins() async throws {
-        let s = try Server()
+        let s = try await Server()
         try await s.app().test(.router) { client in
             _ = try await client.execute(uri: "/webhooks/webchat", method: .post, body: body(webchatMessage))
             let id = try #require(parse(try await client.execute(uri: "/api/orgs/haff/approvals", method: .get, headers: s.headers("haff", "viewer")))["approvals"]?[0]?["approvalId"]?.stringValue)
@@ -196,11 +196,11 @@ struct APITests {
     }
 
     @Test func pendingApprovalSurvivesARestartOfTheEngine() async throws {
-        let s = try Server()
+        let s = try await Server()
         try await s.app().test(.router) { client in
             _ = try await client.execute(uri: "/webhooks/webchat", method: .post, body: body(webchatMessage))
         }
-        try s.restart()
+        try await s.restart()
         try await s.app().test(.router) { client in
             let listed = parse(try await client.execute(uri: "/api/orgs/haff/approvals", method: .get, headers: s.headers("haff", "viewer")))
             let id = try #require(listed["approvals"]?[0]?["approvalId"]?.stringValue)
@@ -211,7 +211,7 @@ struct APITests {
     }
 
     @Test func takeoverReplyReleaseAndTranscript() async throws {
-        let s = try Server(haffAutonomy: "autonomous")
+        let s = try await Server(haffAutonomy: "autonomous")
         try await s.app().test(.router) { client in
             let sent = parse(try await client.execute(uri: "/webhooks/webchat", method: .post, body: body(webchatMessage)))
             #expect(sent["outcomes"]?[0]?["outcome"]?.stringValue == "sent")
@@ -238,7 +238,7 @@ struct APITests {
     }
 
     @Test func agentUpdateIsValidatedAndVersioned() async throws {
-        let s = try Server()
+        let s = try await Server()
         try await s.app().test(.router) { client in
             let current = parse(try await client.execute(uri: "/api/orgs/haff/agent", method: .get, headers: s.headers("haff", "viewer")))
             var config = try #require(current["config"])
@@ -265,7 +265,7 @@ struct APITests {
     }
 
     @Test func activitySpendQueryAndChat() async throws {
-        let s = try Server()
+        let s = try await Server()
         try await s.app().test(.router) { client in
             _ = try await client.execute(uri: "/webhooks/webchat", method: .post, body: body(webchatMessage))
             let all = parse(try await client.execute(uri: "/api/orgs/haff/activity?limit=200", method: .get, headers: s.headers("haff", "viewer")))
@@ -293,7 +293,7 @@ struct APITests {
     }
 
     @Test func rateLimitGives429WithRetryAfter() async throws {
-        let s = try Server()
+        let s = try await Server()
         try await s.app(limiter: RateLimiter(ratePerSecond: 0.001, burst: 3)).test(.router) { client in
             for _ in 0..<3 { #expect(try await client.execute(uri: "/api/orgs/haff/agent", method: .get, headers: s.headers("haff", "viewer")).status == .ok) }
             let limited = try await client.execute(uri: "/api/orgs/haff/agent", method: .get, headers: s.headers("haff", "viewer"))
@@ -303,7 +303,7 @@ struct APITests {
     }
 
     @Test func oversizedBodyGets413() async throws {
-        let s = try Server()
+        let s = try await Server()
         try await s.app().test(.router) { client in
             let big = String(repeating: "x", count: HTTPLimits.bodyBytesMax + 10)
             let response = try await client.execute(uri: "/webhooks/webchat", method: .post, body: body(big))
@@ -325,7 +325,7 @@ struct WebhookTests {
     }
 
     @Test func whatsAppHandshake() async throws {
-        let s = try Server()
+        let s = try await Server()
         try await s.app().test(.router) { client in
             let ok = try await client.execute(uri: "/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=12345", method: .get)
             #expect(ok.status == .ok)
@@ -336,7 +336,7 @@ struct WebhookTests {
 
     @Test(arguments: ["pywa_message.json", "cloud_api_text_message.json", "pywa_message_status.json"])
     func signedWhatsAppBodyIsProcessedAndABadSignatureIsNot(file: String) async throws {
-        let s = try Server()
+        let s = try await Server()
         var sample = try Data(contentsOf: Self.samples.appendingPathComponent("whatsapp/" + file))
         if file == "pywa_message_status.json", case .object(var bodies) = try JSONValue(parsing: Array(sample)) {
             // The bundle's `group` body goes to a placeholder number nobody binds: a body with an
@@ -370,7 +370,7 @@ struct WebhookTests {
     }
 
     @Test func signedTwilioBodyIsProcessedAndABadSignatureIsNot() async throws {
-        let s = try Server(haffAutonomy: "autonomous")
+        let s = try await Server(haffAutonomy: "autonomous")
         let text = try String(contentsOf: Self.samples.appendingPathComponent("twilio/inbound_sms_form_bodies.txt"), encoding: .utf8)
         let form = try #require(text.split(separator: "\n").first { !$0.hasPrefix("#") && $0.contains("=") }).trimmingCharacters(in: .whitespaces)
         let params = form.split(separator: "&").map { pair -> (String, String) in

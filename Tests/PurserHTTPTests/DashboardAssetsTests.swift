@@ -19,7 +19,7 @@ struct DashboardAssetsTests {
           arguments: [("index.html", "/", "text/html"), ("app.js", "/app.js", "text/javascript"), ("app.css", "/app.css", "text/css")])
     func servedBytesEqualFile(name: String, path: String, type: String) async throws {
         let file = try Data(contentsOf: DashboardFiles.root.appendingPathComponent(name))
-        let s = try Server()
+        let s = try await Server()
         try await s.app().test(.router) { client in
             let response = try await client.execute(uri: path, method: .get)
             #expect(response.status == .ok)

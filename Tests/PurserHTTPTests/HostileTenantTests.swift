@@ -27,8 +27,8 @@ struct HostileTenantTests {
         twilioAuthToken: { org in ["haff": "haff-twilio", "kite": "kite-twilio"][org ?? ""] },
         publicBaseURL: "https://purser.example.org")
 
-    static func server(haffAutonomy: String = "supervised") throws -> Server {
-        let s = try Server(haffAutonomy: haffAutonomy, kiteSMS: kiteSMS)
+    static func server(haffAutonomy: String = "supervised") async throws -> Server {
+        let s = try await Server(haffAutonomy: haffAutonomy, kiteSMS: kiteSMS)
         s.customSecrets = secrets
         return s
     }
@@ -68,7 +68,7 @@ struct HostileTenantTests {
 
     @Test(arguments: [true, false])
     func whatsAppBodySignedByKiteCannotCarryAChangeForHaff(kiteFirst: Bool) async throws {
-        let s = try Self.server()
+        let s = try await Self.server()
         let kite = Self.change(number: Self.kiteNumber, id: "wamid.kite1"), haff = Self.change(number: Self.haffNumber, id: "wamid.forged1")
         let forged = Self.whatsapp(kiteFirst ? [kite, haff] : [haff, kite])
         try await s.app().test(.router) { client in
@@ -81,7 +81,7 @@ struct HostileTenantTests {
     }
 
     @Test func strayMetadataNamingKiteDoesNotAdmitHaffsChange() async throws {
-        let s = try Self.server()
+        let s = try await Self.server()
         let stray = #","metadata":{"display_phone_number":"\#(Self.kiteNumber)"}"#
         for forged in [Self.whatsapp([Self.change(number: Self.haffNumber, id: "wamid.forged2")], extra: stray),
                        #"{"metadata":{"display_phone_number":"\#(Self.kiteNumber)"},"# + String(Self.whatsapp([Self.change(number: Self.haffNumber, id: "wamid.forged3")]).dropFirst())] {
@@ -94,7 +94,7 @@ struct HostileTenantTests {
     }
 
     @Test func kitesOwnSignedBodyIsProcessedAndItsAnswerCarriesNoAgentText() async throws {
-        let s = try Self.server()
+        let s = try await Self.server()
         let own = Self.whatsapp([Self.change(number: Self.kiteNumber, id: "wamid.kite2")])
         try await s.app().test(.router) { client in
             let response = try await client.execute(uri: "/webhooks/whatsapp", method: .post, headers: Self.sign(own, "kite-app-secret"), body: ByteBuffer(string: own))
@@ -108,7 +108,7 @@ struct HostileTenantTests {
     }
 
     @Test func haffsBodySignedWithKitesSecretIsRefused() async throws {
-        let s = try Self.server()
+        let s = try await Self.server()
         let haffOnly = Self.whatsapp([Self.change(number: Self.haffNumber, id: "wamid.forged4")])
         let status = Self.whatsapp([Self.statusChange(number: Self.haffNumber, id: "wamid.out1")])
         try await s.app().test(.router) { client in
@@ -135,7 +135,7 @@ struct HostileTenantTests {
     }
 
     @Test func twilioBodyWithASecondLineForHaffIsRefusedWhole() async throws {
-        let s = try Self.server()
+        let s = try await Self.server()
         let kiteLine = Self.twilioForm(to: Self.kiteSMS, sid: "SMkite1"), haffLine = Self.twilioForm(to: Self.haffSMS, sid: "SMforged1")
         // Signed by kite over the one-form reading of the whole body (Twilio's algorithm).
         let forged = kiteLine + "\n" + haffLine
@@ -151,7 +151,7 @@ struct HostileTenantTests {
     }
 
     @Test func twilioFormForHaffSignedWithKitesTokenIsRefused() async throws {
-        let s = try Self.server()
+        let s = try await Self.server()
         let haffForm = Self.twilioForm(to: Self.haffSMS, sid: "SMforged2"), kiteForm = Self.twilioForm(to: Self.kiteSMS, sid: "SMkite2")
         try await s.app().test(.router) { client in
             let forged = try await client.execute(uri: "/webhooks/twilio", method: .post,
@@ -170,7 +170,7 @@ struct HostileTenantTests {
     // MARK: 2. Anonymous webchat callers see only what is sent to them.
 
     @Test func heldWebchatReplyNeverReachesTheAnonymousCaller() async throws {
-        let s = try Self.server(haffAutonomy: "supervised")
+        let s = try await Self.server(haffAutonomy: "supervised")
         try await s.app().test(.router) { client in
             let response = try await client.execute(uri: "/webhooks/webchat", method: .post, body: body(webchatMessage))
             #expect(response.status == .ok)
@@ -203,7 +203,7 @@ struct HostileTenantTests {
     }
 
     @Test func aVisitorIdWithoutItsTokenNeverJoinsAnExistingSession() async throws {
-        let s = try Self.server(haffAutonomy: "autonomous")
+        let s = try await Self.server(haffAutonomy: "autonomous")
         try await s.app().test(.router) { client in
             let first = parse(try await client.execute(uri: "/webhooks/webchat", method: .post, body: body(webchatMessage)))
             let visitor = try #require(first["visitorId"]?.stringValue)
@@ -234,7 +234,7 @@ struct HostileTenantTests {
     }
 
     @Test func webchatAddressesCompareCaseInsensitivelySoKiteCannotBindHaffsWidget() async throws {
-        let s = try Self.server()
+        let s = try await Self.server()
         try await s.app().test(.router) { client in
             let current = parse(try await client.execute(uri: "/api/orgs/kite/agent", method: .get, headers: s.headers("kite", "viewer")))
             guard case .object(var fields)? = current["config"], case .object(var props)? = fields["customProperties"] else { Issue.record("no config"); return }
@@ -255,7 +255,7 @@ struct HostileTenantTests {
     // MARK: 3. Limits that a stranger cannot spend for everyone.
 
     @Test func unsignedJunkCannotRateLimitSignedWebhooks() async throws {
-        let s = try Self.server()
+        let s = try await Self.server()
         try await s.app(sourceLimiter: RateLimiter(ratePerSecond: 0.001, burst: 20)).test(.router) { client in
             var limited = 0
             for i in 0..<400 {
@@ -273,7 +273,7 @@ struct HostileTenantTests {
     }
 
     @Test func eventStreamsPerTokenAreBounded() async throws {
-        let s = try Self.server()
+        let s = try await Self.server()
         let token = try #require(s.secret["kite/viewer"])
         try await s.app().test(.live) { client in
             var open: [Int32] = []
@@ -292,7 +292,7 @@ struct HostileTenantTests {
     // MARK: 4. Client input never yields a 5xx.
 
     @Test func oversizedAPIBodyGets413NotA500() async throws {
-        let s = try Self.server()
+        let s = try await Self.server()
         try await s.app().test(.router) { client in
             let big = #"{"text":""# + String(repeating: "x", count: HTTPLimits.bodyBytesMax + 10) + #""}"#
             for (method, uri, role) in [(HTTPRequest.Method.put, "/api/orgs/haff/agent", "admin"), (.post, "/api/orgs/haff/chat", "operator"),
@@ -304,7 +304,7 @@ struct HostileTenantTests {
     }
 
     @Test func controlCharactersInWebchatAddressesGet400NotRetry() async throws {
-        let s = try Self.server()
+        let s = try await Self.server()
         try await s.app().test(.router) { client in
             for payload in [#"{"to":"haff-web","from":"visitor\u0000x","text":"Hallo","externalMessageId":"nul.1"}"#,
                             #"{"to":"haff\u0000web","text":"Hallo","externalMessageId":"nul.2"}"#,
@@ -317,7 +317,7 @@ struct HostileTenantTests {
 
     @Test(arguments: ["limit=100000", "limit=-1", "limit=NaN", "limit=0", "before=-5", "before=abc", "limit=1e3"])
     func queryParametersOutOfRangeGet400(query: String) async throws {
-        let s = try Self.server()
+        let s = try await Self.server()
         try await s.app().test(.router) { client in
             let response = try await client.execute(uri: "/api/orgs/haff/activity?\(query)", method: .get, headers: s.headers("haff", "viewer"))
             #expect(response.status == .badRequest)
@@ -327,7 +327,7 @@ struct HostileTenantTests {
     // MARK: 5. Headers.
 
     @Test func dashboardIsServedWithASecurityPolicy() async throws {
-        let s = try Self.server()
+        let s = try await Self.server()
         try await s.app().test(.router) { client in
             for path in ["/", "/app.js", "/api/orgs/haff/agent"] {
                 let response = try await client.execute(uri: path, method: .get, headers: s.headers("haff", "viewer"))
@@ -339,8 +339,8 @@ struct HostileTenantTests {
         }
     }
 
-    @Test func tokenStoreRefusesBadOrgIdsAndCaseVariants() throws {
-        let s = try Self.server()
+    @Test func tokenStoreRefusesBadOrgIdsAndCaseVariants() async throws {
+        let s = try await Self.server()
         for bad in ["../x", "a b", "", "-x", String(repeating: "a", count: 65), "x/y"] {
             #expect(throws: HTTPServerError.self) { try s.tokens.create(org: bad, role: .viewer, label: "eve") }
         }
@@ -352,7 +352,7 @@ struct HostileTenantTests {
     // MARK: 6. A cap caps what goes out.
 
     @Test func aTrippedCapSendsNoNoticesOverWebchat() async throws {
-        let s = try Server(haffAutonomy: "autonomous", kiteSMS: Self.kiteSMS, haffMaxMessages: 3)
+        let s = try await Server(haffAutonomy: "autonomous", kiteSMS: Self.kiteSMS, haffMaxMessages: 3)
         try await s.app().test(.router) { client in
             for i in 0..<10 {
                 let response = try await client.execute(uri: "/webhooks/webchat", method: .post,
@@ -367,7 +367,7 @@ struct HostileTenantTests {
     // MARK: 7. Reads across orgs.
 
     @Test func kitesTokensReachNothingOfHaff() async throws {
-        let s = try Self.server(haffAutonomy: "autonomous")
+        let s = try await Self.server(haffAutonomy: "autonomous")
         try await s.app().test(.router) { client in
             _ = try await client.execute(uri: "/webhooks/webchat", method: .post, body: body(webchatMessage))
             let session = try #require(parse(try await client.execute(uri: "/api/orgs/haff/sessions", method: .get, headers: s.headers("haff", "viewer")))["sessions"]?[0]?["sessionId"]?.stringValue)

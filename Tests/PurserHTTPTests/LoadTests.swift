@@ -40,7 +40,7 @@ struct LoadTests {
             drafts.append(EventDraft(org: org, stream: "agent:primary", type: encoded.type, version: encoded.version, data: Array(encoded.data)))
         }
         _ = try log.appendSync(drafts)
-        let pipeline = try Pipeline(dataDirectory: path, log: log, provider: OfflineProvider(logger: testLogger), logger: testLogger)
+        let pipeline = try await Pipeline(dataDirectory: path, log: log, provider: OfflineProvider(logger: testLogger), logger: testLogger)
         let secrets = WebhookSecrets(whatsappAppSecret: { _ in nil }, whatsappVerifyTokens: { [] }, twilioAuthToken: { _ in nil })
         let router = PurserServer.router(pipeline: pipeline, dataDirectory: path, secrets: secrets, tokens: AccessTokenStore(dataDirectory: path),
                                          limiter: RateLimiter(ratePerSecond: 10_000, burst: 10_000),

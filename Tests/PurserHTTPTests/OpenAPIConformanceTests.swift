@@ -63,7 +63,7 @@ struct OpenAPIConformanceTests {
     /// for its route and status (an undocumented status or field fails); and every route's
     /// success answer is among them.
     @Test func everyRouteAnswersAsDocumented() async throws {
-        let s = try Server()
+        let s = try await Server()
         let document = OpenAPIDocument.document
         let checked = try await s.app().test(.router) { client -> Set<String> in
             var checked: Set<String> = []

@@ -10,7 +10,7 @@ import Tools
 struct ToolRoutesTests {
     @Test("the dashboard's tool list comes from the catalog: every name, category and sentence, for any token")
     func listsTheCatalog() async throws {
-        let s = try Server()
+        let s = try await Server()
         try await s.app().test(.router) { client in
             let response = try await client.execute(uri: "/api/tools", method: .get, headers: s.headers("kite", "viewer"))
             #expect(response.status == .ok)
@@ -37,7 +37,7 @@ struct ToolRoutesTests {
 
     @Test("the OpenAPI document describes the route's body, property by property")
     func documented() async throws {
-        let s = try Server()
+        let s = try await Server()
         try await s.app().test(.router) { client in
             let doc = parse(try await client.execute(uri: "/openapi.json", method: .get))
             let reference = try #require(doc["paths"]?["/api/tools"]?["get"]?["responses"]?["200"]?["content"]?["application/json"]?["schema"]?["$ref"]?.stringValue)
