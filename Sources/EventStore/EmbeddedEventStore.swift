@@ -8,11 +8,10 @@ import PurserCore
 /// Opened for writing it holds the directory's writer lock, as `EventLog` does; opened for
 /// reading (`init(reader:)`) it takes no lock and refuses appends, which is what the read-only
 /// commands use beside a running writer. The log's reads are blocking file reads, so each runs
-/// on a dispatch queue, one batch at a time, never on the cooperative pool.
+/// on `BlockingIO`'s queue, one batch at a time, never on the cooperative pool.
 public final class EmbeddedEventStore: EventStore {
     public let reader: LogReader
     public let log: EventLog?
-    private let queue = DispatchQueue(label: "purser.eventstore.embedded", attributes: .concurrent)
 
     /// Reads the log in `directory` without taking its writer lock; appends throw.
     public init(reader: LogReader) {
@@ -28,7 +27,7 @@ public final class EmbeddedEventStore: EventStore {
 
     /// Opens (or creates) the log in `directory` for writing, recovering it if needed.
     public static func open(directory: String, options: EventLogOptions = EventLogOptions(), logger: Logger) async throws -> EmbeddedEventStore {
-        let log = try await onQueue(DispatchQueue.global()) { try EventLog.open(directory: directory, options: options, logger: logger) }
+        let log = try await BlockingIO.run { try EventLog.open(directory: directory, options: options, logger: logger) }
         return EmbeddedEventStore(writer: log)
     }
 
@@ -70,7 +69,7 @@ public final class EmbeddedEventStore: EventStore {
         while true {
             let filter = LogReader.Filter(org: query.org, typePrefix: query.typePrefix, fromSeq: from, untilSeq: query.untilSeq)
             let reader = self.reader
-            let batch: [StoredEvent] = try await Self.onQueue(queue) {
+            let batch: [StoredEvent] = try await BlockingIO.run {
                 var out: [StoredEvent] = []
                 try reader.scan(filter) { record in
                     guard query.matches(stream: record.stream, type: record.type) else { return true }
@@ -89,7 +88,7 @@ public final class EmbeddedEventStore: EventStore {
     /// that org, or whose org cannot be told, are kept.
     public func verify(org: String?) async throws -> StoreVerifyReport {
         let reader = self.reader
-        let (v, stats) = try await Self.onQueue(queue) { (try reader.verify(), try reader.stats()) }
+        let (v, stats) = try await BlockingIO.run { (try reader.verify(), try reader.stats()) }
         var report = StoreVerifyReport()
         report.orgs = org == nil ? stats.orgs.count : (stats.orgs[org!] == nil ? 0 : 1)
         report.events = org.map { stats.orgs[$0] ?? 0 } ?? v.events
@@ -110,21 +109,14 @@ public final class EmbeddedEventStore: EventStore {
     public func stats() async throws -> StoreStats {
         let reader = self.reader
         guard reader.exists else { return StoreStats(events: 0, orgs: 0, bodyBytes: 0, eventsPerOrg: [:]) }
-        let s = try await Self.onQueue(queue) { try reader.stats() }
+        let s = try await BlockingIO.run { try reader.stats() }
         return StoreStats(events: s.events, orgs: s.orgs.count, bodyBytes: s.rawBytes, eventsPerOrg: s.orgs)
     }
 
     /// Flushes and releases the writer lock (a reading store has nothing to release).
     public func close() async {
         guard let log else { return }
-        _ = try? await Self.onQueue(DispatchQueue.global()) { log.close() }
-    }
-
-    /// Runs blocking work on `queue` and waits for it without holding a cooperative thread.
-    static func onQueue<T: Sendable>(_ queue: DispatchQueue, _ work: @Sendable @escaping () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try work() }) }
-        }
+        await BlockingIO.run { log.close() }
     }
 }
 
