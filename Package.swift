@@ -286,7 +286,7 @@ let package = Package(
         // and hands out the engine's parts to the command line and the server.
         .target(
             name: "PurserRuntime",
-            dependencies: ["PurserCore", "EventLog", "PurserDomain", "Pipeline", "LLM", "Credentials",
+            dependencies: ["PurserCore", "EventLog", "EventStore", "PostgresStore", "PurserDomain", "Pipeline", "LLM", "Credentials",
                            .product(name: "Logging", package: "swift-log")],
             path: "Sources/PurserRuntime",
             swiftSettings: swiftSettings

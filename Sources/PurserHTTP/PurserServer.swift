@@ -73,7 +73,7 @@ struct RuntimeService: Service {
 
     func run() async throws {
         try? await gracefulShutdown()
-        runtime.close()
+        await runtime.close()
         logger.notice("event log closed")
     }
 }

@@ -1,8 +1,11 @@
 import EventLog
+import EventStore
 import Foundation
 import LLM
 import Logging
 import Pipeline
+import PurserCore
+import PostgresStore
 import PurserCore
 import PurserDomain
 
@@ -10,10 +13,17 @@ import PurserDomain
 /// catalog, and hands out the engine's parts. The command line and the server start here; nothing
 /// below it opens a store of its own.
 ///
-/// Owns the log: `close()` closes it, after everything that appends has stopped (a server stops
-/// HTTP first and the runtime last).
+/// The store is the embedded log of the data directory, or PostgreSQL when a database URL is
+/// given; the read models are SQLite files under the data directory either way, fed from the
+/// store (per-org positions for PostgreSQL).
+///
+/// Owns the store: `close()` closes it, after everything that appends has stopped (a server
+/// stops HTTP first and the runtime last).
 public final class Runtime: Sendable {
-    public let log: EventLog
+    /// Where the events are: the embedded log or PostgreSQL.
+    public let store: any EventStore
+    /// The embedded log, when that is the store.
+    public let log: EventLog?
     /// Turn processing.
     public let engine: Pipeline
     /// Each org's own secrets (model provider keys, webhook secrets), beside the environment's.
@@ -27,31 +37,43 @@ public final class Runtime: Sendable {
     /// The read models and the log, read off the cooperative pool.
     public var reads: ReadAPI { engine.reads }
 
-    private init(log: EventLog, engine: Pipeline, secrets: OrgSecrets, dataDirectory: String) {
+    private init(store: any EventStore, log: EventLog?, engine: Pipeline, secrets: OrgSecrets, dataDirectory: String) {
+        self.store = store
         self.log = log
         self.engine = engine
         self.secrets = secrets
         self.dataDirectory = dataDirectory
     }
 
-    /// Opens the data directory's log for writing (this process becomes its one writer), picks the
+    /// Opens the store — the data directory's log for writing (this process becomes its one
+    /// writer), or the PostgreSQL database at `database` (its schema migrated first) — picks the
     /// model provider the environment names, and starts the engine (which catches the read models
-    /// up first). `onRecovery` hears what crash recovery repaired, for the caller to show.
+    /// up first). `onRecovery` hears what the embedded log's crash recovery repaired.
     ///
     /// Opening the log reads and writes files (recovery), so it runs on `BlockingIO`'s queue, off
     /// the cooperative pool; the engine's own start-up reads are off the pool already.
-    public static func open(dataDirectory: String, options: PipelineOptions? = nil,
+    public static func open(dataDirectory: String, database: PostgresURL? = nil, options: PipelineOptions? = nil,
                             environment: [String: String] = ProcessInfo.processInfo.environment,
                             logger: Logger, onRecovery: @escaping @Sendable (RecoveryReport) -> Void = { _ in }) async throws -> Runtime {
         let options = try options ?? RuntimeSettings.pipelineOptions(environment)
-        let log = try await BlockingIO.run { try EventLog.open(directory: dataDirectory + "/eventlog") }
-        if !log.recovery.isClean { onRecovery(log.recovery) }
+        let store: any EventStore
+        let log: EventLog?
+        if let database {
+            store = try await PostgresEventStore.open(url: database, logger: logger)
+            log = nil
+        } else {
+            let opened = try await BlockingIO.run { try EventLog.open(directory: dataDirectory + "/eventlog") }
+            if !opened.recovery.isClean { onRecovery(opened.recovery) }
+            store = EmbeddedEventStore(writer: opened)
+            log = opened
+        }
         do {
             let provider = try ProviderSelection.provider(environment: environment, logger: logger)
             let prices = try PriceTable.fromEnvironment(environment)
             let secrets = OrgSecrets(dataDirectory: dataDirectory, logger: logger)
             let cache = Locked<[String: (any LLMProvider)?]>([:])  // each org's provider, built once (nil: the engine's own)
-            let engine = try await Pipeline(dataDirectory: dataDirectory, log: log, provider: provider, prices: prices, options: options,
+            let engine = try await Pipeline(dataDirectory: dataDirectory, store: store, embeddedLog: log, provider: provider,
+                                            prices: prices, options: options,
                                             orgProvider: { org in
                                                 cache.withLock { known in
                                                     if let provider = known[org] { return provider }
@@ -61,16 +83,16 @@ public final class Runtime: Sendable {
                                                 }
                                             },
                                             logger: logger)
-            return Runtime(log: log, engine: engine, secrets: secrets, dataDirectory: dataDirectory)
+            return Runtime(store: store, log: log, engine: engine, secrets: secrets, dataDirectory: dataDirectory)
         } catch {
-            log.close()
+            await store.close()
             throw error
         }
     }
 
-    /// Closes the log; call once, when nothing appends any more.
-    public func close() {
-        log.close()
+    /// Closes the store; call once, when nothing appends any more.
+    public func close() async {
+        await store.close()
     }
 }
 

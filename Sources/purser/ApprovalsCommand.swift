@@ -48,6 +48,7 @@ struct Approve: AsyncParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var database: DatabaseOptions
     @Option(help: "The organization (default: the approval's).") var org: String?
     @Option(help: "Arguments (JSON object) or reply text to use instead.") var edit: String?
     @Argument(help: "The approval id.") var approvalId: String
@@ -57,31 +58,31 @@ struct Approve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let runtime = try await Engine.open(global)
-        defer { runtime.close() }
-        guard let pending = runtime.humans.pendingApproval(approvalId), org == nil || pending.org == org else {
-            Output.note("\(org.map { "org \($0) has" } ?? "there is") no pending approval \(approvalId)")
-            throw Exit.failure
-        }
-        let org = pending.org
-        var arguments: JSONValue?
-        var text: String?
-        if let edit {
-            if pending.kind == "reply" {
-                text = (try? JSONValue(parsing: edit))?.stringValue ?? edit
-            } else {
-                guard let parsed = try? JSONValue(parsing: edit), case .object = parsed else {
-                    Output.note("--edit must be a JSON object of the tool's arguments")
-                    throw Exit.invalidInput
-                }
-                arguments = parsed
+        try await Engine.run(global, database) { runtime in
+            guard let pending = runtime.humans.pendingApproval(approvalId), org == nil || pending.org == org else {
+                Output.note("\(org.map { "org \($0) has" } ?? "there is") no pending approval \(approvalId)")
+                throw Exit.failure
             }
-        }
-        do {
-            emit(try await runtime.humans.approve(org: org, approvalId: approvalId, by: humanActor(), editedArguments: arguments, editedText: text))
-        } catch {
-            Output.note("\(error)")
-            throw error.code == .invalidInput ? Exit.invalidInput : Exit.failure
+            let org = pending.org
+            var arguments: JSONValue?
+            var text: String?
+            if let edit {
+                if pending.kind == "reply" {
+                    text = (try? JSONValue(parsing: edit))?.stringValue ?? edit
+                } else {
+                    guard let parsed = try? JSONValue(parsing: edit), case .object = parsed else {
+                        Output.note("--edit must be a JSON object of the tool's arguments")
+                        throw Exit.invalidInput
+                    }
+                    arguments = parsed
+                }
+            }
+            do {
+                emit(try await runtime.humans.approve(org: org, approvalId: approvalId, by: humanActor(), editedArguments: arguments, editedText: text))
+            } catch {
+                Output.note("\(error)")
+                throw (error as? PipelineError)?.code == .invalidInput ? Exit.invalidInput : Exit.failure
+            }
         }
     }
 }
@@ -90,6 +91,7 @@ struct Reject: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Reject a held tool call or reply; the reason is fed back to the agent.")
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var database: DatabaseOptions
     @Option(help: "The organization (default: the approval's).") var org: String?
     @Option(help: "Why, for the agent and the audit trail.") var reason: String?
     @Argument(help: "The approval id.") var approvalId: String
@@ -99,17 +101,17 @@ struct Reject: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let runtime = try await Engine.open(global)
-        defer { runtime.close() }
-        guard let org = org ?? runtime.humans.pendingApproval(approvalId)?.org else {
-            Output.note("there is no pending approval \(approvalId)")
-            throw Exit.failure
-        }
-        do {
-            emit(try await runtime.humans.reject(org: org, approvalId: approvalId, by: humanActor(), reason: reason))
-        } catch {
-            Output.note("\(error)")
-            throw Exit.failure
+        try await Engine.run(global, database) { runtime in
+            guard let org = org ?? runtime.humans.pendingApproval(approvalId)?.org else {
+                Output.note("there is no pending approval \(approvalId)")
+                throw Exit.failure
+            }
+            do {
+                emit(try await runtime.humans.reject(org: org, approvalId: approvalId, by: humanActor(), reason: reason))
+            } catch {
+                Output.note("\(error)")
+                throw Exit.failure
+            }
         }
     }
 }

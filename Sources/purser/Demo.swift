@@ -28,59 +28,59 @@ struct Demo: AsyncParsableCommand {
         print("Purser demo — Segelschule am Stettiner Haff (org \(DemoData.org)), data in \(global.dataDirectory)\n")
         try setUp()
 
-        let runtime = try await Engine.open(global)
-        defer { runtime.close() }
-        let pipeline = runtime.engine
+        try await Engine.run(global, nil) { runtime in
+            let pipeline = runtime.engine
 
-        print("Conversation (fed through ingest as JSON Lines, offline provider):")
-        let reader = InboundReader(data: Data(DemoData.conversation.utf8), sourceName: "demo", format: .jsonl)
-        let lines = DemoData.conversation.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        let collected = Locked<[TurnOutcome]>([])
-        _ = await Ingestor(pipeline: pipeline, inFlightMax: 1).run(reader) { outcome in collected.withLock { $0.append(outcome) } }
-        for outcome in collected.withLock({ $0 }) {
-            let lineNumber = outcome.source.flatMap { $0.split(separator: ":").last.flatMap { Int($0) } }
-            let text = lineNumber.flatMap { n -> String? in
-                guard n >= 1, n <= lines.count else { return nil }
-                return (try? JSONValue(parsing: lines[n - 1]))?["text"]?.stringValue ?? lines[n - 1]
-            } ?? ""
-            print("  customer: \(text)")
-            switch outcome.kind {
-            case .sent: print("  agent (sent): \(outcome.reply ?? "")")
-            case .held: print("  agent (held for approval \(outcome.approvalId ?? "")): \(outcome.reply ?? "")")
-            case .drafted: print("  agent (draft): \(outcome.reply ?? "")")
-            case .handedOff: print("  → handed to a human: \(outcome.reason ?? "")\(outcome.reply.map { "\n    notice (\(outcome.approvalId == nil ? "sent" : "held")): \($0)" } ?? "")")
-            case .blocked: print("  → blocked: \(outcome.reason ?? "")\(outcome.reply.map { "\n    notice (\(outcome.approvalId == nil ? "sent" : "held")): \($0)" } ?? "")")
-            case .duplicate: print("  (already processed in an earlier run)")
-            case .rejected: print("  → rejected and kept as message.rejected: \(outcome.reason ?? "")")
-            case .unrouted: print("  → unrouted: \(outcome.reason ?? "")")
-            case .failed: print("  → FAILED: \(outcome.reason ?? "")")
+            print("Conversation (fed through ingest as JSON Lines, offline provider):")
+            let reader = InboundReader(data: Data(DemoData.conversation.utf8), sourceName: "demo", format: .jsonl)
+            let lines = DemoData.conversation.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            let collected = Locked<[TurnOutcome]>([])
+            _ = await Ingestor(pipeline: pipeline, inFlightMax: 1).run(reader) { outcome in collected.withLock { $0.append(outcome) } }
+            for outcome in collected.withLock({ $0 }) {
+                let lineNumber = outcome.source.flatMap { $0.split(separator: ":").last.flatMap { Int($0) } }
+                let text = lineNumber.flatMap { n -> String? in
+                    guard n >= 1, n <= lines.count else { return nil }
+                    return (try? JSONValue(parsing: lines[n - 1]))?["text"]?.stringValue ?? lines[n - 1]
+                } ?? ""
+                print("  customer: \(text)")
+                switch outcome.kind {
+                case .sent: print("  agent (sent): \(outcome.reply ?? "")")
+                case .held: print("  agent (held for approval \(outcome.approvalId ?? "")): \(outcome.reply ?? "")")
+                case .drafted: print("  agent (draft): \(outcome.reply ?? "")")
+                case .handedOff: print("  → handed to a human: \(outcome.reason ?? "")\(outcome.reply.map { "\n    notice (\(outcome.approvalId == nil ? "sent" : "held")): \($0)" } ?? "")")
+                case .blocked: print("  → blocked: \(outcome.reason ?? "")\(outcome.reply.map { "\n    notice (\(outcome.approvalId == nil ? "sent" : "held")): \($0)" } ?? "")")
+                case .duplicate: print("  (already processed in an earlier run)")
+                case .rejected: print("  → rejected and kept as message.rejected: \(outcome.reason ?? "")")
+                case .unrouted: print("  → unrouted: \(outcome.reason ?? "")")
+                case .failed: print("  → FAILED: \(outcome.reason ?? "")")
+                }
+                print("")
             }
-            print("")
+
+            // The owner approves the first reply held in this run; the rest stay in the queue.
+            if let first = collected.withLock({ $0.first { $0.kind == .held } })?.approvalId {
+                let approved = try await pipeline.humans.approve(org: DemoData.org, approvalId: first, by: "owner@segelschule-haff.de")
+                print("The owner approves \(first): \(approved.kind.rawValue) — “\(approved.reply ?? "")”\n")
+            }
+            let still = pipeline.humans.pendingApprovals(org: DemoData.org)
+            print("Held for approval (\(still.count)):")
+            for approval in still {
+                print("  \(approval.approvalId)  [\(approval.rule)]  \(approval.summary)  (expires \(approval.expiresAt))")
+            }
+
+            let spend = try await pipeline.spendToday(org: DemoData.org, agentId: "primary")
+            print("\nSpend today, agent primary: \(spend.messages) of 100 messages, $\(String(format: "%.4f", spend.usd)) of $5.00 (offline provider: free)")
+
+            print("\nReplayed history of org \(DemoData.org) (purser replay --org \(DemoData.org)):")
+            let replayer = Replayer(reader: LogReader(directory: global.eventLogDirectory), logger: LogSetup.logger("purser.demo"))
+            for line in try replayer.text(ReplayOptions(org: DemoData.org)) { print("  " + line) }
+
+            let reader2 = LogReader(directory: global.eventLogDirectory)
+            let stats = try reader2.stats()
+            let verify = try reader2.verify()
+            print("\nLog: \(stats.events) events, \(stats.segments) segment(s), \(stats.rawBytes) bytes raw → \(stats.compressedBytes) compressed; verify: \(verify.ok ? "ok" : "\(verify.faults.count) fault(s)")")
+            if !verify.ok { throw Exit.failure }
         }
-
-        // The owner approves the first reply held in this run; the rest stay in the queue.
-        if let first = collected.withLock({ $0.first { $0.kind == .held } })?.approvalId {
-            let approved = try await pipeline.humans.approve(org: DemoData.org, approvalId: first, by: "owner@segelschule-haff.de")
-            print("The owner approves \(first): \(approved.kind.rawValue) — “\(approved.reply ?? "")”\n")
-        }
-        let still = pipeline.humans.pendingApprovals(org: DemoData.org)
-        print("Held for approval (\(still.count)):")
-        for approval in still {
-            print("  \(approval.approvalId)  [\(approval.rule)]  \(approval.summary)  (expires \(approval.expiresAt))")
-        }
-
-        let spend = try await pipeline.spendToday(org: DemoData.org, agentId: "primary")
-        print("\nSpend today, agent primary: \(spend.messages) of 100 messages, $\(String(format: "%.4f", spend.usd)) of $5.00 (offline provider: free)")
-
-        print("\nReplayed history of org \(DemoData.org) (purser replay --org \(DemoData.org)):")
-        let replayer = Replayer(reader: LogReader(directory: global.eventLogDirectory), logger: LogSetup.logger("purser.demo"))
-        for line in try replayer.text(ReplayOptions(org: DemoData.org)) { print("  " + line) }
-
-        let reader2 = LogReader(directory: global.eventLogDirectory)
-        let stats = try reader2.stats()
-        let verify = try reader2.verify()
-        print("\nLog: \(stats.events) events, \(stats.segments) segment(s), \(stats.rawBytes) bytes raw → \(stats.compressedBytes) compressed; verify: \(verify.ok ? "ok" : "\(verify.faults.count) fault(s)")")
-        if !verify.ok { throw Exit.failure }
     }
 
     /// The agent and the org's data, with fixed event ids so a second run appends nothing.

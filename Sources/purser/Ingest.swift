@@ -22,6 +22,7 @@ struct Ingest: AsyncParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var database: DatabaseOptions
     @Option(help: "Input format: \(InputFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
     var format: String = "auto"
     @Option(help: "Messages processed at once.")
@@ -40,30 +41,30 @@ struct Ingest: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let runtime = try await Engine.open(global)
-        defer { runtime.close() }
-        let ingestor = Ingestor(pipeline: runtime.engine, inFlightMax: inFlight)
-        var total = IngestSummary()
-        for file in files.isEmpty ? ["-"] : files {
-            let handle: FileHandle
-            if file == "-" {
-                handle = FileHandle.standardInput
-            } else {
-                guard let opened = FileHandle(forReadingAtPath: file) else { throw ValidationError("cannot open \(file)") }
-                handle = opened
-            }
-            let reader = InboundReader(fileHandle: handle, sourceName: file == "-" ? "stdin" : file, format: InputFormat(rawValue: format) ?? .auto)
-            let summary = await ingestor.run(reader) { outcome in
-                if outcome.kind == .rejected || outcome.kind == .failed {
-                    Output.note("\(outcome.source ?? file): \(outcome.kind.rawValue): \(outcome.reason ?? "")")
+        try await Engine.run(global, database) { runtime in
+            let ingestor = Ingestor(pipeline: runtime.engine, inFlightMax: inFlight)
+            var total = IngestSummary()
+            for file in files.isEmpty ? ["-"] : files {
+                let handle: FileHandle
+                if file == "-" {
+                    handle = FileHandle.standardInput
+                } else {
+                    guard let opened = FileHandle(forReadingAtPath: file) else { throw ValidationError("cannot open \(file)") }
+                    handle = opened
                 }
-                emit(outcome)
+                let reader = InboundReader(fileHandle: handle, sourceName: file == "-" ? "stdin" : file, format: InputFormat(rawValue: format) ?? .auto)
+                let summary = await ingestor.run(reader) { outcome in
+                    if outcome.kind == .rejected || outcome.kind == .failed {
+                        Output.note("\(outcome.source ?? file): \(outcome.kind.rawValue): \(outcome.reason ?? "")")
+                    }
+                    emit(outcome)
+                }
+                for (kind, count) in summary.outcomes { total.outcomes[kind, default: 0] += count }
             }
-            for (kind, count) in summary.outcomes { total.outcomes[kind, default: 0] += count }
+            let parts = TurnOutcome.Kind.allCases.compactMap { kind in total.count(kind) > 0 ? "\(total.count(kind)) \(kind.rawValue)" : nil }
+            Output.note("ingested \(total.total) input(s): \(parts.isEmpty ? "nothing" : parts.joined(separator: ", "))")
+            if total.count(.failed) > 0 { throw Exit.failure }
+            if total.count(.rejected) > 0 { throw Exit.invalidInput }
         }
-        let parts = TurnOutcome.Kind.allCases.compactMap { kind in total.count(kind) > 0 ? "\(total.count(kind)) \(kind.rawValue)" : nil }
-        Output.note("ingested \(total.total) input(s): \(parts.isEmpty ? "nothing" : parts.joined(separator: ", "))")
-        if total.count(.failed) > 0 { throw Exit.failure }
-        if total.count(.rejected) > 0 { throw Exit.invalidInput }
     }
 }

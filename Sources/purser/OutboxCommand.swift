@@ -42,6 +42,7 @@ struct OutboxAck: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ack", abstract: "Record what became of sent messages (message.delivered).")
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var database: DatabaseOptions
     @Option(help: "delivered (default), read, or failed.") var status: String = "delivered"
     @Option(help: "The channel's id for the sent message (e.g. the wamid WhatsApp returned).") var externalId: String?
     @Option(help: "Why delivery failed, with --status failed.") var error: String?
@@ -54,18 +55,18 @@ struct OutboxAck: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let runtime = try await Engine.open(global)
-        defer { runtime.close() }
-        var failed = false
-        for id in ids {
-            do {
-                emit(try await runtime.engine.acknowledge(messageId: id, status: MessageDelivered.Status(rawValue: status) ?? .delivered,
-                                                           externalId: externalId, error: error, by: "cli:" + humanActor()))
-            } catch {
-                Output.note("\(id): \(error)")
-                failed = true
+        try await Engine.run(global, database) { runtime in
+            var failed = false
+            for id in ids {
+                do {
+                    emit(try await runtime.engine.acknowledge(messageId: id, status: MessageDelivered.Status(rawValue: status) ?? .delivered,
+                                                               externalId: externalId, error: error, by: "cli:" + humanActor()))
+                } catch {
+                    Output.note("\(id): \(error)")
+                    failed = true
+                }
             }
+            if failed { throw Exit.failure }
         }
-        if failed { throw Exit.failure }
     }
 }

@@ -17,6 +17,7 @@ struct Serve: AsyncParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var database: DatabaseOptions
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
     @Option(help: "Port to listen on (0 picks a free one, printed on stderr).") var port: Int = 8080
 
@@ -26,7 +27,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let runtime = try await Engine.open(global)
+        let runtime = try await Engine.open(global, database)
         let logger = LogSetup.logger("purser.serve")
         // The runtime service closes the log on shutdown; nothing else may close it first.
         try await PurserServer.run(host: host, port: port, runtime: runtime, logger: logger) { bound in

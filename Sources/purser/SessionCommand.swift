@@ -62,13 +62,14 @@ struct SessionTakeover: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "takeover", abstract: "Take the conversation over: the agent stays silent until it is released.")
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var database: DatabaseOptions
     @OptionGroup var target: SessionTarget
 
     func run() async throws {
         let org = try target.resolvedOrg(global)
-        let runtime = try await Engine.open(global)
-        defer { runtime.close() }
-        emit(try await runtime.humans.takeover(org: org, sessionId: target.sessionId, by: humanActor()))
+        try await Engine.run(global, database) { runtime in
+            emit(try await runtime.humans.takeover(org: org, sessionId: target.sessionId, by: humanActor()))
+        }
     }
 }
 
@@ -76,6 +77,7 @@ struct SessionReply: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "reply", abstract: "Reply to the customer as a human (through the outbox).")
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var database: DatabaseOptions
     @OptionGroup var target: SessionTarget
     @Argument(help: "The text to send.") var text: String
 
@@ -85,9 +87,9 @@ struct SessionReply: AsyncParsableCommand {
 
     func run() async throws {
         let org = try target.resolvedOrg(global)
-        let runtime = try await Engine.open(global)
-        defer { runtime.close() }
-        emit(try await runtime.humans.humanReply(org: org, sessionId: target.sessionId, by: humanActor(), text: text))
+        try await Engine.run(global, database) { runtime in
+            emit(try await runtime.humans.humanReply(org: org, sessionId: target.sessionId, by: humanActor(), text: text))
+        }
     }
 }
 
@@ -95,12 +97,13 @@ struct SessionRelease: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "release", abstract: "Give the conversation back to the agent.")
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var database: DatabaseOptions
     @OptionGroup var target: SessionTarget
 
     func run() async throws {
         let org = try target.resolvedOrg(global)
-        let runtime = try await Engine.open(global)
-        defer { runtime.close() }
-        emit(try await runtime.humans.release(org: org, sessionId: target.sessionId, by: humanActor()))
+        try await Engine.run(global, database) { runtime in
+            emit(try await runtime.humans.release(org: org, sessionId: target.sessionId, by: humanActor()))
+        }
     }
 }

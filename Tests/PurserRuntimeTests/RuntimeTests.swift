@@ -40,9 +40,9 @@ private let logger = Logger(label: "purser.tests.runtime")
         #expect(runtime.admin.agents(org: "haff").isEmpty)
         #expect(runtime.engine.logHead == 0)
         #expect(throws: (any Error).self) { _ = try EventLog.open(directory: dir.logDirectory) }
-        runtime.close()
+        await runtime.close()
         let again = try await Runtime.open(dataDirectory: dir.path, environment: [:], logger: logger)
-        again.close()
+        await again.close()
     }
 
     /// An agent configured through the runtime's admin part is served by its engine after a
@@ -57,10 +57,10 @@ private let logger = Logger(label: "purser.tests.runtime")
         let config = try OrgAgentConfig.load(Data(json.utf8), tools: [])
         let runtime = try await Runtime.open(dataDirectory: dir.path, environment: [:], logger: logger)
         #expect(try await runtime.admin.configure(config, by: "owner") == 1)
-        runtime.close()
+        await runtime.close()
         let again = try await Runtime.open(dataDirectory: dir.path, environment: [:], logger: logger)
-        defer { again.close() }
         #expect(again.admin.agents(org: "haff").map(\.agentId) == ["primary"])
         #expect(again.admin.agents(org: "kite").isEmpty)
+        await again.close()
     }
 }
