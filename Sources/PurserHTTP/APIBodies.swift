@@ -427,24 +427,3 @@ struct WebchatMessagesAnswer: ResponseCodable, Sendable, OpenAPIDescribed {
         "messages": .array(.object(["seq": .integer(minimum: 1), "ts": .string(), "text": .string()], required: ["seq", "ts", "text"])),
     ], required: ["visitorId", "messages"])
 }
-
-/// A WhatsApp Cloud API webhook body as Meta posts it (docs/INPUT-FORMATS.md); read by the
-/// WhatsApp channel adapter, so only its envelope is described here.
-enum WhatsAppWebhookBody: OpenAPIDescribed {
-    static let schema = Schema.openObject("a Cloud API webhook: entries of changes carrying messages and statuses", properties: [
-        "object": .string(enumeration: ["whatsapp_business_account"]),
-        "entry": .array(.openObject("one business account's changes", properties: ["id": .string(), "changes": .array(.openObject("a change: field and value"))])),
-    ], required: ["object", "entry"])
-}
-
-/// A webchat message: the inbound message JSON with channel webchat (docs/INPUT-FORMATS.md);
-/// `from` is ignored, the visitor is who the token says.
-enum WebchatMessageBody: OpenAPIDescribed {
-    static let schema = Schema.openObject("the inbound message JSON; channel webchat or left out", properties: [
-        "to": .string("the widget address an agent binds", minLength: 1),
-        "text": .string("the visitor's message"),
-        "externalMessageId": .string("the widget's id of the message; a message sent twice is processed once"),
-        "visitorToken": .string("the token the first answer returned (or the X-Visitor-Token header)"),
-        "channel": .string(enumeration: ["webchat"]),
-    ], required: ["to", "text"])
-}
