@@ -35,23 +35,18 @@ struct ErrorBody: ResponseCodable, Sendable, OpenAPIDescribed {
     ], required: ["code", "message"])], required: ["error"])
 }
 
-/// An error a handler throws; the server answers it as `ErrorBody` with its status.
+/// An error a handler throws; the server answers it as `ErrorBody` with its status. It holds the
+/// body's own `Detail`, so what is thrown and what is sent are one set of fields.
 struct APIError: Error, HTTPResponseError {
     var status: HTTPResponse.Status
-    var code: String
-    var message: String
-    var field: String?
-    var problems: [String]?
+    var detail: ErrorBody.Detail
 
     init(_ status: HTTPResponse.Status, _ code: String, _ message: String, field: String? = nil, problems: [String]? = nil) {
         self.status = status
-        self.code = code
-        self.message = message
-        self.field = field
-        self.problems = problems
+        detail = ErrorBody.Detail(code: code, message: message, field: field, problems: problems)
     }
 
-    var body: ErrorBody { ErrorBody(error: .init(code: code, message: message, field: field, problems: problems)) }
+    var body: ErrorBody { ErrorBody(error: detail) }
 
     func response(from request: Request, context: some RequestContext) throws -> Response { response }
 
