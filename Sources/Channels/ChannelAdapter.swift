@@ -11,6 +11,8 @@ import PurserCore
 public protocol ChannelAdapter: Sendable {
     /// The channel's name on the wire and in events (`whatsapp`, `instagram_dm`).
     var channel: Channel { get }
+    /// The channel's name for people (`WhatsApp`, `Instagram DM`), as the dashboard shows it.
+    var label: String { get }
     /// How addresses on the channel are normalized and how a CRM contact is found by one.
     var addressKind: AddressKind { get }
     /// The `purser ingest --format` names this channel reads; empty when it has none.
@@ -30,6 +32,7 @@ public protocol ChannelAdapter: Sendable {
 }
 
 extension ChannelAdapter {
+    public var label: String { channel.rawValue }
     public var formats: [ChannelFormat] { [] }
     public var webhook: WebhookRoute? { nil }
 
@@ -81,21 +84,56 @@ public struct WebhookRoute: Sendable, Hashable {
         case visitorToken(header: String)
     }
 
+    /// The body the provider posts, for the server's API document: the name of its schema and
+    /// the JSON Schema (OpenAPI 3.0 dialect) of what the adapter relies on.
+    public struct Body: Sendable, Hashable {
+        public var name: String
+        public var schema: JSONValue
+
+        public init(name: String, schema: JSONValue) {
+            self.name = name
+            self.schema = schema
+        }
+    }
+
+    /// The GET a provider makes to check the route before it posts (`ChannelAdapter.answerHandshake`).
+    public struct Handshake: Sendable, Hashable {
+        /// One line for the API document (`Meta's subscription handshake`).
+        public var summary: String
+        /// The query parameters the provider sends, in the order the API document lists them.
+        public var queryParameters: [String]
+
+        public init(summary: String, queryParameters: [String]) {
+            self.summary = summary
+            self.queryParameters = queryParameters
+        }
+    }
+
     /// The path without a leading slash (`webhooks/whatsapp`).
     public var path: String
     public var method: Method
     public var verification: Verification
     /// The provider's name, for people reading an error (`WhatsApp`, `Twilio`).
     public var provider: String
-    /// Whether the provider checks the route with a GET handshake first
-    /// (`ChannelAdapter.answerHandshake`).
-    public var handshake: Bool
+    /// What the route is, in one line of the API document (`WhatsApp Cloud API webhook`).
+    public var summary: String
+    /// The body's schema; `nil` when it is not JSON or not worth describing (a form).
+    public var body: Body?
+    /// What `ChannelAdapter.webhookItems(body:)` refuses as a whole (answered 400), in a few
+    /// words for the API document; `nil` when it refuses nothing.
+    public var refusal: String?
+    /// The provider's check of the route, when it makes one.
+    public var handshake: Handshake?
 
-    public init(path: String, method: Method = .post, verification: Verification, provider: String, handshake: Bool = false) {
+    public init(path: String, method: Method = .post, verification: Verification, provider: String, summary: String? = nil,
+                body: Body? = nil, refusal: String? = nil, handshake: Handshake? = nil) {
         self.path = path
         self.method = method
         self.verification = verification
         self.provider = provider
+        self.summary = summary ?? "\(provider) webhook"
+        self.body = body
+        self.refusal = refusal
         self.handshake = handshake
     }
 }

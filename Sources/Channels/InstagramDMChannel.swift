@@ -8,5 +8,6 @@ public struct InstagramDMChannel: ChannelAdapter {
     public init() {}
 
     public var channel: Channel { .instagramDM }
+    public var label: String { "Instagram DM" }
     public var addressKind: AddressKind { .identifier(contactProperty: "instagram", handlePrefix: "@") }
 }

@@ -170,6 +170,7 @@ public struct SMSChannel: ChannelAdapter {
     public init() {}
 
     public var channel: Channel { .sms }
+    public var label: String { "SMS" }
     public var addressKind: AddressKind { .phone }
 
     public var formats: [ChannelFormat] {
@@ -181,7 +182,7 @@ public struct SMSChannel: ChannelAdapter {
 
     public var webhook: WebhookRoute? {
         WebhookRoute(path: "webhooks/twilio", verification: .signature(header: "X-Twilio-Signature", secretName: "twilio_auth_token"),
-                     provider: "Twilio")
+                     provider: "Twilio", summary: "Twilio webhook, one form", refusal: "more than one form")
     }
 
     /// Twilio posts one form per request; a line break would make a second reading of the same

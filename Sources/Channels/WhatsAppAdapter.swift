@@ -315,6 +315,7 @@ public struct WhatsAppChannel: ChannelAdapter {
     public init() {}
 
     public var channel: Channel { .whatsapp }
+    public var label: String { "WhatsApp" }
     public var addressKind: AddressKind { .phone }
 
     public var formats: [ChannelFormat] {
@@ -325,8 +326,26 @@ public struct WhatsAppChannel: ChannelAdapter {
 
     public var webhook: WebhookRoute? {
         WebhookRoute(path: "webhooks/whatsapp", verification: .signature(header: "X-Hub-Signature-256", secretName: "whatsapp_app_secret"),
-                     provider: "WhatsApp", handshake: true)
+                     provider: "WhatsApp", summary: "WhatsApp Cloud API webhook", body: Self.body,
+                     handshake: .init(summary: "Meta's subscription handshake", queryParameters: ["hub.mode", "hub.verify_token", "hub.challenge"]))
     }
+
+    /// A Cloud API webhook body as Meta posts it (docs/INPUT-FORMATS.md): only the envelope,
+    /// as the reader refuses the rest item by item.
+    static let body = WebhookRoute.Body(name: "WhatsAppWebhookBody", schema: [
+        "type": "object", "description": "a Cloud API webhook: entries of changes carrying messages and statuses",
+        "additionalProperties": true, "required": ["entry", "object"],
+        "properties": [
+            "object": ["type": "string", "enum": ["whatsapp_business_account"]],
+            "entry": ["type": "array", "items": [
+                "type": "object", "description": "one business account's changes", "additionalProperties": true,
+                "properties": [
+                    "id": ["type": "string"],
+                    "changes": ["type": "array", "items": ["type": "object", "description": "a change: field and value", "additionalProperties": true]],
+                ],
+            ]],
+        ],
+    ])
 
     public func verifySignature(_ request: SignedRequest, secret: String, hmac: HMACFunctions) -> Bool {
         (try? WebhookSignature.verifyWhatsApp(body: Data(request.body), header: request.header, appSecret: secret, hmacSHA256: hmac.sha256)) != nil

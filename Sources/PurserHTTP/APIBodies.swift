@@ -35,23 +35,18 @@ struct ErrorBody: ResponseCodable, Sendable, OpenAPIDescribed {
     ], required: ["code", "message"])], required: ["error"])
 }
 
-/// An error a handler throws; the server answers it as `ErrorBody` with its status.
+/// An error a handler throws; the server answers it as `ErrorBody` with its status. It holds the
+/// body's own `Detail`, so what is thrown and what is sent are one set of fields.
 struct APIError: Error, HTTPResponseError {
     var status: HTTPResponse.Status
-    var code: String
-    var message: String
-    var field: String?
-    var problems: [String]?
+    var detail: ErrorBody.Detail
 
     init(_ status: HTTPResponse.Status, _ code: String, _ message: String, field: String? = nil, problems: [String]? = nil) {
         self.status = status
-        self.code = code
-        self.message = message
-        self.field = field
-        self.problems = problems
+        detail = ErrorBody.Detail(code: code, message: message, field: field, problems: problems)
     }
 
-    var body: ErrorBody { ErrorBody(error: .init(code: code, message: message, field: field, problems: problems)) }
+    var body: ErrorBody { ErrorBody(error: detail) }
 
     func response(from request: Request, context: some RequestContext) throws -> Response { response }
 
@@ -426,25 +421,4 @@ struct WebchatMessagesAnswer: ResponseCodable, Sendable, OpenAPIDescribed {
         "visitorId": .string(),
         "messages": .array(.object(["seq": .integer(minimum: 1), "ts": .string(), "text": .string()], required: ["seq", "ts", "text"])),
     ], required: ["visitorId", "messages"])
-}
-
-/// A WhatsApp Cloud API webhook body as Meta posts it (docs/INPUT-FORMATS.md); read by the
-/// WhatsApp channel adapter, so only its envelope is described here.
-enum WhatsAppWebhookBody: OpenAPIDescribed {
-    static let schema = Schema.openObject("a Cloud API webhook: entries of changes carrying messages and statuses", properties: [
-        "object": .string(enumeration: ["whatsapp_business_account"]),
-        "entry": .array(.openObject("one business account's changes", properties: ["id": .string(), "changes": .array(.openObject("a change: field and value"))])),
-    ], required: ["object", "entry"])
-}
-
-/// A webchat message: the inbound message JSON with channel webchat (docs/INPUT-FORMATS.md);
-/// `from` is ignored, the visitor is who the token says.
-enum WebchatMessageBody: OpenAPIDescribed {
-    static let schema = Schema.openObject("the inbound message JSON; channel webchat or left out", properties: [
-        "to": .string("the widget address an agent binds", minLength: 1),
-        "text": .string("the visitor's message"),
-        "externalMessageId": .string("the widget's id of the message; a message sent twice is processed once"),
-        "visitorToken": .string("the token the first answer returned (or the X-Visitor-Token header)"),
-        "channel": .string(enumeration: ["webchat"]),
-    ], required: ["to", "text"])
 }

@@ -1,10 +1,29 @@
+import Channels
 import Foundation
 import PurserDomain
 
 /// The OpenAPI 3.0 description of the HTTP API, served at `/openapi.json`: one `Route` per
 /// operation, its bodies named by type, each type's schema taken from its own description
-/// (`OpenAPIDescribed`), so the document says what the handlers send.
+/// (`OpenAPIDescribed`), so the document says what the handlers send. The webhooks' operations
+/// come from the channel registry, as their handlers do (`WebhookRoutes.documented`).
 enum OpenAPIDocument {
+    /// A named schema under `components/schemas`: a body type's own, or a webhook body its
+    /// channel adapter describes.
+    struct Component: Sendable {
+        var name: String
+        var schema: Schema
+
+        init(_ type: any OpenAPIDescribed.Type) {
+            name = type.schemaName
+            schema = type.schema
+        }
+
+        init(_ body: WebhookRoute.Body) {
+            name = body.name
+            schema = Schema(body.schema)
+        }
+    }
+
     /// What an answer carries.
     enum Content: Sendable {
         case json(any OpenAPIDescribed.Type)
@@ -36,7 +55,7 @@ enum OpenAPIDocument {
         /// The least role a token needs; nil for routes without a token (webhooks, health).
         var role: Role?
         var parameters: [JSONValue] = []
-        var body: (any OpenAPIDescribed.Type)?
+        var body: Component?
         /// A body that may be left out (every field optional).
         var bodyOptional = false
         var answers: [Answer]
@@ -54,16 +73,20 @@ enum OpenAPIDocument {
     static func ok(_ type: any OpenAPIDescribed.Type, _ description: String) -> Answer { Answer(status: 200, description: description, content: .json(type)) }
 
     /// Every operation of the server but the dashboard's files.
-    static let routes: [Route] = [
+    static let routes: [Route] = apiRoutes + ChannelRegistry.adapters.flatMap(WebhookRoutes.documented)
+
+    static let apiRoutes: [Route] = [
         Route(method: "get", path: "/healthz", summary: "The server is up; the log's head", role: nil, answers: [ok(HealthAnswer.self, "up")]),
         Route(method: "get", path: "/api/tools", summary: "The tool catalog: every tool an agent config may name, its action category, argument schema and activity sentence",
               role: .viewer, answers: [ok(ToolListing.self, "the catalog"), .error(401, "no or bad token"), .error(429, "rate limited")]),
+        Route(method: "get", path: "/api/channels", summary: "The channel registry: every channel an agent may bind and sessions run on, with its label",
+              role: .viewer, answers: [ok(ChannelListing.self, "the channels"), .error(401, "no or bad token"), .error(429, "rate limited")]),
         Route(method: "get", path: "/api/whoami", summary: "The token's org, role and label", role: .viewer,
               answers: [ok(WhoAmI.self, "who"), .error(401, "no or bad token"), .error(429, "rate limited")]),
         Route(method: "get", path: "/api/orgs/{org}/agent", summary: "The org's agent: config in force, status, version history", role: .viewer,
               parameters: [orgParameter], answers: [ok(AgentAnswer.self, "agent")] + readErrors),
         Route(method: "put", path: "/api/orgs/{org}/agent", summary: "Apply a new org_agent config (validated; every problem listed)", role: .admin,
-              parameters: [orgParameter], body: AgentConfigBody.self, answers: [ok(AgentRevisionAnswer.self, "new revision")] + actErrors),
+              parameters: [orgParameter], body: Component(AgentConfigBody.self), answers: [ok(AgentRevisionAnswer.self, "new revision")] + actErrors),
         Route(method: "get", path: "/api/orgs/{org}/sessions", summary: "Sessions, newest activity first", role: .viewer,
               parameters: [orgParameter, query("status", .string(enumeration: ["active", "handed_off", "closed"])),
                            query("channel", .string(enumeration: PurserDomain.Channel.allCases.map(\.rawValue)))],
@@ -73,7 +96,7 @@ enum OpenAPIDocument {
         Route(method: "post", path: "/api/orgs/{org}/sessions/{id}/takeover", summary: "Take the session over; the agent stays silent", role: .operator,
               parameters: [orgParameter, idParameter], answers: [ok(OutcomeAnswer.self, "outcome")] + actErrors),
         Route(method: "post", path: "/api/orgs/{org}/sessions/{id}/reply", summary: "Reply as a human (through the outbox)", role: .operator,
-              parameters: [orgParameter, idParameter], body: TextRequest.self, answers: [ok(OutcomeAnswer.self, "outcome")] + actErrors),
+              parameters: [orgParameter, idParameter], body: Component(TextRequest.self), answers: [ok(OutcomeAnswer.self, "outcome")] + actErrors),
         Route(method: "post", path: "/api/orgs/{org}/sessions/{id}/release", summary: "Give the session back to the agent", role: .operator,
               parameters: [orgParameter, idParameter], answers: [ok(OutcomeAnswer.self, "outcome")] + actErrors),
         Route(method: "get", path: "/api/orgs/{org}/approvals", summary: "Approvals, pending by default", role: .viewer,
@@ -81,10 +104,10 @@ enum OpenAPIDocument {
               answers: [ok(ApprovalsAnswer.self, "approvals"), .error(400, "bad filter")] + readErrors),
         Route(method: "post", path: "/api/orgs/{org}/approvals/{id}/approve",
               summary: "Approve, optionally edited; runs the held action and resumes the agent", role: .operator,
-              parameters: [orgParameter, idParameter], body: ApproveRequest.self, bodyOptional: true,
+              parameters: [orgParameter, idParameter], body: Component(ApproveRequest.self), bodyOptional: true,
               answers: [ok(OutcomeAnswer.self, "outcome")] + actErrors),
         Route(method: "post", path: "/api/orgs/{org}/approvals/{id}/reject", summary: "Reject; the reason is fed back to the agent", role: .operator,
-              parameters: [orgParameter, idParameter], body: RejectRequest.self, bodyOptional: true,
+              parameters: [orgParameter, idParameter], body: Component(RejectRequest.self), bodyOptional: true,
               answers: [ok(OutcomeAnswer.self, "outcome")] + actErrors),
         Route(method: "get", path: "/api/orgs/{org}/activity", summary: "The activity log, newest first, paged", role: .viewer,
               parameters: [orgParameter, query("limit", .integer(minimum: 1, maximum: HTTPLimits.activityPageItemsMax)), query("before", .integer(minimum: 1))],
@@ -93,37 +116,15 @@ enum OpenAPIDocument {
               parameters: [orgParameter, query("day", .string("YYYY-MM-DD, UTC; today by default", pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))],
               answers: [ok(SpendAnswer.self, "spend"), .error(400, "bad day")] + readErrors),
         Route(method: "post", path: "/api/orgs/{org}/query", summary: "Run the data query tool as staff would (the whole org)", role: .viewer,
-              parameters: [orgParameter], body: DataQueryBody.self,
+              parameters: [orgParameter], body: Component(DataQueryBody.self),
               answers: [ok(DataQueryAnswer.self, "result"), .error(400, "bad query or body; field names the part at fault"),
                         .error(413, "body over 1 MiB")] + readErrors),
         Route(method: "post", path: "/api/orgs/{org}/chat", summary: "Ask your own agent (internal session, nothing delivered outside)",
-              role: .operator, parameters: [orgParameter], body: TextRequest.self, answers: [ok(OutcomeAnswer.self, "outcome")] + actErrors),
+              role: .operator, parameters: [orgParameter], body: Component(TextRequest.self), answers: [ok(OutcomeAnswer.self, "outcome")] + actErrors),
         Route(method: "get", path: "/api/orgs/{org}/events", summary: "Server-sent events of the org's new events", role: .viewer,
               parameters: [orgParameter, query("access_token", .string("the token, for an EventSource that cannot set headers")),
                            header("Last-Event-ID", .string("resume after this seq", pattern: "^[0-9]+$"))],
               answers: [Answer(status: 200, description: "event stream", content: .eventStream)] + readErrors),
-        Route(method: "get", path: "/webhooks/whatsapp", summary: "Meta's subscription handshake", role: nil,
-              parameters: [query("hub.mode", .string()), query("hub.verify_token", .string()), query("hub.challenge", .string())],
-              answers: [Answer(status: 200, description: "the challenge", content: .text(contentType: "text/plain")),
-                        .error(400, "not a handshake"), .error(403, "wrong verify token")]),
-        Route(method: "post", path: "/webhooks/whatsapp", summary: "WhatsApp Cloud API webhook (X-Hub-Signature-256 checked)", role: nil,
-              body: WhatsAppWebhookBody.self,
-              answers: [ok(WebhookAnswer.self, "outcomes, after the messages are durable"), .error(401, "bad or missing signature"),
-                        .error(413, "body over 1 MiB"), .error(429, "rate limited"),
-                        Answer(status: 503, description: "not all stored; retry", content: .json(WebhookAnswer.self))]),
-        Route(method: "post", path: "/webhooks/twilio", summary: "Twilio webhook, one form (X-Twilio-Signature checked)", role: nil,
-              answers: [ok(WebhookAnswer.self, "outcomes"), .error(400, "more than one form"), .error(401, "bad or missing signature"),
-                        .error(413, "body over 1 MiB"), .error(429, "rate limited"),
-                        Answer(status: 503, description: "not stored; retry", content: .json(WebhookAnswer.self))]),
-        Route(method: "post", path: "/webhooks/webchat", summary: "Webchat message from an anonymous visitor", role: nil,
-              parameters: [header("X-Visitor-Token", .string("the token the first answer returned"))], body: WebchatMessageBody.self,
-              answers: [ok(WebchatAnswer.self, "the outcome; the reply only if it was sent"), .error(400, "not a message"),
-                        .error(401, "unknown visitor token"), .error(404, "no agent serves the widget"), .error(413, "body over 1 MiB"),
-                        .error(429, "rate limited"), .error(503, "not stored; retry")]),
-        Route(method: "get", path: "/webhooks/webchat/messages", summary: "What was sent to the visitor since a seq", role: nil,
-              parameters: [query("after", .integer(minimum: 0)), header("X-Visitor-Token", .string("the visitor's token"))],
-              answers: [ok(WebchatMessagesAnswer.self, "messages"), .error(400, "bad after"), .error(401, "no or unknown visitor token"),
-                        .error(429, "rate limited"), .error(503, "cannot be read now; retry")]),
     ]
 
     static func operation(_ route: Route) -> JSONValue {
@@ -134,12 +135,12 @@ enum OpenAPIDocument {
         }
         if !route.parameters.isEmpty { op["parameters"] = .array(route.parameters) }
         if let body = route.body {
-            op["requestBody"] = ["required": .bool(!route.bodyOptional), "content": ["application/json": ["schema": reference(body)]]]
+            op["requestBody"] = ["required": .bool(!route.bodyOptional), "content": ["application/json": ["schema": reference(body.name)]]]
         }
         var answers: [String: JSONValue] = [:]
         for answer in route.answers {
             let content: JSONValue = switch answer.content {
-            case .json(let type): ["application/json": ["schema": reference(type)]]
+            case .json(let type): ["application/json": ["schema": reference(type.schemaName)]]
             case .text(let contentType): .object([contentType: ["schema": ["type": "string"]]])
             case .eventStream: ["text/event-stream": ["schema": serverSentEvent.json]]
             }
@@ -149,17 +150,21 @@ enum OpenAPIDocument {
         return .object(op)
     }
 
-    static func reference(_ type: any OpenAPIDescribed.Type) -> JSONValue {
-        .string("#/components/schemas/" + type.schemaName).wrapped(in: "$ref")
+    static func reference(_ name: String) -> JSONValue {
+        .string("#/components/schemas/" + name).wrapped(in: "$ref")
     }
 
-    /// Every body type the routes name, by component name.
+    /// Every body the routes name, by component name.
     static var components: [String: JSONValue] {
         var out: [String: JSONValue] = [:]
         for route in routes {
-            var types: [any OpenAPIDescribed.Type] = route.body.map { [$0] } ?? []
-            for answer in route.answers { if case .json(let type) = answer.content { types.append(type) } }
-            for type in types { out[type.schemaName] = type.schema.json }
+            var named: [Component] = route.body.map { [$0] } ?? []
+            for answer in route.answers { if case .json(let type) = answer.content { named.append(Component(type)) } }
+            for component in named {
+                precondition(out[component.name].map { $0 == component.schema.json } ?? true,
+                             "two different schemas are both named \(component.name)")
+                out[component.name] = component.schema.json
+            }
         }
         return out
     }

@@ -36,6 +36,7 @@ public enum PurserServer {
         let routes = APIRoutes(pipeline: pipeline)
         routes.register(api)
         ToolRoutes(catalog: .standard).register(api)
+        ChannelRoutes().register(api)
         EventStreamRoute(pipeline: pipeline).register(api.group("orgs/:org"), api: routes)
         return router
     }

@@ -36,6 +36,26 @@ struct WebchatRoutes {
 
     static let pendingNotice = "Thank you! Your message has been received; the reply will appear here shortly."
 
+    /// What `register` answers, for `/openapi.json`: the path, the token header and the body are
+    /// the adapter's.
+    static func documented(_ route: WebhookRoute, tokenHeader: String) -> [OpenAPIDocument.Route] {
+        typealias Document = OpenAPIDocument
+        let path = "/" + route.path
+        return [
+            Document.Route(method: "post", path: path, summary: route.summary, role: nil,
+                           parameters: [Document.header(tokenHeader, .string("the token the first answer returned"))],
+                           body: route.body.map(Document.Component.init),
+                           answers: [Document.ok(WebchatAnswer.self, "the outcome; the reply only if it was sent"), .error(400, "not a message"),
+                                     .error(401, "unknown visitor token"), .error(404, "no agent serves the widget"), .error(413, "body over 1 MiB"),
+                                     .error(429, "rate limited"), .error(503, "not stored; retry")]),
+            Document.Route(method: "get", path: path + "/messages", summary: "What was sent to the visitor since a seq", role: nil,
+                           parameters: [Document.query("after", .integer(minimum: 0)), Document.header(tokenHeader, .string("the visitor's token"))],
+                           answers: [Document.ok(WebchatMessagesAnswer.self, "messages"), .error(400, "bad after"),
+                                     .error(401, "no or unknown visitor token"), .error(429, "rate limited"),
+                                     .error(503, "cannot be read now; retry")]),
+        ]
+    }
+
     func register(_ router: Router<PurserRequestContext>) {
         router.post(RouterPath(path)) { request, context -> Response in
             var request = request

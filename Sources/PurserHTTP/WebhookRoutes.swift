@@ -106,13 +106,45 @@ struct WebhookRoutes {
         }
     }
 
+    /// A channel's webhook operations for `/openapi.json`, from the same route data `register`
+    /// serves, so a channel added to the registry is documented without an edit here.
+    static func documented(_ adapter: any ChannelAdapter) -> [OpenAPIDocument.Route] {
+        guard let route = adapter.webhook else { return [] }
+        switch route.verification {
+        case .signature(let header, _): return documentedSigned(route, header: header)
+        case .visitorToken(let header): return WebchatRoutes.documented(route, tokenHeader: header)
+        }
+    }
+
+    /// What `registerSigned` answers: the handshake's GET when the provider makes one, and the POST.
+    static func documentedSigned(_ route: WebhookRoute, header: String) -> [OpenAPIDocument.Route] {
+        typealias Document = OpenAPIDocument
+        let path = "/" + route.path
+        var routes: [Document.Route] = []
+        if let handshake = route.handshake {
+            routes.append(Document.Route(
+                method: "get", path: path, summary: handshake.summary, role: nil,
+                parameters: handshake.queryParameters.map { Document.query($0, .string()) },
+                answers: [Document.Answer(status: 200, description: "the challenge", content: .text(contentType: "text/plain")),
+                          .error(400, "not a handshake"), .error(403, "wrong verify token")]))
+        }
+        let refused: [Document.Answer] = route.refusal.map { [.error(400, $0)] } ?? []
+        routes.append(Document.Route(
+            method: route.method.rawValue.lowercased(), path: path, summary: "\(route.summary) (\(header) checked)", role: nil,
+            body: route.body.map(Document.Component.init),
+            answers: [Document.ok(WebhookAnswer.self, "outcomes, after the messages are durable")] + refused
+                + [.error(401, "bad or missing signature"), .error(413, "body over 1 MiB"), .error(429, "rate limited"),
+                   Document.Answer(status: 503, description: "not all stored; retry", content: .json(WebhookAnswer.self))]))
+        return routes
+    }
+
     /// A provider-signed webhook: the body is read once, routed, verified with the secret of the
     /// org it routes to (or the server's), then ingested.
     private func registerSigned(_ router: Router<PurserRequestContext>, adapter: any ChannelAdapter, route: WebhookRoute,
                                 header: HTTPField.Name, secretName: String) {
         let path = RouterPath(route.path)
         let format = adapter.formats.first?.format.rawValue ?? adapter.channel.rawValue
-        if route.handshake {
+        if route.handshake != nil {
             router.get(path) { request, _ -> Response in
                 var query: [String: String] = [:]
                 for (name, value) in request.uri.queryParameters where query[String(name)] == nil { query[String(name)] = String(value) }

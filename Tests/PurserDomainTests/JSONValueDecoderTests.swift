@@ -28,15 +28,6 @@ struct JSONValueDecoderTests {
         var maybe: String?
     }
 
-    @Test("decodes plain Codable structs, with JSONValue fields as they are")
-    func plainStruct() throws {
-        let value: JSONValue = ["count": 3, "small": 255, "ratio": 0.5, "tags": ["a"], "extra": ["x": [1, nil]],
-                                "nested": ["k": [1, 2]], "maybe": nil]
-        let sample = try JSONValueDecoder().decode(Sample.self, from: value)
-        #expect(sample == Sample(count: 3, small: 255, ratio: 0.5, tags: ["a"], extra: ["x": [1, nil]], nested: ["k": [1, 2]], maybe: nil))
-        #expect(try JSONValueDecoder().decode(JSONValue.self, from: value) == value)
-    }
-
     @Test("errors name the path", arguments: [
         (#"{"count": 2.5, "small": 1, "ratio": 1, "tags": [], "extra": 1, "nested": {}}"#, "count"),
         (#"{"count": 1, "small": 256, "ratio": 1, "tags": [], "extra": 1, "nested": {}}"#, "small"),

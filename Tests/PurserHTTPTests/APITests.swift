@@ -8,6 +8,7 @@ import Logging
 import Pipeline
 import PurserDomain
 @testable import PurserHTTP
+import PurserTestSupport
 import Testing
 import Tools
 
@@ -20,7 +21,8 @@ let testLogger: Logger = {
 /// A data directory with two orgs (haff supervised, kite autonomous), tokens of every role, and a
 /// server router over an offline engine.
 final class Server: @unchecked Sendable {
-    let path = NSTemporaryDirectory() + "purser-http-" + UUID().uuidString
+    let directory = TempDir(prefix: "purser-http")
+    var path: String { directory.path }
     let log: EventLog
     private(set) var pipeline: Pipeline!
     let tokens: AccessTokenStore
@@ -32,8 +34,7 @@ final class Server: @unchecked Sendable {
     var customSecrets: WebhookSecrets?
 
     init(haffAutonomy: String = "supervised", kiteSMS: String? = nil, haffMaxMessages: Int = 100) async throws {
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        log = try EventLog.open(directory: path + "/eventlog")
+        log = try EventLog.open(directory: directory.logDirectory)
         var drafts: [EventDraft] = []
         for (org, address, autonomy, web) in [("haff", "+972123456789", haffAutonomy, "haff-web"), ("kite", "+4930999999", "autonomous", "kite-web")] {
             let json = """
@@ -52,7 +53,7 @@ final class Server: @unchecked Sendable {
             drafts.append(EventDraft(org: org, stream: "agent:primary", type: encoded.type, version: encoded.version, data: Array(encoded.data)))
         }
         _ = try log.appendSync(drafts)
-        tokens = AccessTokenStore(dataDirectory: path)
+        tokens = AccessTokenStore(dataDirectory: directory.path)
         for org in ["haff", "kite"] {
             for role in Role.allCases {
                 secret["\(org)/\(role.rawValue)"] = try tokens.create(org: org, role: role, label: "\(org)-\(role.rawValue)").secret
@@ -66,8 +67,7 @@ final class Server: @unchecked Sendable {
     }
 
     deinit {
-        log.close()
-        try? FileManager.default.removeItem(atPath: path)
+        log.close()  // before `directory` goes, with everything in it
     }
 
     var secrets: WebhookSecrets { customSecrets ?? defaultSecrets }

@@ -7,6 +7,7 @@ import LLM
 import Pipeline
 import PurserDomain
 @testable import PurserHTTP
+import PurserTestSupport
 import Testing
 import Tools
 
@@ -21,10 +22,10 @@ struct LoadTests {
     static let capPerOrg = 15
 
     @Test func manyOrgsAtOnceExactlyOnceNoCrossingCapsHeld() async throws {
-        let path = NSTemporaryDirectory() + "purser-load-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let log = try EventLog.open(directory: path + "/eventlog")
+        let dir = TempDir(prefix: "purser-load")
+        defer { withExtendedLifetime(dir) {} }
+        let path = dir.path
+        let log = try EventLog.open(directory: dir.logDirectory)
         defer { log.close() }
         var drafts: [EventDraft] = []
         for i in 0..<Self.orgs {

@@ -84,6 +84,8 @@ struct OpenAPIConformanceTests {
             _ = try await call(.get, "/api/whoami", route: "/api/whoami", headers: viewer)
             _ = try await call(.get, "/api/tools", route: "/api/tools", headers: viewer)
             _ = try await call(.get, "/api/tools", route: "/api/tools")
+            _ = try await call(.get, "/api/channels", route: "/api/channels", headers: viewer)
+            _ = try await call(.get, "/api/channels", route: "/api/channels")
             _ = try await call(.get, "/api/whoami", route: "/api/whoami")
             let first = try await call(.post, "/webhooks/webchat", route: "/webhooks/webchat", webchatMessage)
             let visitorToken = try #require(first["visitorToken"]?.stringValue)

@@ -1,5 +1,6 @@
 import Foundation
 import PurserHTTP
+import PurserTestSupport
 import Testing
 
 /// Bearer tokens are stored only as SHA-256 hashes (issue #8, secrets): whoever reads
@@ -7,9 +8,9 @@ import Testing
 @Suite("HTTP tokens at rest")
 struct TokenStorageTests {
     @Test func tokenFileHoldsHashesNeverTheSecret() throws {
-        let dir = NSTemporaryDirectory() + "purser-tokens-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = AccessTokenStore(dataDirectory: dir)
+        let dir = TempDir(prefix: "purser-tokens")
+        defer { withExtendedLifetime(dir) {} }
+        let store = AccessTokenStore(dataDirectory: dir.path)
         var secrets: [String] = []
         for (org, role) in [("haff", Role.admin), ("haff", Role.viewer), ("kite", Role.admin)] {
             secrets.append(try store.create(org: org, role: role, label: "test").secret)

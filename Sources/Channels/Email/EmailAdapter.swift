@@ -275,6 +275,7 @@ public struct EmailChannel: ChannelAdapter {
     public init() {}
 
     public var channel: Channel { .email }
+    public var label: String { "Email" }
     public var addressKind: AddressKind { .email }
 
     public var formats: [ChannelFormat] {

@@ -25,6 +25,7 @@
     label: null,
     tools: [],              // GET /api/tools: [{name, implemented, description, category, sentence}]
     categories: [],         // the action categories, from the same answer
+    channels: [],           // GET /api/channels: [{name, label}], in registry order
     panel: "sessions",
     sessionId: null,        // the open session
     session: null,
@@ -201,12 +202,16 @@
       state.org = who.org;
       state.role = who.role || "viewer";
       state.label = who.label || "";
-      // The tool catalog (names for the settings form, categories for requireApprovalFor) comes
-      // from the server, the one list of tools; the dashboard keeps no copy.
-      return request("GET", "/api/tools");
-    }).then(function (catalog) {
+      // The tool catalog (names for the settings form, categories for requireApprovalFor) and
+      // the channels (the sessions filter, channel bindings) come from the server, the one list
+      // of each; the dashboard keeps no copy.
+      return Promise.all([request("GET", "/api/tools"), request("GET", "/api/channels")]);
+    }).then(function (answers) {
+      var catalog = answers[0], channels = answers[1];
       state.tools = (catalog && catalog.tools) || [];
       state.categories = (catalog && catalog.categories) || [];
+      state.channels = (channels && channels.channels) || [];
+      fillChannelFilter();
       showApp();
     });
   }
@@ -410,6 +415,14 @@
   }
 
   // ---------------------------------------------------------------- sessions
+
+  /// The sessions filter's options: "Any", then each channel of the registry.
+  function fillChannelFilter() {
+    var select = $("sessions-channel"), chosen = select.value;
+    while (select.options.length > 1) select.remove(1);
+    state.channels.forEach(function (c) { select.appendChild(el("option", { value: c.name, text: c.label })); });
+    select.value = Array.prototype.some.call(select.options, function (o) { return o.value === chosen; }) ? chosen : "";
+  }
 
   function refreshSessions() {
     if (!state.org) return;
@@ -870,7 +883,8 @@
     var channel = node.querySelector(".binding-channel"), address = node.querySelector(".binding-address"), enabled = node.querySelector(".binding-enabled");
     channel.id = "binding-channel-" + n; address.id = "binding-address-" + n; enabled.id = "binding-enabled-" + n;
     labels[0].setAttribute("for", channel.id); labels[1].setAttribute("for", address.id); labels[2].setAttribute("for", enabled.id);
-    var value = binding && binding.channel ? String(binding.channel) : "webchat";
+    state.channels.forEach(function (c) { channel.appendChild(el("option", { value: c.name, text: c.name })); });
+    var value = binding && binding.channel ? String(binding.channel) : (state.channels.length ? state.channels[0].name : "");
     if (!Array.prototype.some.call(channel.options, function (o) { return o.value === value; })) channel.appendChild(el("option", { value: value, text: value }));
     channel.value = value;
     address.value = binding && binding.address ? binding.address : "";

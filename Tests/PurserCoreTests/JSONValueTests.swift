@@ -1,7 +1,6 @@
 import Foundation
 import PurserCore
 import Testing
-@testable import PurserDomain
 
 @Suite("JSONValue")
 struct JSONValueTests {
@@ -100,63 +99,26 @@ struct JSONValueTests {
         #expect(JSONValue.diff(from: "a", to: "a").isEmpty)
         #expect(JSONValue.diff(from: "a", to: "b") == [FieldChange(path: "", before: "a", after: "b")])
     }
-
-    @Test("converts Codable values")
-    func codableConversion() throws {
-        let link = ObjectLink(from: "c_1", to: "b_1", linkType: "bookings")
-        let value = try JSONValue(encoding: link)
-        #expect(value == ["from": "c_1", "to": "b_1", "linkType": "bookings"])
-        #expect(try value.decode(ObjectLink.self) == link)
-        #expect(throws: DomainError.self) { try JSONValue.string("x").decode(ObjectLink.self) }
-    }
 }
 
-@Suite("Timestamp")
-struct TimestampTests {
-    @Test("parses ISO-8601 forms", arguments: [
-        ("2026-11-25T10:00:00Z", "2026-11-25T10:00:00Z"),
-        ("2026-11-25T10:00:00.123Z", "2026-11-25T10:00:00.123Z"),
-        ("2026-11-25T10:00:00.1Z", "2026-11-25T10:00:00.100Z"),
-        ("2026-11-25T10:00:00.123456789Z", "2026-11-25T10:00:00.123Z"),
-        ("2026-11-25T11:00:00+01:00", "2026-11-25T10:00:00Z"),
-        ("2026-11-25T05:30:00-0430", "2026-11-25T10:00:00Z"),
-        ("2026-11-25 10:00Z", "2026-11-25T10:00:00Z"),
-        ("2026-11-25", "2026-11-25T00:00:00Z"),
-        ("2024-02-29T23:59:59Z", "2024-02-29T23:59:59Z"),
-        ("1969-12-31T23:59:59.999Z", "1969-12-31T23:59:59.999Z"),
-    ])
-    func parses(input: String, expected: String) throws {
-        let timestamp = try Timestamp.parse(input)
-        #expect(timestamp.iso8601 == expected)
-        #expect(Timestamp(iso8601: timestamp.iso8601) == timestamp)
+@Suite("JSONValueDecoder")
+struct JSONValueDecoderTests {
+    struct Sample: Codable, Equatable {
+        var count: Int
+        var small: UInt8
+        var ratio: Float
+        var tags: [String]
+        var extra: JSONValue
+        var nested: [String: [Int]]
+        var maybe: String?
     }
 
-    @Test("refuses what is not a timestamp", arguments: [
-        "", "01.03.2025", "2026-13-01", "2025-02-29", "2026-11-25T10:00:00", "2026-11-25T24:00:00Z",
-        "2026-11-25T10:00:00.Z", "2026-11-25T10:00:00Zjunk", "yesterday",
-    ])
-    func refuses(input: String) {
-        #expect(Timestamp(iso8601: input) == nil)
-        let error = #expect(throws: DomainError.self) { try Timestamp.parse(input) }
-        #expect(error?.code == .invalidTimestamp)
-    }
-
-    @Test("knows its UTC day and converts to Date")
-    func utcDayAndDate() {
-        let late = Timestamp(iso8601: "2026-11-25T23:30:00-02:00")!
-        #expect(late.utcDay == "2026-11-26")
-        #expect(Timestamp(iso8601: "1970-01-01T00:00:00Z")!.millisecondsSinceEpoch == 0)
-        #expect(Timestamp(late.date) == late)
-        #expect(late.adding(seconds: 1.5).millisecondsSinceEpoch == late.millisecondsSinceEpoch + 1500)
-        #expect(Timestamp(iso8601: "2026-01-01")! < late)
-    }
-
-    @Test("codes as an ISO-8601 string")
-    func codable() throws {
-        let stamp = Timestamp(iso8601: "2026-11-25T10:00:00.123Z")!
-        let data = try JSONEncoder().encode([stamp])
-        #expect(String(decoding: data, as: UTF8.self) == #"["2026-11-25T10:00:00.123Z"]"#)
-        #expect(try JSONDecoder().decode([Timestamp].self, from: data) == [stamp])
-        #expect(throws: DecodingError.self) { try JSONDecoder().decode([Timestamp].self, from: Data(#"["soon"]"#.utf8)) }
+    @Test("decodes plain Codable structs, with JSONValue fields as they are")
+    func plainStruct() throws {
+        let value: JSONValue = ["count": 3, "small": 255, "ratio": 0.5, "tags": ["a"], "extra": ["x": [1, nil]],
+                                "nested": ["k": [1, 2]], "maybe": nil]
+        let sample = try JSONValueDecoder().decode(Sample.self, from: value)
+        #expect(sample == Sample(count: 3, small: 255, ratio: 0.5, tags: ["a"], extra: ["x": [1, nil]], nested: ["k": [1, 2]], maybe: nil))
+        #expect(try JSONValueDecoder().decode(JSONValue.self, from: value) == value)
     }
 }
