@@ -70,7 +70,8 @@ import Testing
                 }
                 for (a, b) in zip(fromLog, fromPG) {
                     let rowsA = try Self.modelRows(a), rowsB = try Self.modelRows(b)
-                    #expect(!rowsA.values.allSatisfy(\.isEmpty), "\(a.name) holds rows")
+                    let holdsRows = rowsA.values.contains { !$0.isEmpty }
+                    #expect(holdsRows, "\(a.name) holds rows")
                     #expect(rowsA == rowsB, "\(a.name)")
                 }
             }
