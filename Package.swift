@@ -159,6 +159,7 @@ let package = Package(
             dependencies: [
                 "PurserCore",
                 "EventLog",
+                "EventStore",
                 "CSQLite",
                 "PurserDomain",
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -355,9 +356,17 @@ let package = Package(
             path: "Tests/EventStoreTests",
             swiftSettings: swiftSettings
         ),
+        // A fresh PostgreSQL database per test on the server CI starts (`PURSER_TEST_DATABASE_URL`),
+        // for every test target that needs the server.
+        .target(
+            name: "PostgresTestSupport",
+            dependencies: ["PostgresStore", "EventStore", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
+            path: "Tests/PostgresTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "PostgresStoreTests",
-            dependencies: ["PostgresStore", "EventStore", "PurserCore", "EventLog", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PostgresTestSupport", "PostgresStore", "EventStore", "PurserCore", "EventLog", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log")],
             path: "Tests/PostgresStoreTests",
             swiftSettings: swiftSettings
         ),
@@ -376,7 +385,7 @@ let package = Package(
         .testTarget(
             name: "ProjectionTests",
             dependencies: [
-                "PurserTestSupport", "PurserCore", "Projection", "ReadModelCatalog", "EventLog", "PurserDomain",
+                "PurserTestSupport", "PostgresTestSupport", "PurserCore", "Projection", "ReadModelCatalog", "EventLog", "EventStore", "PostgresStore", "PurserDomain",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ] + projectorTargets,

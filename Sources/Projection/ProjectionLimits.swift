@@ -3,6 +3,9 @@ public enum ProjectionLimits {
     /// Events per transaction while following the log: large enough that commits (an fsync
     /// each under WAL) do not dominate, small enough that a crash re-applies little.
     public static let catchUpBatchEvents = 10_000
+    /// Events read from a store behind the seam at a time (and so, at most, per transaction when a
+    /// model follows one): bounds the memory a rebuild holds between the read and the apply.
+    public static let storeReadEventsMax = 10_000
     /// Events per transaction while rebuilding into a fresh file, where a crash discards the
     /// whole file anyway and commits cost no fsync.
     public static let rebuildBatchEvents = 100_000

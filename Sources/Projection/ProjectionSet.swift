@@ -4,14 +4,20 @@ import PurserCore
 
 /// The read models of one data directory, caught up or rebuilt together.
 ///
-/// Each model has its own file, lock and checkpoint, so they are independent: catch-ups and
-/// rebuilds run in parallel in a task group (one child per model, each reading the log itself),
-/// and a failure of one does not stop the others from finishing.
+/// Each model has its own file, lock and checkpoint(s), so they are independent: catch-ups and
+/// rebuilds run in parallel, one thread per model, each reading its source itself, and a failure
+/// of one does not stop the others from finishing.
 public struct ProjectionSet: Sendable {
     public let stores: [ProjectionStore]
 
+    /// The models of `dataDirectory`, fed from its own event log.
     public init(projectors: [any Projector], dataDirectory: String, logger: Logger) {
         stores = projectors.map { ProjectionStore(projector: $0, dataDirectory: dataDirectory, logger: logger) }
+    }
+
+    /// The models of `dataDirectory` (`DATA/projections`), fed from `source`.
+    public init(projectors: [any Projector], dataDirectory: String, source: ProjectionSource, logger: Logger) {
+        stores = projectors.map { ProjectionStore(projector: $0, dataDirectory: dataDirectory, source: source, logger: logger) }
     }
 
     public init(stores: [ProjectionStore]) {
@@ -35,23 +41,11 @@ public struct ProjectionSet: Sendable {
     }
 
     /// Catches up (or, with `rebuild`, rebuilds) `stores` in parallel; the reports come back in
-    /// the stores' order. The first error is thrown after every model has finished.
+    /// the stores' order. The first error is thrown after every model has finished. The work
+    /// runs on threads of its own (`runBlocking`), waited for on the blocking queue: it blocks on
+    /// SQLite, files and a store's reads, which the cooperative pool must not.
     public static func run(_ stores: [ProjectionStore], rebuild: Bool) async throws -> [CatchUpReport] {
-        let results = await withTaskGroup(of: (Int, Result<CatchUpReport, any Error>).self) { group in
-            for (i, store) in stores.enumerated() {
-                group.addTask {
-                    do {
-                        return (i, .success(rebuild ? try store.rebuild() : try store.catchUp()))
-                    } catch {
-                        return (i, .failure(error))
-                    }
-                }
-            }
-            var results = [Result<CatchUpReport, any Error>?](repeating: nil, count: stores.count)
-            for await (i, result) in group { results[i] = result }
-            return results
-        }
-        return try results.map { try $0!.get() }
+        try await BlockingIO.run { () throws(any Error) -> [CatchUpReport] in try runBlocking(stores, rebuild: rebuild) }
     }
 
     /// `run(_:rebuild:)` for callers without an async context (the command line, tests): one

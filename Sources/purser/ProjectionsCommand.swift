@@ -19,21 +19,30 @@ struct ProjectionsCommand: ParsableCommand {
     }
 
     /// Catches up (or rebuilds) the read models named (all when none are) in parallel and prints
-    /// one JSON line per model; a catch-up also says whether and why it rebuilt.
-    static func run(_ global: GlobalOptions, names: [String], rebuild: Bool) throws {
-        let stores = try ReadModels.set(global).select(names)
-        let reports = try ProjectionSet.runBlocking(stores, rebuild: rebuild)
+    /// one JSON line per model; a catch-up also says whether and why it rebuilt. With
+    /// `--database`, the models under `--data` are fed from the PostgreSQL store.
+    static func run(_ global: GlobalOptions, _ database: DatabaseOptions, names: [String], rebuild: Bool) async throws {
+        let (reports, perOrg) = try await ReadModels.withSource(global, database) { source in
+            let stores = try ReadModels.set(global, source: source).select(names)
+            return (try ProjectionSet.runBlocking(stores, rebuild: rebuild), source.isStore)
+        }
         for r in reports {
             var fields: [String: JSONValue?] = [
                 "name": .string(r.name), "eventsScanned": .number(Double(r.eventsScanned)), "eventsApplied": .number(Double(r.eventsApplied)),
                 "eventsSkipped": .number(Double(r.eventsSkipped)), "checkpoint": .number(Double(r.checkpoint)),
                 "seconds": .number((r.seconds * 1000).rounded() / 1000),
             ]
+            if perOrg { fields["checkpoints"] = positions(r.orgCheckpoints) }
             if !rebuild {
                 fields["rebuilt"] = .bool(r.rebuilt)
                 fields["rebuildReason"] = r.rebuildReason.map(JSONValue.string)
             }
             Output.line(JSONValue.from(fields).serialized())
         }
+    }
+
+    /// Per-org positions as a JSON object.
+    static func positions(_ map: [String: UInt64]) -> JSONValue {
+        .object(map.mapValues { .number(Double($0)) })
     }
 }

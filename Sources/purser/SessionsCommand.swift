@@ -3,13 +3,15 @@ import Foundation
 import PurserDomain
 import SessionsProjection
 
-struct SessionsCommand: ParsableCommand {
+struct SessionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sessions",
-        abstract: "List an org's sessions (one JSON line each), newest activity first."
+        abstract: "List an org's sessions (one JSON line each), newest activity first.",
+        discussion: "With --database (or PURSER_DATABASE_URL) the read models under --data follow the PostgreSQL store (see `purser projections`)."
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var database: DatabaseOptions
     @Option(help: "The organization (default: every org).") var org: String?
     @Option(help: "Only sessions in this status: active, handed_off, closed.") var status: String?
     @Option(help: "Only sessions on this channel.") var channel: String?
@@ -22,21 +24,25 @@ struct SessionsCommand: ParsableCommand {
         if let channel, Channel(rawValue: channel) == nil {
             throw ValidationError("unknown --channel \(channel); use one of \(Channel.allNames)")
         }
+        _ = try database.given()
     }
 
-    func run() throws {
-        let store = try ReadModels.current(SessionsProjector.name, global)
-        for org in try org.map({ [$0] }) ?? ReadModels.orgs(global) {
-        let rows = try store.read { try SessionsQueries.sessions($0, org: org, status: status) }
-        for row in rows where channel == nil || row.channel == channel {
-            Output.line(JSONValue.from([
-                "org": .string(org), "sessionId": .string(row.sessionId), "agentId": row.agentId.map(JSONValue.string), "channel": row.channel.map(JSONValue.string),
-                "contact": row.externalContact.map(JSONValue.string), "crmContactId": row.crmContact.map(JSONValue.string),
-                "status": .string(row.status), "handedOffTo": row.handedOffTo.map(JSONValue.string),
-                "lastMessageAt": row.lastMessageAt.map(JSONValue.string), "messages": .number(Double(row.messageCount)),
-                "tokens": .number(Double(row.tokensUsed)), "costUsd": .number(row.costUsd),
-            ]).serialized())
-        }
+    func run() async throws {
+        let (global, org, status, channel) = (self.global, self.org, self.status, self.channel)
+        try await ReadModels.withSource(global, database) { source in
+            let store = try ReadModels.current(SessionsProjector.name, global, source: source)
+            for org in try org.map({ [$0] }) ?? ReadModels.orgs(global, source: source) {
+                let rows = try store.read { try SessionsQueries.sessions($0, org: org, status: status) }
+                for row in rows where channel == nil || row.channel == channel {
+                    Output.line(JSONValue.from([
+                        "org": .string(org), "sessionId": .string(row.sessionId), "agentId": row.agentId.map(JSONValue.string), "channel": row.channel.map(JSONValue.string),
+                        "contact": row.externalContact.map(JSONValue.string), "crmContactId": row.crmContact.map(JSONValue.string),
+                        "status": .string(row.status), "handedOffTo": row.handedOffTo.map(JSONValue.string),
+                        "lastMessageAt": row.lastMessageAt.map(JSONValue.string), "messages": .number(Double(row.messageCount)),
+                        "tokens": .number(Double(row.tokensUsed)), "costUsd": .number(row.costUsd),
+                    ]).serialized())
+                }
+            }
         }
     }
 }

@@ -2,29 +2,26 @@ import Foundation
 import Logging
 import PostgresNIO
 import PostgresStore
-import Testing
 
 /// A fresh database per test on the server `PURSER_TEST_DATABASE_URL` names (CI starts a
 /// throwaway cluster with scripts/pg-cluster.sh). Without it the suites are skipped on a
 /// developer's machine and fail under CI, so a CI run can never pass without the real server.
-enum TestDatabase {
-    static let serverURL = ProcessInfo.processInfo.environment["PURSER_TEST_DATABASE_URL"]
-    static let inCI = ProcessInfo.processInfo.environment["CI"] != nil
+/// Shared by every test target that needs the server.
+public enum TestDatabase {
+    public static let serverURL = ProcessInfo.processInfo.environment["PURSER_TEST_DATABASE_URL"]
+    public static let inCI = ProcessInfo.processInfo.environment["CI"] != nil
     /// Suites run when there is a server, and under CI (where a missing one is a failure).
-    static let enabled = serverURL != nil || inCI
+    public static let enabled = serverURL != nil || inCI
 
-    static var logger: Logger {
+    public static var logger: Logger {
         var logger = Logger(label: "purser.tests.postgres")
         logger.logLevel = .warning
         return logger
     }
 
     /// Creates an empty database, runs `body` with its URL, drops it afterwards.
-    static func with<T>(_ body: (PostgresURL) async throws -> T) async throws -> T {
-        guard let serverURL else {
-            Issue.record("PURSER_TEST_DATABASE_URL is not set, and CI is: start a server with scripts/pg-cluster.sh start DIR")
-            throw CancellationError()
-        }
+    public static func with<T>(_ body: (PostgresURL) async throws -> T) async throws -> T {
+        guard let serverURL else { throw NoServer() }
         let server = try PostgresURL(serverURL)
         let name = "purser_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
         try await admin(server, "CREATE DATABASE \(name)")
@@ -41,14 +38,14 @@ enum TestDatabase {
     }
 
     /// Runs one statement on the server's own database (what CREATE/DROP DATABASE need).
-    static func admin(_ server: PostgresURL, _ sql: String) async throws {
+    public static func admin(_ server: PostgresURL, _ sql: String) async throws {
         try await withClient(server) { client in
             try await client.query(PostgresQuery(unsafeSQL: sql))
         }
     }
 
     /// A plain client for what a test does behind the store's back (psql's part).
-    static func withClient<T: Sendable>(_ url: PostgresURL, _ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
+    public static func withClient<T: Sendable>(_ url: PostgresURL, _ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
         let config = PostgresClient.Configuration(host: url.host, port: url.port, username: url.user, password: url.password,
                                                   database: url.database, tls: .disable)
         let client = PostgresClient(configuration: config)
@@ -58,7 +55,7 @@ enum TestDatabase {
     }
 
     /// Opens the store on `url`, runs `body`, closes it.
-    static func withStore<T>(_ url: PostgresURL, _ body: (PostgresEventStore) async throws -> T) async throws -> T {
+    public static func withStore<T>(_ url: PostgresURL, _ body: (PostgresEventStore) async throws -> T) async throws -> T {
         let store = try await PostgresEventStore.open(url: url, logger: logger)
         do {
             let result = try await body(store)
@@ -69,7 +66,9 @@ enum TestDatabase {
             throw error
         }
     }
-}
 
-/// The suites that use the server run one test at a time: one of them restarts the server.
-@Suite(.serialized) enum PostgresSuites {}
+    /// What a test run under CI without a server fails with.
+    struct NoServer: Error, CustomStringConvertible {
+        var description: String { "PURSER_TEST_DATABASE_URL is not set, and CI is: start a server with scripts/pg-cluster.sh start DIR" }
+    }
+}

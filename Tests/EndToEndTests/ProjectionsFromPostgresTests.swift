@@ -1,0 +1,49 @@
+import Foundation
+import PurserTestSupport
+import ReadModelCatalog
+import Testing
+
+/// `purser projections … --database URL`: the read models under `--data` fed from PostgreSQL,
+/// against the throwaway server CI starts (`PURSER_TEST_DATABASE_URL`).
+@Suite("purser projections --database", .enabled(if: postgresTestsEnabled))
+struct ProjectionsFromPostgresTests {
+    @Test func readModelsRebuiltFromPostgreSQLAnswerSessionsAndSpendLikeTheOriginal() throws {
+        let data = TempDir(), fresh = TempDir()
+        #expect(try purser(["demo"], data: data.path).status == 0)
+        let url = try freshDatabase()
+        let migrated = try purser(["store", "migrate", "--to", url], data: data.path)
+        #expect(migrated.status == 0, "\(migrated.stderr)")
+
+        let rebuilt = try purser(["projections", "rebuild", "--database", url], data: fresh.path)
+        #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
+        #expect(rebuilt.lines.count == ReadModelCatalog.projectors.count)
+        // Every org's checkpoint is its head (the demo's org, and `_unrouted` for the rejected line).
+        let heads = try #require(try purser(["log", "stats", "--database", url], data: data.path).lines.last?["eventsPerOrg"] as? [String: Int])
+        #expect((heads["haff"] ?? 0) > 0)
+        for line in rebuilt.lines {
+            #expect((line["checkpoints"] as? [String: Int]) == heads, "\(line)")
+        }
+        let status = try purser(["projections", "status"], data: fresh.path, env: ["PURSER_DATABASE_URL": url])
+        #expect(status.status == 0, "\(status.stderr)")
+        for line in status.lines {
+            #expect(line["lag"] as? Int == 0 && line["needsRebuild"] as? Bool == false && line["sourceChanged"] as? Bool == false, "\(line)")
+            #expect((line["source"] as? String)?.hasPrefix("postgres://") == true && (line["heads"] as? [String: Int]) == heads)
+        }
+
+        let sessions = try purser(["sessions"], data: data.path)
+        let sessionsFromPG = try purser(["sessions", "--database", url], data: fresh.path)
+        #expect(sessionsFromPG.status == 0, "\(sessionsFromPG.stderr)")
+        #expect(!sessions.lines.isEmpty && sessionsFromPG.stdout == sessions.stdout)
+        let spend = try purser(["spend", "--org", "haff"], data: data.path)
+        let spendFromPG = try purser(["spend", "--org", "haff", "--database", url], data: fresh.path)
+        #expect(spendFromPG.status == 0, "\(spendFromPG.stderr)")
+        #expect(!spend.lines.isEmpty && spendFromPG.stdout == spend.stdout)
+
+        // A catch-up with nothing new scans nothing and rebuilds nothing.
+        let again = try purser(["projections", "catchup", "--database", url], data: fresh.path)
+        #expect(again.status == 0, "\(again.stderr)")
+        for line in again.lines {
+            #expect(line["rebuilt"] as? Bool == false && line["eventsScanned"] as? Int == 0, "\(line)")
+        }
+    }
+}
