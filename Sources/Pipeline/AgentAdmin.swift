@@ -72,7 +72,7 @@ extension Pipeline {
 
     /// Brings a read model up to the log's head, for API reads that must see the engine's writes.
     public func refresh(_ name: String) async throws(PipelineError) {
-        try await models.ensure(name, upTo: logHead)
+        try await models.refresh(name, logHead: logHead)
     }
 
     /// The last seq in the embedded log (0 on a store whose positions are per org).

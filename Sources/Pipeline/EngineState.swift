@@ -72,11 +72,11 @@ struct EngineState: Sendable {
     /// Approvals this process has claimed for a decision (decided or being decided), so a second
     /// caller gets "already decided" even before the decision is in the log.
     var claimedApprovals: [String: String] = [:]
-    /// The last seq that changed the crm model, so a read after a write can wait for it.
-    var crmWrittenSeq: UInt64 = 0
-    /// The last seq this engine appended, which the sessions model must reach before a session
+    /// Per org, the last position that changed the crm model, so a read after a write can wait for it.
+    var crmWritten: [String: UInt64] = [:]
+    /// Per org, the last position this engine appended, which the sessions model must reach before a session
     /// that is not in memory is read from it.
-    var sessionsWrittenSeq: UInt64 = 0
+    var sessionsWritten: [String: UInt64] = [:]
     /// Whether any session was forgotten to bound memory (only then can a miss be stale).
     var sessionsEvicted = false
 

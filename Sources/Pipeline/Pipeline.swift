@@ -71,7 +71,9 @@ public final class Pipeline: Sendable {
         self.options = options
         self.clock = clock
         self.logger = logger
-        models = ReadModelSync(dataDirectory: dataDirectory, logger: logger)
+        // Fed from the log's files directly when that is the store (its fast path), else through the seam.
+        models = ReadModelSync(dataDirectory: dataDirectory, source: embeddedLog.map { .log(directory: $0.directory) } ?? .store(store),
+                               logger: logger)
         try await models.catchUpAllOffPool()
         if let registry {
             self.registry = registry
@@ -91,6 +93,7 @@ public final class Pipeline: Sendable {
     @discardableResult
     func flush(_ turn: inout TurnEvents, expecting: [ExpectedVersion] = []) async throws(PipelineError) -> AppendResult? {
         let writesCRM = turn.writesCRM
+        let org = turn.org
         let drafts = turn.take()
         guard !drafts.isEmpty else { return nil }
         let result: AppendResult
@@ -101,8 +104,8 @@ public final class Pipeline: Sendable {
         }
         if let last = result.seqs.max() {
             state.withLock { state in
-                state.sessionsWrittenSeq = max(state.sessionsWrittenSeq, last)
-                if writesCRM { state.crmWrittenSeq = max(state.crmWrittenSeq, last) }
+                state.sessionsWritten[org] = max(state.sessionsWritten[org] ?? 0, last)
+                if writesCRM { state.crmWritten[org] = max(state.crmWritten[org] ?? 0, last) }
             }
         }
         return result

@@ -1,4 +1,5 @@
 import CRMProjection
+import EventStore
 import Foundation
 import GRDB
 import Logging
@@ -6,22 +7,36 @@ import Projection
 import PurserCore
 import ReadModelCatalog
 
-/// The read models the pipeline reads, and the means to have one current up to a given seq.
+/// The read models the pipeline reads, and the means to have one current up to a given position.
 ///
 /// The engine keeps what it must read back immediately (routing, sessions, contacts, spend) in
 /// memory, loaded from these models when first needed; it only has to catch a model up before a
 /// read when it wrote something that model shows (a tool created a contact, then a query lists
 /// contacts). Catch-ups run on a dispatch queue of their own: they block on SQLite and the log,
 /// which the cooperative thread pool must not.
+///
+/// Positions: fed from the embedded log, a model has one checkpoint, the log's global seq, which
+/// every org's positions are comparable with; fed from a store (PostgreSQL) it has one per org,
+/// and "current up to seq n of org o" compares with o's own checkpoint.
 public final class ReadModelSync: Sendable {
     public let set: ProjectionSet
-    private let caughtUp: Locked<[String: UInt64]>
+    /// Whether positions are per org (a store) rather than the log's global seq.
+    public let positionsPerOrg: Bool
+    /// Model → the checkpoint a catch-up reached: under the key "" for the log, per org for a store.
+    private let caughtUp: Locked<[String: [String: UInt64]]>
     private let queue = DispatchQueue(label: "purser.pipeline.read-models")
     private let readers: Locked<[String: DatabaseQueue]>
     private let logger: Logger
 
-    public init(dataDirectory: String, logger: Logger) {
-        set = ProjectionSet(projectors: ReadModelCatalog.projectors, dataDirectory: dataDirectory, logger: logger)
+    /// The models of `dataDirectory`, fed from its own event log.
+    public convenience init(dataDirectory: String, logger: Logger) {
+        self.init(dataDirectory: dataDirectory, source: .log(directory: dataDirectory + "/eventlog"), logger: logger)
+    }
+
+    /// The models of `dataDirectory`, fed from `source`.
+    public init(dataDirectory: String, source: ProjectionSource, logger: Logger) {
+        set = ProjectionSet(projectors: ReadModelCatalog.projectors, dataDirectory: dataDirectory, source: source, logger: logger)
+        positionsPerOrg = source.isStore
         caughtUp = Locked([:])
         readers = Locked([:])
         self.logger = logger
@@ -35,12 +50,25 @@ public final class ReadModelSync: Sendable {
         }
     }
 
+    private func record(_ report: CatchUpReport, of name: String) {
+        caughtUp.withLock { known in
+            if positionsPerOrg {
+                known[name, default: [:]].merge(report.orgCheckpoints) { max($0, $1) }
+            } else {
+                known[name, default: [:]][""] = max(known[name]?[""] ?? 0, report.checkpoint)
+            }
+        }
+    }
+
+    private func reached(_ name: String, org: String) -> UInt64 {
+        caughtUp.withLock { $0[name]?[positionsPerOrg ? org : ""] ?? 0 }
+    }
+
     /// Catches every model up with the log (rebuilding where the schema changed); at start.
     public func catchUpAll() throws(PipelineError) {
         for store in set.stores {
             do {
-                let report = try store.catchUp()
-                caughtUp.withLock { $0[store.name] = report.checkpoint }
+                record(try store.catchUp(), of: store.name)
             } catch {
                 throw PipelineError(.readModelFailed, "cannot catch up the \(store.name) read model; try `purser projections rebuild \(store.name)`", cause: error)
             }
@@ -52,28 +80,40 @@ public final class ReadModelSync: Sendable {
         try await BlockingIO.run { () throws(PipelineError) in try self.catchUpAll() }
     }
 
-    /// Makes sure `name` has applied every event up to `seq`.
-    public func ensure(_ name: String, upTo seq: UInt64) async throws(PipelineError) {
-        if caughtUp.withLock({ $0[name, default: 0] }) >= seq { return }
+    /// Makes sure `name` has applied every event of `org` up to `seq` (a global seq when fed
+    /// from the log, `org`'s own position when fed from a store).
+    public func ensure(_ name: String, org: String, upTo seq: UInt64) async throws(PipelineError) {
+        if reached(name, org: org) >= seq { return }
+        try await catchUp(name) { self.reached(name, org: org) >= seq }
+    }
+
+    /// Brings `name` up to the source's head now (for reads that must see every write, of any
+    /// process): up to `logHead` when fed from the log, else every org's head.
+    public func refresh(_ name: String, logHead: UInt64) async throws(PipelineError) {
+        if !positionsPerOrg, reached(name, org: "") >= logHead { return }
+        try await catchUp(name) { !self.positionsPerOrg && self.reached(name, org: "") >= logHead }
+    }
+
+    /// One catch-up of `name` on the model queue, unless `done` already holds when its turn comes
+    /// (another waiter caught it up while this one queued).
+    private func catchUp(_ name: String, unless done: @escaping @Sendable () -> Bool) async throws(PipelineError) {
         let store = try store(name)
-        let result: Result<UInt64, any Error> = await withCheckedContinuation { continuation in
+        let result: Result<CatchUpReport?, any Error> = await withCheckedContinuation { continuation in
             queue.async {
-                // Another waiter may have caught it up while this one queued.
-                if self.caughtUp.withLock({ $0[name, default: 0] }) >= seq {
-                    continuation.resume(returning: .success(seq))
+                if done() {
+                    continuation.resume(returning: .success(nil))
                     return
                 }
                 do {
-                    let report = try store.catchUp()
-                    continuation.resume(returning: .success(report.checkpoint))
+                    continuation.resume(returning: .success(try store.catchUp()))
                 } catch {
                     continuation.resume(returning: .failure(error))
                 }
             }
         }
         switch result {
-        case .success(let checkpoint):
-            caughtUp.withLock { $0[name] = max($0[name, default: 0], checkpoint) }
+        case .success(let report):
+            if let report { record(report, of: name) }
         case .failure(let error):
             throw PipelineError(.readModelFailed, "cannot catch up the \(name) read model", cause: error)
         }

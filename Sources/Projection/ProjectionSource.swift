@@ -37,25 +37,13 @@ public enum ProjectionSource: Sendable, CustomStringConvertible {
     }
 }
 
-/// Waits on the calling thread for async work on the seam.
+/// Waits on the calling thread for async work on the seam (`BlockingIO.wait`).
 ///
 /// A catch-up is synchronous: GRDB transactions and the apply loop are blocking code, and run on
 /// a dispatch queue or a thread of their own (`ProjectionSet`, `ProjectionStore.follow` and the
 /// pipeline's read-model queue keep them off the cooperative pool), while the seam is async.
-/// Blocking such a thread on a semaphore while a task on the pool reads a batch is safe because
-/// the waiting thread is not one of the pool's: the pool keeps all its threads for the read. It
-/// must not be called from a task, where it would hold a pool thread while waiting for the pool.
 func waitForStore<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
-    let result = Locked<Result<T, any Error>?>(nil)
-    let done = DispatchSemaphore(value: 0)
-    Task.detached {
-        let r: Result<T, any Error>
-        do { r = .success(try await work()) } catch { r = .failure(error) }
-        result.withLock { $0 = r }
-        done.signal()
-    }
-    done.wait()
-    return try result.withLock { $0! }.get()
+    try BlockingIO.wait(work)
 }
 
 extension EventStore {

@@ -20,9 +20,11 @@ struct AgentApply: ParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var database: DatabaseOptions
     @Argument(help: ArgumentHelp("The configuration file, or - for standard input.", valueName: "FILE")) var file: String
 
     func validate() throws {
+        _ = try database.given()
         if file != "-" && !FileManager.default.fileExists(atPath: file) {
             throw ValidationError("no such file: \(file)")
         }
@@ -36,7 +38,9 @@ struct AgentApply: ParsableCommand {
             guard let d = FileManager.default.contents(atPath: file) else { throw CLIError(.readFailed, "cannot read \(file)") }
             data = d
         }
-        let agents = try ReadModels.current(AgentsProjector.name, global)
+        let writer = try CommandStore.open(global, database)
+        defer { writer.close() }
+        let agents = try ReadModels.current(AgentsProjector.name, global, source: writer.source)
         let routing = try agents.read { try AgentsQueries.routingTable($0) }
         let config: OrgAgentConfig
         do {
@@ -55,19 +59,11 @@ struct AgentApply: ParsableCommand {
         let payload = AgentConfigured(agentId: agentId, revision: (previous?.revision ?? 0) + 1, config: config)
         let encoded = try EventCatalog.standard.encode(payload)
         let stream = EventStream.agent(agentId)
-        let log = try EventLog.open(directory: global.eventLogDirectory)
-        let result: AppendResult
-        do {
-            // Two applies racing for one agent: the second fails rather than both claiming a revision.
-            let expected = ExpectedVersion(org: org, stream: stream, version: log.streamVersion(org: org, stream: stream))
-            result = try log.appendSync([EventDraft(org: org, stream: stream, type: encoded.type, version: encoded.version,
-                                                    data: Array(encoded.data), actor: Actor(.human, commandLineActor()))],
-                                        expecting: [expected])
-        } catch {
-            log.close()
-            throw error
-        }
-        log.close()
+        // Two applies racing for one agent: the second fails rather than both claiming a revision.
+        let expected = ExpectedVersion(org: org, stream: stream, version: try writer.streamVersion(org: org, stream: stream))
+        let result = try writer.append([EventDraft(org: org, stream: stream, type: encoded.type, version: encoded.version,
+                                                   data: Array(encoded.data), actor: Actor(.human, commandLineActor()))],
+                                       expecting: [expected])
         try agents.catchUp()
         Output.line(JSONValue.from([
             "org": .string(org), "agentId": .string(agentId), "revision": .number(Double(payload.revision)),

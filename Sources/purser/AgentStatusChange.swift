@@ -12,18 +12,22 @@ enum AgentStatusChange {
         @Option(help: "The organization.") var org: String
         @Option(help: "Only this agent (default: every agent of the org).") var agent: String?
         @Option(help: "Why, for the activity log.") var reason: String?
+        @OptionGroup var database: DatabaseOptions
 
         func validate() throws {
             if org.isEmpty { throw ValidationError("--org must not be empty") }
+            _ = try database.given()
         }
     }
 
     static func run(_ global: GlobalOptions, _ target: Target, to: AgentStatus) throws {
-        try run(global, org: target.org, agent: target.agent, to: to, reason: target.reason)
+        try run(global, target.database, org: target.org, agent: target.agent, to: to, reason: target.reason)
     }
 
-    static func run(_ global: GlobalOptions, org: String, agent: String?, to: AgentStatus, reason: String?) throws {
-        let store = try ReadModels.current(AgentsProjector.name, global)
+    static func run(_ global: GlobalOptions, _ database: DatabaseOptions, org: String, agent: String?, to: AgentStatus, reason: String?) throws {
+        let writer = try CommandStore.open(global, database)
+        defer { writer.close() }
+        let store = try ReadModels.current(AgentsProjector.name, global, source: writer.source)
         let records = try store.read { db in
             if let agent { return try AgentsQueries.agent(db, org: org, agentId: agent).map { [$0] } ?? [] }
             return try AgentsQueries.agents(db, org: org)
@@ -44,15 +48,7 @@ enum AgentStatusChange {
             drafts.append(EventDraft(org: org, stream: EventStream.agent(r.agentId), type: encoded.type, version: encoded.version,
                                      data: Array(encoded.data), actor: Actor(.human, commandLineActor())))
         }
-        let log = try EventLog.open(directory: global.eventLogDirectory)
-        let result: AppendResult
-        do {
-            result = try log.appendSync(drafts)
-        } catch {
-            log.close()
-            throw error
-        }
-        log.close()
+        let result = try writer.append(drafts)
         try store.catchUp()
         for (r, seq) in zip(changing, result.seqs) {
             Output.line(JSONValue.from(["org": .string(org), "agentId": .string(r.agentId), "from": .string(r.status.rawValue),

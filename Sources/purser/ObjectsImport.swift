@@ -20,6 +20,7 @@ struct ObjectsImport: ParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var database: DatabaseOptions
     @Option(help: "The organization the objects belong to.") var org: String
     @Argument(help: ArgumentHelp("The JSON Lines file, or - for standard input.", valueName: "FILE")) var file: String
 
@@ -30,16 +31,17 @@ struct ObjectsImport: ParsableCommand {
 
     func validate() throws {
         if org.isEmpty { throw ValidationError("--org must not be empty") }
+        _ = try database.given()
         if file != "-" && !FileManager.default.fileExists(atPath: file) { throw ValidationError("no such file: \(file)") }
     }
 
     func run() throws {
-        let store = try ReadModels.current(CRMProjector.name, global)
+        let writer = try CommandStore.open(global, database)
+        defer { writer.close() }
+        let store = try ReadModels.current(CRMProjector.name, global, source: writer.source)
         let input = try InputLines.open(file, lineBytesMax: Self.lineBytesMax)
         let parser = OntologyLineParser()
         let actor = Actor(.human, commandLineActor())
-        let log = try EventLog.open(directory: global.eventLogDirectory)
-        defer { log.close() }
         let out = BufferedOutput()
         var counts = Counts()
 
@@ -61,7 +63,7 @@ struct ObjectsImport: ParsableCommand {
             var start = 0
             while start < drafts.count {
                 let end = min(drafts.count, start + Self.appendEventsMax)
-                let result = try log.appendSync(Array(drafts[start..<end]))
+                let result = try writer.append(Array(drafts[start..<end]))
                 counts.lastSeq = max(counts.lastSeq, result.seqs.max() ?? 0)
                 start = end
             }

@@ -1,6 +1,9 @@
 import ArgumentParser
+import EventLog
 import EventStore
 import PostgresStore
+import Projection
+import PurserCore
 
 /// Opening the PostgreSQL store for a command: a failure is one line on stderr naming the server
 /// without its password, and exit 1.
@@ -41,5 +44,58 @@ enum StoreAccess {
                 Output.note("\(verb) org \(p.org): \(p.done)/\(p.total)")
             }
         }
+    }
+}
+
+/// Where a command that appends writes, for the synchronous commands (`agent apply`, `agent
+/// pause|resume`, `objects import`): the data directory's log (this process its one writer while
+/// the command runs), or the PostgreSQL store `--database` / `PURSER_DATABASE_URL` names, its
+/// schema migrated first. The read models the command consults follow the same store (`source`).
+///
+/// Synchronous on purpose: these commands run on the main thread, which is not one of the
+/// cooperative pool's, so waiting there for the async store (`BlockingIO.wait`) is safe.
+final class CommandStore {
+    let source: ProjectionSource
+    private let log: EventLog?
+    private let database: PostgresEventStore?
+
+    private init(source: ProjectionSource, log: EventLog?, database: PostgresEventStore?) {
+        self.source = source
+        self.log = log
+        self.database = database
+    }
+
+    static func open(_ global: GlobalOptions, _ options: DatabaseOptions) throws -> CommandStore {
+        guard let url = try options.given() else {
+            let log = try EventLog.open(directory: global.eventLogDirectory)
+            if !log.recovery.isClean { Output.note("recovered the event log: \(log.recovery.truncations.map(\.description).joined(separator: "; "))") }
+            return CommandStore(source: .log(directory: global.eventLogDirectory), log: log, database: nil)
+        }
+        let logger = LogSetup.logger("purser.store")
+        do {
+            let store = try BlockingIO.wait { try await PostgresEventStore.open(url: url, retrySecondsMax: 10, logger: logger) }
+            return CommandStore(source: .store(store), log: nil, database: store)
+        } catch {
+            Output.note("cannot open \(url): \(error)")
+            throw Exit.failure
+        }
+    }
+
+    /// Appends one batch, acknowledged once durable; `expecting` as the stores' append.
+    func append(_ drafts: [EventDraft], expecting: [ExpectedVersion] = []) throws -> AppendResult {
+        if let log { return try log.appendSync(drafts, expecting: expecting) }
+        let store = database!
+        return try BlockingIO.wait { try await store.append(drafts, expecting: expecting) }
+    }
+
+    func streamVersion(org: String, stream: String) throws -> UInt32 {
+        if let log { return log.streamVersion(org: org, stream: stream) }
+        let store = database!
+        return try BlockingIO.wait { try await store.streamVersion(org: org, stream: stream) }
+    }
+
+    func close() {
+        log?.close()
+        if let store = database { _ = try? BlockingIO.wait { await store.close() } }
     }
 }

@@ -21,7 +21,7 @@ extension Pipeline {
         let cached = state.withLock { $0.contacts[cacheKey] }
         var found = cached
         if cached == nil {
-            try await models.ensure("crm", upTo: state.withLock { $0.crmWrittenSeq })
+            try await models.ensure("crm", org: org, upTo: state.withLock { $0.crmWritten[org] ?? 0 })
             found = try await lookUpContact(org: org, address: address, channel: inbound.channel)
         }
 

@@ -34,7 +34,7 @@ extension Pipeline {
     func buildContext(_ turn: Turn) async throws(PipelineError) -> ChatContext {
         let properties = turn.config.customProperties
         let org = turn.agent.org
-        try await models.ensure("crm", upTo: state.withLock { $0.crmWrittenSeq })
+        try await models.ensure("crm", org: org, upTo: state.withLock { $0.crmWritten[org] ?? 0 })
         let docIds = Array(properties.knowledgeDocIds.prefix(options.knowledgeDocsMax))
         let contactId = turn.session.contactId
         let bookingsMax = options.contactBookingsMax

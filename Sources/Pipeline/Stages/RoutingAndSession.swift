@@ -27,7 +27,7 @@ extension Pipeline {
         if let session = state.withLock({ $0.sessions[key] }) { return session }
         // Not in memory: never touched since start (the model, caught up at start, has it), or
         // evicted (the model has it once it has caught up with what this engine wrote).
-        try await ensureSessionsModel()
+        try await ensureSessionsModel(org: org)
         let limit = options.transcriptMessagesMax
         let stored: SessionState? = try await models.read(SessionsProjector.name) { db in
             guard let row = try SessionsQueries.openSession(db, org: org, channel: channel.rawValue, contact: contact) else { return nil }
@@ -52,7 +52,7 @@ extension Pipeline {
         if let key = state.withLock({ $0.sessionKeys["\(org)|\(id)"] }), let session = state.withLock({ $0.sessions[key] }) {
             return session
         }
-        try await ensureSessionsModel()
+        try await ensureSessionsModel(org: org)
         let limit = options.transcriptMessagesMax
         let stored: SessionState? = try await models.read(SessionsProjector.name) { db in
             guard let row = try SessionsQueries.session(db, org: org, id: id),
@@ -73,9 +73,9 @@ extension Pipeline {
         return stored
     }
 
-    func ensureSessionsModel() async throws(PipelineError) {
-        let (evicted, written) = state.withLock { ($0.sessionsEvicted, $0.sessionsWrittenSeq) }
-        if evicted { try await models.ensure(SessionsProjector.name, upTo: written) }
+    func ensureSessionsModel(org: String) async throws(PipelineError) {
+        let (evicted, written) = state.withLock { ($0.sessionsEvicted, $0.sessionsWritten[org] ?? 0) }
+        if evicted { try await models.ensure(SessionsProjector.name, org: org, upTo: written) }
     }
 
     func storeSession(_ session: SessionState) {

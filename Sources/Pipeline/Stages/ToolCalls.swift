@@ -93,7 +93,7 @@ extension Pipeline {
 
     private func executeOrdered(_ turn: inout Turn, tool: String, callId: String, arguments: JSONValue,
                                 approvalId: String?) async throws(PipelineError) -> ToolOutcome {
-        try await models.ensure("crm", upTo: state.withLock { $0.crmWrittenSeq })
+        try await models.ensure("crm", org: turn.agent.org, upTo: state.withLock { $0.crmWritten[turn.agent.org] ?? 0 })
         let session = turn.session
         let context = ToolContext(org: turn.agent.org, agentId: turn.agent.agentId, now: clock(), config: turn.config,
                                   sessionId: session.id, contactId: session.contactId, channel: session.channel,

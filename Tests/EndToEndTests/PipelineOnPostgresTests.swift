@@ -1,0 +1,72 @@
+import Foundation
+import PurserCore
+import PurserTestSupport
+import Testing
+
+/// The engine on PostgreSQL (`--database`): the same commands as on the embedded store give the
+/// same outcomes, nothing is written to the data directory's log, and the log verifies and
+/// audits there.
+@Suite("the pipeline on PostgreSQL", .enabled(if: postgresTestsEnabled))
+struct PipelineOnPostgresTests {
+    static let input = """
+    {"channel":"whatsapp","to":"+4939771234567","from":"+491701234567","text":"Was kostet der SBF Binnen?","externalMessageId":"wamid.e1"}
+    {"channel":"whatsapp","to":"+4939771234567","from":"+491701234567","text":"Was kostet der SBF Binnen?","externalMessageId":"wamid.e1"}
+    {"channel":"pigeon","to":"x","from":"y","text":"?"}
+    {"channel":"whatsapp","to":"+4930000000","from":"+491701234567","text":"Hallo?","externalMessageId":"wamid.e3"}
+    """
+
+    func applyAgent(_ dir: TempDir, autonomy: String, database: [String]) throws {
+        let file = dir.path + "/agent.json"
+        try IngestCommandTests.agent.replacingOccurrences(of: "AUTONOMY", with: autonomy).write(toFile: file, atomically: true, encoding: .utf8)
+        let applied = try purser(["agent", "apply", file] + database, data: dir.path)
+        #expect(applied.status == 0, "\(applied.stderr)")
+    }
+
+    @Test func ingestGivesTheSameOutcomesOnBothStoresAndVerifiesAndAuditsOnPostgres() throws {
+        let url = try freshDatabase()
+        var outcomes: [[String]] = []
+        for database in [[], ["--database", url]] {
+            let dir = TempDir()
+            try applyAgent(dir, autonomy: "autonomous", database: database)
+            let run = try purser(["ingest", "-"] + database, data: dir.path, stdin: Self.input)
+            #expect(run.status == 2, "\(run.stderr)")
+            outcomes.append(run.lines.map { $0["outcome"] as? String ?? "" }.sorted())
+            #expect(run.lines.first { $0["outcome"] as? String == "sent" }?["reply"] as? String == "Der SBF Binnen kostet 450 €.")
+            if !database.isEmpty {
+                // Everything went to PostgreSQL: the data directory holds read models, no log.
+                #expect(!FileManager.default.fileExists(atPath: dir.path + "/eventlog/lz4.dict"))
+                let segments = (try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/eventlog")) ?? []
+                #expect(!segments.contains { $0.hasSuffix(".seg") || $0.hasSuffix(".lz4") }, "\(segments)")
+                // Fed again, the answered message is a duplicate and nothing is answered twice.
+                let again = try purser(["ingest", "-"] + database, data: dir.path,
+                                       stdin: String(Self.input.split(separator: "\n")[0]))
+                #expect(again.lines.map { $0["outcome"] as? String } == ["duplicate"], "\(again.stdout)")
+            }
+            let verify = try purser(["log", "verify"] + database, data: dir.path)
+            #expect(verify.status == 0, "\(verify.stderr)")
+            let audit = try purser(["audit", "--org", "haff", "--format", "json"] + database, data: dir.path)
+            #expect(audit.status == 0, "\(audit.stderr)")
+        }
+        #expect(outcomes[0] == ["duplicate", "rejected", "sent", "unrouted"])
+        #expect(outcomes[1] == outcomes[0])
+    }
+
+    @Test func aHeldReplyIsApprovedOnceThroughPostgres() throws {
+        let url = try freshDatabase()
+        let dir = TempDir()
+        let database = ["--database", url]
+        try applyAgent(dir, autonomy: "supervised", database: database)
+        let run = try purser(["ingest", "-"] + database, data: dir.path,
+                             stdin: #"{"channel":"whatsapp","to":"+4939771234567","from":"+491701234567","text":"Was kostet der SBF Binnen?","externalMessageId":"wamid.a1"}"#)
+        let held = try #require(run.lines.first)
+        #expect(held["outcome"] as? String == "held", "\(run.stdout) \(run.stderr)")
+        let approvalId = try #require(held["approvalId"] as? String)
+        // A fresh data directory: the pending approval comes from the store, not local files.
+        let other = TempDir()
+        let approved = try purser(["approve", "--org", "haff", approvalId] + database, data: other.path)
+        #expect(approved.status == 0, "\(approved.stderr)")
+        #expect(approved.lines.first?["outcome"] as? String == "sent")
+        let again = try purser(["approve", "--org", "haff", approvalId] + database, data: dir.path)
+        #expect(again.status == 1, "\(again.stdout)")
+    }
+}
