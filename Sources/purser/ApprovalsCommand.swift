@@ -11,19 +11,23 @@ struct ApprovalsCommand: ParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var database: DatabaseOptions
     @Option(help: "The organization (default: every org).") var org: String?
     @Option(help: "pending (default), granted, rejected, expired, or all.") var state: String = "pending"
 
     func validate() throws {
         if org?.isEmpty == true { throw ValidationError("--org must not be empty") }
+        _ = try database.given()
         guard ["pending", "granted", "rejected", "expired", "all"].contains(state) else {
             throw ValidationError("unknown --state \(state); use pending, granted, rejected, expired or all")
         }
     }
 
     func run() throws {
-        let store = try ReadModels.current(AuditProjector.name, global)
-        let orgs = try org.map { [$0] } ?? ReadModels.orgs(global)
+        let reading = try CommandStore.openForReading(global, database)
+        defer { reading.close() }
+        let store = try ReadModels.current(AuditProjector.name, global, source: reading.source)
+        let orgs = try org.map { [$0] } ?? ReadModels.orgs(global, source: reading.source)
         for org in orgs {
         for a in try store.read({ try AuditQueries.approvals($0, org: org, state: state == "all" ? nil : state) }) {
             Output.line(JSONValue.from([

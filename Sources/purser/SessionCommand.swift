@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import GRDB
+import Projection
+import PurserRuntime
 import PurserDomain
 import SessionsProjection
 
@@ -23,11 +25,28 @@ struct SessionTarget: ParsableArguments {
         if sessionId.isEmpty { throw ValidationError("the session id must not be empty") }
     }
 
-    /// The session's org, from the sessions read model when --org is not given.
-    func resolvedOrg(_ global: GlobalOptions) throws -> String {
+    static let orgOfSessionSQL = "SELECT org FROM sessions WHERE session_id = ? LIMIT 1"
+
+    /// The session's org, from the sessions read model (fed from `source`) when --org is not given.
+    func resolvedOrg(_ global: GlobalOptions, source: ProjectionSource) throws -> String {
         if let org { return org }
-        let store = try ReadModels.current(SessionsProjector.name, global)
-        guard let found = try store.read({ try String.fetchOne($0, sql: "SELECT org FROM sessions WHERE session_id = ? LIMIT 1", arguments: [sessionId]) }) else {
+        let store = try ReadModels.current(SessionsProjector.name, global, source: source)
+        let sessionId = sessionId
+        guard let found = try store.read({ try String.fetchOne($0, sql: Self.orgOfSessionSQL, arguments: [sessionId]) }) else {
+            Output.note("no session \(sessionId)")
+            throw Exit.failure
+        }
+        return found
+    }
+
+    /// The session's org, from the running engine's sessions model (caught up with its store at
+    /// start) when --org is not given.
+    func resolvedOrg(_ runtime: Runtime) async throws -> String {
+        if let org { return org }
+        let sessionId = sessionId
+        guard let found = try await runtime.engine.readModels.read(SessionsProjector.name, { db in
+            try String.fetchOne(db, sql: Self.orgOfSessionSQL, arguments: [sessionId])
+        }) else {
             Output.note("no session \(sessionId)")
             throw Exit.failure
         }
@@ -39,11 +58,18 @@ struct SessionShow: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "The session and its transcript, as JSON lines.")
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var database: DatabaseOptions
     @OptionGroup var target: SessionTarget
 
+    func validate() throws {
+        _ = try database.given()
+    }
+
     func run() throws {
-        let org = try target.resolvedOrg(global)
-        let store = try ReadModels.current(SessionsProjector.name, global)
+        let reading = try CommandStore.openForReading(global, database)
+        defer { reading.close() }
+        let org = try target.resolvedOrg(global, source: reading.source)
+        let store = try ReadModels.current(SessionsProjector.name, global, source: reading.source)
         guard let session = try store.read({ try SessionsQueries.session($0, org: org, id: target.sessionId) }) else {
             Output.note("org \(org) has no session \(target.sessionId)")
             throw Exit.failure
@@ -66,8 +92,8 @@ struct SessionTakeover: AsyncParsableCommand {
     @OptionGroup var target: SessionTarget
 
     func run() async throws {
-        let org = try target.resolvedOrg(global)
         try await Engine.run(global, database) { runtime in
+            let org = try await target.resolvedOrg(runtime)
             emit(try await runtime.humans.takeover(org: org, sessionId: target.sessionId, by: humanActor()))
         }
     }
@@ -86,8 +112,8 @@ struct SessionReply: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let org = try target.resolvedOrg(global)
         try await Engine.run(global, database) { runtime in
+            let org = try await target.resolvedOrg(runtime)
             emit(try await runtime.humans.humanReply(org: org, sessionId: target.sessionId, by: humanActor(), text: text))
         }
     }
@@ -101,8 +127,8 @@ struct SessionRelease: AsyncParsableCommand {
     @OptionGroup var target: SessionTarget
 
     func run() async throws {
-        let org = try target.resolvedOrg(global)
         try await Engine.run(global, database) { runtime in
+            let org = try await target.resolvedOrg(runtime)
             emit(try await runtime.humans.release(org: org, sessionId: target.sessionId, by: humanActor()))
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import EventLog
 import EventStore
 import PostgresStore
@@ -81,16 +82,25 @@ final class CommandStore {
         }
     }
 
+    /// For a command that only reads: the data directory's log without its writer lock (a server
+    /// may be writing it), or the PostgreSQL store (its schema migrated first).
+    static func openForReading(_ global: GlobalOptions, _ options: DatabaseOptions) throws -> CommandStore {
+        guard options.url != nil || ProcessInfo.processInfo.environment["PURSER_DATABASE_URL"]?.isEmpty == false else {
+            return CommandStore(source: .log(directory: global.eventLogDirectory), log: nil, database: nil)
+        }
+        return try open(global, options)
+    }
+
     /// Appends one batch, acknowledged once durable; `expecting` as the stores' append.
     func append(_ drafts: [EventDraft], expecting: [ExpectedVersion] = []) throws -> AppendResult {
         if let log { return try log.appendSync(drafts, expecting: expecting) }
-        let store = database!
+        guard let store = database else { throw LogError(.closed, "this command opened the store for reading only") }
         return try BlockingIO.wait { try await store.append(drafts, expecting: expecting) }
     }
 
     func streamVersion(org: String, stream: String) throws -> UInt32 {
         if let log { return log.streamVersion(org: org, stream: stream) }
-        let store = database!
+        guard let store = database else { throw LogError(.closed, "this command opened the store for reading only") }
         return try BlockingIO.wait { try await store.streamVersion(org: org, stream: stream) }
     }
 

@@ -61,12 +61,22 @@ struct PipelineOnPostgresTests {
         let held = try #require(run.lines.first)
         #expect(held["outcome"] as? String == "held", "\(run.stdout) \(run.stderr)")
         let approvalId = try #require(held["approvalId"] as? String)
+        let sessionId = try #require(held["sessionId"] as? String)
         // A fresh data directory: the pending approval comes from the store, not local files.
         let other = TempDir()
+        let listed = try purser(["approvals", "--org", "haff"] + database, data: other.path)
+        #expect(listed.lines.map { $0["approvalId"] as? String } == [approvalId], "\(listed.stdout) \(listed.stderr)")
         let approved = try purser(["approve", "--org", "haff", approvalId] + database, data: other.path)
         #expect(approved.status == 0, "\(approved.stderr)")
         #expect(approved.lines.first?["outcome"] as? String == "sent")
         let again = try purser(["approve", "--org", "haff", approvalId] + database, data: dir.path)
         #expect(again.status == 1, "\(again.stdout)")
+        // The session's org is found in the store's sessions when --org is left out, from any data directory.
+        let show = try purser(["session", "show", sessionId] + database, data: TempDir().path)
+        #expect(show.status == 0, "\(show.stderr)")
+        #expect(show.lines.contains { $0["text"] as? String == "Der SBF Binnen kostet 450 €." }, "\(show.stdout)")
+        let takeover = try purser(["session", "takeover", sessionId] + database, data: TempDir().path)
+        #expect(takeover.status == 0, "\(takeover.stderr)")
+        #expect(takeover.lines.first?["outcome"] as? String == "handed_off", "\(takeover.stdout)")
     }
 }
