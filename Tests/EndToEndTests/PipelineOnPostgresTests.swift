@@ -80,3 +80,53 @@ struct PipelineOnPostgresTests {
         #expect(takeover.lines.first?["outcome"] as? String == "handed_off", "\(takeover.stdout)")
     }
 }
+
+/// `purser serve --database`: the server's engine on PostgreSQL, over real HTTP.
+@Suite("purser serve on PostgreSQL", .enabled(if: postgresTestsEnabled))
+struct ServeOnPostgresTests {
+    static let agent = """
+    {"type":"org_agent","subtype":"primary","organizationId":"haff","name":"Sailing School Assistant","status":"active","customProperties":{"language":"de","faqEntries":[{"q":"Was kostet der SBF Binnen?","a":"Der SBF Binnen kostet 450 €."}],"autonomyLevel":"autonomous","maxMessagesPerDay":100,"maxCostPerDay":5.0,"channelBindings":[{"channel":"webchat","enabled":true,"address":"haff-web"}]}}
+    """
+
+    @Test func aWebchatMessageIsAnsweredWithEveryEventInPostgresAndTheServerStopsGracefully() throws {
+        let url = try freshDatabase()
+        let dir = TempDir()
+        try Self.agent.write(toFile: dir.path + "/agent.json", atomically: true, encoding: .utf8)
+        #expect(try purser(["agent", "apply", dir.path + "/agent.json", "--database", url], data: dir.path).status == 0)
+
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: purserBinary())
+        server.arguments = ["serve", "--data", dir.path, "--port", "0", "--database", url]
+        let errors = Pipe()
+        server.standardError = errors
+        server.standardOutput = FileHandle.nullDevice
+        try server.run()
+        defer { if server.isRunning { server.terminate() } }
+        // The bound port, from the line `purser serve: http://127.0.0.1:PORT/ (dashboard)`.
+        var seen = ""
+        var port: String?
+        let deadline = Date().addingTimeInterval(60)
+        while port == nil, Date() < deadline, server.isRunning {
+            seen += String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self)
+            if let range = seen.range(of: #"127\.0\.0\.1:(\d+)/"#, options: .regularExpression) {
+                port = String(seen[range].dropFirst("127.0.0.1:".count).dropLast())
+            }
+        }
+        let bound = try #require(port, "the server did not say where it listens: \(seen)")
+        let message = #"{"channel":"webchat","to":"haff-web","from":"visitor-pg","text":"Was kostet der SBF Binnen?","externalMessageId":"web.pg.1"}"#
+        let posted = try runProcess("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",
+                                                      "-H", "Content-Type: application/json", "--data", message,
+                                                      "http://127.0.0.1:\(bound)/webhooks/webchat"])
+        #expect(posted.stdout == "200", "\(posted.stdout) \(posted.stderr)")
+
+        server.terminate()  // SIGTERM: HTTP stops first, the store last
+        server.waitUntilExit()
+        seen += String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(server.terminationStatus == 0, "\(seen)")
+        #expect(seen.contains("event log closed"), "\(seen)")
+
+        let sent = try purser(["log", "cat", "--org", "haff", "--type", "message.sent", "--database", url], data: dir.path)
+        #expect(sent.stdout.contains("Der SBF Binnen kostet 450 €."), "\(sent.stdout) \(sent.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/eventlog/lz4.dict"))
+    }
+}
