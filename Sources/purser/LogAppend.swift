@@ -13,18 +13,23 @@ struct LogAppend: ParsableCommand {
         correlationId and causationId are optional. For each line, stdout gets {"line":N,"seq":S} (plus
         "duplicate":true when the id was already stored) or {"line":N,"error":{...},"raw":"..."}.
         Lines are appended as they arrive; a bad line does not stop the others. Exit status 2 if any line
-        was rejected.
+        was rejected. With --database (or PURSER_DATABASE_URL) the lines go to that PostgreSQL store instead,
+        and "seq" is the event's position in its org.
         """
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var database: DatabaseOptions
     @Argument(help: ArgumentHelp("Files of JSON Lines; - or nothing for standard input.", valueName: "FILE"))
     var files: [String] = []
 
+    func validate() throws {
+        _ = try database.given()
+    }
+
     func run() throws {
-        let log = try EventLog.open(directory: global.eventLogDirectory)
+        let log = try CommandStore.open(global, database)
         defer { log.close() }
-        if !log.recovery.isClean { Output.note("recovered the event log: \(log.recovery.truncations.map(\.description).joined(separator: "; "))") }
         var rejected = 0
         let out = BufferedOutput()
         for file in files.isEmpty ? ["-"] : files {
@@ -61,7 +66,7 @@ struct LogAppend: ParsableCommand {
                     let end = min(drafts.count, start + 4096)
                     let slice = Array(drafts[start..<end])
                     do {
-                        let result = try log.appendSync(slice)
+                        let result = try log.append(slice)
                         for (k, seq) in result.seqs.enumerated() {
                             var obj: [String: any OutputField] = ["line": lineOf[start + k], "seq": seq]
                             if result.duplicates[k] { obj["duplicate"] = true }
@@ -72,7 +77,7 @@ struct LogAppend: ParsableCommand {
                         // One bad event fails its append; retry the lines one by one so the rest go in.
                         for k in start..<end {
                             do {
-                                let r = try log.appendSync([drafts[k]])
+                                let r = try log.append([drafts[k]])
                                 var obj: [String: any OutputField] = ["line": lineOf[k], "seq": r.seqs[0]]
                                 if r.duplicates[0] { obj["duplicate"] = true }
                                 out.write(jsonLine(obj))

@@ -51,6 +51,28 @@ struct PipelineOnPostgresTests {
         #expect(outcomes[1] == outcomes[0])
     }
 
+    @Test func logAppendWritesToPostgresWithPerOrgPositionsAndDeDuplicates() throws {
+        let url = try freshDatabase()
+        let dir = TempDir()
+        let lines = """
+        {"id":"e1","org":"haff","stream":"s:1","type":"note.added","data":{"n":1}}
+        {"id":"e2","org":"kite","stream":"s:1","type":"note.added","data":{"n":2}}
+        {"id":"e1","org":"haff","stream":"s:1","type":"note.added","data":{"n":1}}
+        {"org":"haff","type":"note.added"}
+        {"id":"e3","org":"haff","stream":"s:1","type":"note.added","data":{"n":3}}
+        """
+        let run = try purser(["log", "append", "-", "--database", url], data: dir.path, stdin: lines)
+        #expect(run.status == 2, "\(run.stderr)")
+        // One answer per line (a rejected line's comes first, as it is known before the append).
+        let answers = run.lines.sorted { ($0["line"] as? Int ?? 0) < ($1["line"] as? Int ?? 0) }
+        #expect(answers.map { $0["seq"] as? Int } == [1, 1, 1, nil, 2], "\(run.stdout)")
+        #expect(answers[2]["duplicate"] as? Bool == true)
+        #expect(answers[3]["error"] != nil)
+        let haff = try purser(["log", "cat", "--org", "haff", "--database", url], data: dir.path)
+        #expect(haff.lines.map { $0["id"] as? String } == ["e1", "e3"], "\(haff.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/eventlog/lz4.dict"))
+    }
+
     @Test func aHeldReplyIsApprovedOnceThroughPostgres() throws {
         let url = try freshDatabase()
         let dir = TempDir()
