@@ -420,7 +420,8 @@ let package = Package(
         .testTarget(
             name: "PipelineTests",
             dependencies: [
-                "PurserTestSupport", "PurserCore", "Pipeline", "EventLog", "PurserDomain", "Projection", "Tools", "LLM", "LLMTestServer", "Channels",
+                "PurserTestSupport", "PostgresTestSupport", "PurserCore", "Pipeline", "EventLog", "EventStore", "PostgresStore", "PurserDomain",
+                "Projection", "Tools", "LLM", "LLMTestServer", "Channels",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ] + projectorTargets,

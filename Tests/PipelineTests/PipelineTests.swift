@@ -13,13 +13,13 @@ struct PipelineFlowTests {
         let outcome = await h.pipeline.process(message("Was kostet der SBF Binnen?"))
         #expect(outcome.kind == .sent, "\(outcome)")
         #expect(outcome.reply == "Der SBF Binnen kostet 450 €.")
-        let types = try h.events(org: "haff").map { $0["type"]?.stringValue ?? "" }
+        let types = try await h.events(org: "haff").map { $0["type"]?.stringValue ?? "" }
         #expect(types == ["agent.configured", "message.received", "object.created", "contact.resolved", "session.opened",
                           "llm.completed", "cost.charged", "message.sent"])
         // Every event of the turn correlates to the inbound message.
-        let turn = try h.events(org: "haff").dropFirst()
+        let turn = try await h.events(org: "haff").dropFirst()
         #expect(turn.allSatisfy { $0["correlationId"]?.stringValue == outcome.messageId })
-        let sent = try #require(try h.events(org: "haff", type: "message.sent").first)
+        let sent = try #require(try await h.events(org: "haff", type: "message.sent").first)
         #expect(sent["data"]?["to"]?.stringValue == "+491701234567")
         #expect(sent["data"]?["from"]?.stringValue == "+4939771234567")
         #expect(sent["actor"]?["kind"]?.stringValue == "agent")
@@ -29,12 +29,12 @@ struct PipelineFlowTests {
         let h = try await Harness(configs: [agentConfig()])
         let outcome = await h.pipeline.process(message("Können Sie mir bei meiner Steuererklärung helfen?"))
         #expect(outcome.kind == .handedOff, "\(outcome)")
-        let handoff = try #require(try h.events(org: "haff", type: "session.handed_off").first)
+        let handoff = try #require(try await h.events(org: "haff", type: "session.handed_off").first)
         #expect(handoff["data"]?["trigger"]?.stringValue == "unanswered")
         // The next message gets no agent reply: a human has the session.
         let next = await h.pipeline.process(message("Was kostet der SBF Binnen?"))
         #expect(next.kind == .handedOff)
-        #expect(try h.events(org: "haff", type: "llm.completed").count == 1)
+        #expect(try await h.events(org: "haff", type: "llm.completed").count == 1)
     }
 
     @Test func duplicateMessageIsProcessedOnce() async throws {
@@ -46,8 +46,8 @@ struct PipelineFlowTests {
         try await h.restart()
         let third = await h.pipeline.process(message("Wo finde ich euch?", id: "wamid.same"))
         #expect(third.kind == .duplicate)
-        #expect(try h.events(org: "haff", type: "message.received").count == 1)
-        #expect(try h.events(org: "haff", type: "message.sent").count == 1)
+        #expect(try await h.events(org: "haff", type: "message.received").count == 1)
+        #expect(try await h.events(org: "haff", type: "message.sent").count == 1)
     }
 
     @Test func restartMidConversationAnswersTheStoredMessageAndKeepsTheSession() async throws {
@@ -60,7 +60,7 @@ struct PipelineFlowTests {
                                        externalMessageId: pending.externalMessageId, receivedAt: pending.receivedAt,
                                        agentId: "primary", sessionId: first.sessionId)
         let encoded = try EventCatalog.standard.encode(received)
-        _ = try h.log.appendSync([EventDraft(org: "haff", stream: EventStream.session(first.sessionId ?? ""), type: encoded.type,
+        _ = try await h.append([EventDraft(org: "haff", stream: EventStream.session(first.sessionId ?? ""), type: encoded.type,
                                              version: encoded.version, data: Array(encoded.data), actor: Actor(.customer, pending.from),
                                              id: pending.eventId, correlationId: pending.eventId)])
         try await h.restart()
@@ -68,8 +68,8 @@ struct PipelineFlowTests {
         #expect(resumed.kind == .sent, "\(resumed)")
         #expect(resumed.sessionId == first.sessionId)
         #expect(resumed.reply == "Der SBF Binnen kostet 450 €.")
-        #expect(try h.events(org: "haff", type: "message.received").count == 2)
-        #expect(try h.events(org: "haff", type: "session.opened").count == 1)
+        #expect(try await h.events(org: "haff", type: "message.received").count == 2)
+        #expect(try await h.events(org: "haff", type: "session.opened").count == 1)
         // Fed once more, it is now a plain duplicate.
         #expect(await h.pipeline.process(pending).kind == .duplicate)
     }
@@ -78,7 +78,7 @@ struct PipelineFlowTests {
         let h = try await Harness(configs: [agentConfig()])
         let outcome = await h.pipeline.process(message("Hallo?", to: "+4930111111"))
         #expect(outcome.kind == .unrouted)
-        let kept = try h.events(org: ReservedOrg.unrouted, type: "message.unrouted")
+        let kept = try await h.events(org: ReservedOrg.unrouted, type: "message.unrouted")
         #expect(kept.count == 1)
         #expect(kept.first?["data"]?["text"]?.stringValue == "Hallo?")
     }
@@ -91,11 +91,11 @@ struct PipelineFlowTests {
         let outcome = await h.pipeline.process(message(text))
         #expect(outcome.kind == .blocked, "\(outcome)")
         #expect(server.requestCount == 0)
-        let tripped = try #require(try h.events(org: "haff", type: "guardrail.tripped").first)
+        let tripped = try #require(try await h.events(org: "haff", type: "guardrail.tripped").first)
         #expect(tripped["data"]?["guardrail"]?.stringValue == "blocked_topic")
-        #expect(try h.events(org: "haff", type: "session.handed_off").count == 1)
+        #expect(try await h.events(org: "haff", type: "session.handed_off").count == 1)
         // The customer is told, in the agent's language, before the handoff.
-        let types = try h.events(org: "haff").map { $0["type"]?.stringValue ?? "" }
+        let types = try await h.events(org: "haff").map { $0["type"]?.stringValue ?? "" }
         let sentIndex = try #require(types.firstIndex(of: "message.sent"))
         let handoffIndex = try #require(types.firstIndex(of: "session.handed_off"))
         #expect(sentIndex < handoffIndex)
@@ -109,16 +109,16 @@ struct PipelineFlowTests {
         let outcome = await h.pipeline.process(message("Was kostet der SBF Binnen?"))
         #expect(outcome.kind == .blocked)
         #expect(server.requestCount == 0)
-        #expect(try h.events(org: "haff", type: "guardrail.tripped").first?["data"]?["guardrail"]?.stringValue == "agent_\(status)")
-        #expect(try h.events(org: "haff", type: "message.sent").isEmpty)
+        #expect(try await h.events(org: "haff", type: "guardrail.tripped").first?["data"]?["guardrail"]?.stringValue == "agent_\(status)")
+        #expect(try await h.events(org: "haff", type: "message.sent").isEmpty)
     }
 
     @Test func draftOnlyNeverSends() async throws {
         let h = try await Harness(configs: [agentConfig(autonomy: "draft_only")])
         let outcome = await h.pipeline.process(message("Was kostet der SBF Binnen?"))
         #expect(outcome.kind == .drafted)
-        #expect(try h.events(org: "haff", type: "message.sent").isEmpty)
-        #expect(try h.events(org: "haff", type: "message.drafted").count == 1)
+        #expect(try await h.events(org: "haff", type: "message.sent").isEmpty)
+        #expect(try await h.events(org: "haff", type: "message.drafted").count == 1)
     }
 
     @Test func supervisedHoldsTheReplyUntilApprovedThenSendsIt() async throws {
@@ -126,15 +126,15 @@ struct PipelineFlowTests {
         let outcome = await h.pipeline.process(message("Was kostet der SBF Binnen?"))
         #expect(outcome.kind == .held)
         let approvalId = try #require(outcome.approvalId)
-        #expect(try h.events(org: "haff", type: "message.sent").isEmpty)
+        #expect(try await h.events(org: "haff", type: "message.sent").isEmpty)
         #expect(h.pipeline.humans.pendingApprovals(org: "haff").map(\.approvalId) == [approvalId])
         #expect(h.pipeline.humans.pendingApprovals(org: "other").isEmpty)
         let approved = try await h.pipeline.humans.approve(org: "haff", approvalId: approvalId, by: "anna", editedText: "Der SBF Binnen kostet 450 € inkl. Prüfung.")
         #expect(approved.kind == .sent)
-        let sent = try #require(try h.events(org: "haff", type: "message.sent").first)
+        let sent = try #require(try await h.events(org: "haff", type: "message.sent").first)
         #expect(sent["data"]?["approvalId"]?.stringValue == approvalId)
         #expect(sent["data"]?["text"]?.stringValue == "Der SBF Binnen kostet 450 € inkl. Prüfung.")
-        let granted = try #require(try h.events(org: "haff", type: "approval.granted").first)
+        let granted = try #require(try await h.events(org: "haff", type: "approval.granted").first)
         #expect(granted["actor"]?["id"]?.stringValue == "anna")
         #expect(granted["data"]?["diff"]?[0]?["path"]?.stringValue == "text")
         // Deciding again: already decided.
@@ -175,8 +175,8 @@ struct PipelineFlowTests {
             return await group.reduce(into: [Bool]()) { $0.append($1) }
         }
         #expect(results.filter { $0 }.count == 1)
-        #expect(try h.events(org: "haff", type: "approval.granted").count == 1)
-        #expect(try h.events(org: "haff", type: "message.sent").count == 1)
+        #expect(try await h.events(org: "haff", type: "approval.granted").count == 1)
+        #expect(try await h.events(org: "haff", type: "message.sent").count == 1)
     }
 
     @Test func pendingApprovalsSurviveARestartAndExpireClosed() async throws {
@@ -189,8 +189,8 @@ struct PipelineFlowTests {
         #expect(h.pipeline.humans.pendingApprovals(org: "haff").map(\.approvalId) == [approvalId])
         let expired = try await h.pipeline.humans.expireApprovals()
         #expect(expired == [approvalId])
-        #expect(try h.events(org: "haff", type: "approval.expired").count == 1)
-        #expect(try h.events(org: "haff", type: "message.sent").isEmpty)
+        #expect(try await h.events(org: "haff", type: "approval.expired").count == 1)
+        #expect(try await h.events(org: "haff", type: "message.sent").isEmpty)
         await #expect(throws: PipelineError.self) {
             _ = try await h.pipeline.humans.approve(org: "haff", approvalId: approvalId, by: "late")
         }
@@ -217,7 +217,7 @@ struct PipelineFlowTests {
         #expect(contents.contains { $0.contains("Hier ist Anna vom Hafenbüro.") })
         #expect(contents.contains { $0.contains("Ist da jemand?") })
         // No agent message went out while the session was taken over.
-        let sentByAgent = try h.events(org: "haff", type: "message.sent").filter { $0["actor"]?["kind"]?.stringValue == "agent" }
+        let sentByAgent = try await h.events(org: "haff", type: "message.sent").filter { $0["actor"]?["kind"]?.stringValue == "agent" }
         #expect(sentByAgent.count == 2)
         await #expect(throws: PipelineError.self) {
             _ = try await h.pipeline.humans.release(org: "haff", sessionId: sessionId, by: "anna")
@@ -252,7 +252,7 @@ struct SessionEvictionTests {
                 }
             }
         }
-        #expect(try h.events(org: "haff", type: "session.opened").count == 6)
+        #expect(try await h.events(org: "haff", type: "session.opened").count == 6)
         // The model saw each contact's own earlier messages, not a fresh start.
         let last = try #require(server.requests.last?.messages.compactMap(\.content).joined(separator: "\n"))
         #expect(last.contains("Runde 0 von 5") && last.contains("Runde 1 von 5"))

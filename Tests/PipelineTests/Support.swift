@@ -1,5 +1,8 @@
 import EventLog
+import EventStore
 import Foundation
+import PostgresStore
+import PostgresTestSupport
 @_exported import PurserTestSupport
 import LLM
 import LLMTestServer
@@ -40,10 +43,18 @@ func agentConfig(org: String = "haff", address: String = "+4939771234567", auton
     return try! config.decode(OrgAgentConfig.self)
 }
 
-/// A data directory with agents and objects in its log, and an engine over it.
+/// The store the engines under test run on: the embedded log, or with `PURSER_TEST_STORE=postgres`
+/// a fresh PostgreSQL database per harness (CI runs the pipeline suites once each way).
+enum TestStore {
+    static let postgres = ProcessInfo.processInfo.environment["PURSER_TEST_STORE"] == "postgres"
+}
+
+/// A data directory with agents and objects in its store, and an engine over it.
 final class Harness: @unchecked Sendable {
     let dir = TempDir()
-    let log: EventLog
+    /// The embedded log, when that is the store.
+    let log: EventLog?
+    let store: any EventStore
     private(set) var pipeline: Pipeline!
     let server: LLMTestServer?
     /// Orgs with a model server of their own (their credentials), used for them only.
@@ -57,7 +68,14 @@ final class Harness: @unchecked Sendable {
          orgServers: [String: LLMTestServer] = [:]) async throws {
         self.server = server
         self.orgServers = orgServers
-        log = try EventLog.open(directory: dir.path + "/eventlog")
+        if TestStore.postgres {
+            store = try await PostgresEventStore.open(url: try await TestDatabase.create(), connectionsMax: 4, logger: testLogger)
+            log = nil
+        } else {
+            let opened = try EventLog.open(directory: dir.path + "/eventlog")
+            store = EmbeddedEventStore(writer: opened)
+            log = opened
+        }
         var drafts: [EventDraft] = []
         for config in configs {
             let encoded = try EventCatalog.standard.encode(AgentConfigured(agentId: config.agentId, revision: 1, config: config))
@@ -74,7 +92,7 @@ final class Harness: @unchecked Sendable {
             drafts.append(EventDraft(org: org, stream: EventStream.links(from: link.from), type: encoded.type, version: encoded.version,
                                      data: Array(encoded.data)))
         }
-        if !drafts.isEmpty { _ = try log.appendSync(drafts) }
+        if !drafts.isEmpty { _ = try await store.append(drafts) }
         pipeline = try await makePipeline(options: options, prices: prices)
     }
 
@@ -94,8 +112,8 @@ final class Harness: @unchecked Sendable {
         let own: [String: any LLMProvider] = orgServers.mapValues { server in
             OpenAICompatibleProvider(configuration: .compatible(baseURL: server.baseURL, apiKey: "sk-org"), priceTable: prices, logger: testLogger)
         }
-        return try await Pipeline(dataDirectory: dir.path, log: log, provider: provider, prices: prices, options: options,
-                            orgProvider: { own[$0] }, logger: testLogger)
+        return try await Pipeline(dataDirectory: dir.path, store: store, embeddedLog: log, provider: provider, prices: prices,
+                                  options: options, orgProvider: { own[$0] }, logger: testLogger)
     }
 
     /// Simulates a restart: a new engine over the same log (the log itself stays open, as the
@@ -104,23 +122,43 @@ final class Harness: @unchecked Sendable {
         pipeline = try await makePipeline()
     }
 
+    /// Appends as another writer of the same store would (a process that died mid-turn).
+    func append(_ drafts: [EventDraft]) async throws -> AppendResult {
+        try await store.append(drafts)
+    }
+
     deinit {
-        log.close()
+        log?.close()
+        if log == nil { let store = store; Task { await store.close() } }
         server?.stop()
     }
 
-    /// The org's events as parsed envelopes, in seq order.
-    func events(org: String? = nil) throws -> [JSONValue] {
+    /// The org's events as parsed envelopes, in seq order (all orgs: the log's order, or org by
+    /// org on a store whose positions are per org).
+    func events(org: String? = nil) async throws -> [JSONValue] {
         var out: [JSONValue] = []
-        try LogReader(directory: eventLogDirectory).scan(.init(org: org)) { record in
-            if let value = try? JSONValue(parsing: record.jsonBytes) { out.append(value) }
-            return true
+        if log != nil {
+            try LogReader(directory: eventLogDirectory).scan(.init(org: org)) { record in
+                if let value = try? JSONValue(parsing: record.jsonBytes) { out.append(value) }
+                return true
+            }
+            return out
+        }
+        let orgs: [String]
+        if let org { orgs = [org] } else { orgs = try await store.orgs().sorted() }
+        for name in orgs {
+            try await store.scan(EventQuery(org: name)) { batch in
+                for event in batch {
+                    if let value = try? JSONValue(parsing: event.line) { out.append(value) }
+                }
+                return true
+            }
         }
         return out
     }
 
-    func events(org: String, type: String) throws -> [JSONValue] {
-        try events(org: org).filter { $0["type"]?.stringValue == type }
+    func events(org: String, type: String) async throws -> [JSONValue] {
+        try await events(org: org).filter { $0["type"]?.stringValue == type }
     }
 }
 

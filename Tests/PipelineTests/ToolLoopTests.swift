@@ -33,7 +33,7 @@ struct ToolLoopTests {
         let outcome = await h.pipeline.process(message("Wie viele Buchungen habe ich?"))
         #expect(outcome.kind == .sent, "\(outcome)")
         #expect(outcome.reply == "Sie haben eine Buchung.")
-        let executed = try #require(try h.events(org: "haff", type: "tool.executed").first)
+        let executed = try #require(try await h.events(org: "haff", type: "tool.executed").first)
         #expect(executed["data"]?["result"]?["aggregate"]?["value"]?.doubleValue == 1 || executed["data"]?["result"]?["total"]?.doubleValue == 1,
                 "\(executed.serialized())")
         // The result went back to the model as the tool message of the same call.
@@ -41,7 +41,7 @@ struct ToolLoopTests {
         let toolMessage = second["messages"]?.arrayValue?.last { $0["role"]?.stringValue == "tool" }
         #expect(toolMessage?["tool_call_id"]?.stringValue == "call_q")
         // The contact was found by phone, and the model saw their record and booking.
-        #expect(try h.events(org: "haff", type: "contact.resolved").first?["data"]?["crmContactId"]?.stringValue == "c_17")
+        #expect(try await h.events(org: "haff", type: "contact.resolved").first?["data"]?["crmContactId"]?.stringValue == "c_17")
         let system = server.requests.first?.messages.first?.content ?? ""
         #expect(system.contains("Max Mustermann") && system.contains("b_90"))
         #expect(system.contains("Der SBF Binnen kostet 450 €."))
@@ -55,22 +55,22 @@ struct ToolLoopTests {
                        .text("Ich habe die Buchung angefragt; das Team bestätigt sie gleich."))
         let outcome = await h.pipeline.process(message("Bitte buch mich für den SBF-Kurs am 28.11. ein."))
         #expect(outcome.kind == .held, "\(outcome)")
-        let requested = try h.events(org: "haff", type: "approval.requested")
+        let requested = try await h.events(org: "haff", type: "approval.requested")
         let toolApproval = try #require(requested.first { $0["data"]?["kind"]?.stringValue == "tool_call" })
         #expect(toolApproval["data"]?["tool"]?.stringValue == "booking_tool")
         #expect(toolApproval["data"]?["category"]?.stringValue == "financial")
-        #expect(try h.events(org: "haff", type: "tool.executed").isEmpty)
-        #expect(try h.events(org: "haff", type: "object.created").filter { $0["data"]?["object"]?["type"]?.stringValue == "booking" }.count == 1)
+        #expect(try await h.events(org: "haff", type: "tool.executed").isEmpty)
+        #expect(try await h.events(org: "haff", type: "object.created").filter { $0["data"]?["object"]?["type"]?.stringValue == "booking" }.count == 1)
 
         let approvalId = try #require(toolApproval["data"]?["approvalId"]?.stringValue)
         server.enqueue(.text("Ihre Buchung ist bestätigt. Mast- und Schotbruch!"))
         let approved = try await h.pipeline.humans.approve(org: "haff", approvalId: approvalId, by: "owner")
         #expect(approved.kind == .held, "\(approved)")  // the agent's reply is held again: supervised
-        let failures = try h.events(org: "haff", type: "tool.failed").map { $0.serialized() }
+        let failures = try await h.events(org: "haff", type: "tool.failed").map { $0.serialized() }
         #expect(failures.isEmpty, "\(failures)")
-        let executed = try #require(try h.events(org: "haff", type: "tool.executed").first)
+        let executed = try #require(try await h.events(org: "haff", type: "tool.executed").first)
         #expect(executed["data"]?["approvalId"]?.stringValue == approvalId)
-        let bookings = try h.events(org: "haff", type: "object.created").filter { $0["data"]?["object"]?["type"]?.stringValue == "booking" }
+        let bookings = try await h.events(org: "haff", type: "object.created").filter { $0["data"]?["object"]?["type"]?.stringValue == "booking" }
         #expect(bookings.count == 2)
         // The resumed call saw the tool's result.
         let resumed = try #require(server.requests.last?.json)
@@ -82,14 +82,14 @@ struct ToolLoopTests {
         let h = try await Harness(configs: [agentConfig(autonomy: "supervised")], objects: sailingObjects(), server: server)
         server.enqueue(.toolCall(id: "call_d", name: "crm_tool", arguments: #"{"action":"delete","contactId":"c_17"}"#), .text("Ich frage nach."))
         let outcome = await h.pipeline.process(message("Löscht meine Daten"))
-        let approvalId = try #require(try h.events(org: "haff", type: "approval.requested").first { $0["data"]?["kind"]?.stringValue == "tool_call" }?["data"]?["approvalId"]?.stringValue)
+        let approvalId = try #require(try await h.events(org: "haff", type: "approval.requested").first { $0["data"]?["kind"]?.stringValue == "tool_call" }?["data"]?["approvalId"]?.stringValue)
         #expect(outcome.kind == .held)
         server.enqueue(.text("Das Team hat die Löschung abgelehnt."))
         _ = try await h.pipeline.humans.reject(org: "haff", approvalId: approvalId, by: "owner", reason: "needs identity check")
         let last = try #require(server.requests.last?.json)
         let fed = last["messages"]?.arrayValue?.last?["content"]?.stringValue ?? ""
         #expect(fed.contains("needs identity check"))
-        #expect(try h.events(org: "haff", type: "object.deleted").isEmpty)
+        #expect(try await h.events(org: "haff", type: "object.deleted").isEmpty)
     }
 
     @Test func disabledToolIsDeniedAndTheReasonFedBack() async throws {
@@ -100,9 +100,9 @@ struct ToolLoopTests {
                        .text("Das darf ich nicht."))
         let outcome = await h.pipeline.process(message("Schreib allen Kunden eine Mail"))
         #expect(outcome.kind == .sent)
-        let denied = try #require(try h.events(org: "haff", type: "tool.denied").first)
+        let denied = try #require(try await h.events(org: "haff", type: "tool.denied").first)
         #expect(denied["data"]?["rule"]?.stringValue == "disabled_tools")
-        #expect(try h.events(org: "haff", type: "message.sent").count == 1)  // only the reply, no bulk mail
+        #expect(try await h.events(org: "haff", type: "message.sent").count == 1)  // only the reply, no bulk mail
         let fed = server.requests.last?.json?["messages"]?.arrayValue?.last?["content"]?.stringValue ?? ""
         #expect(fed.contains("denied"))
         // The disabled tool was not even offered.
@@ -118,11 +118,11 @@ struct ToolLoopTests {
                        .text("Entschuldigung, das konnte ich nicht abfragen."))
         let outcome = await h.pipeline.process(message("Zeig mir alles"))
         #expect(outcome.kind == .sent, "\(outcome)")
-        let failed = try h.events(org: "haff", type: "tool.failed")
+        let failed = try await h.events(org: "haff", type: "tool.failed")
         #expect(failed.map { $0["data"]?["code"]?.stringValue } == ["invalid_json", "invalid_arguments"])
-        let denied = try h.events(org: "haff", type: "tool.denied")
+        let denied = try await h.events(org: "haff", type: "tool.denied")
         #expect(denied.first?["data"]?["rule"]?.stringValue == "unknown_tool")
-        #expect(try h.events(org: "haff", type: "tool.executed").isEmpty)
+        #expect(try await h.events(org: "haff", type: "tool.executed").isEmpty)
     }
 
     @Test func rateLimitThenSuccess() async throws {
@@ -132,7 +132,7 @@ struct ToolLoopTests {
         let outcome = await h.pipeline.process(message("Hallo"))
         #expect(outcome.kind == .sent)
         #expect(server.requestCount == 2)
-        #expect(try h.events(org: "haff", type: "llm.completed").count == 1)
+        #expect(try await h.events(org: "haff", type: "llm.completed").count == 1)
     }
 
     @Test func modelThatKeepsFailingHandsOffAndLosesNothing() async throws {
@@ -141,11 +141,11 @@ struct ToolLoopTests {
         server.setResponder { _ in .serverError(status: 503) }
         let outcome = await h.pipeline.process(message("Hallo?"))
         #expect(outcome.kind == .handedOff)
-        #expect(try h.events(org: "haff", type: "message.received").count == 1)
-        let failed = try #require(try h.events(org: "haff", type: "llm.failed").first)
+        #expect(try await h.events(org: "haff", type: "message.received").count == 1)
+        let failed = try #require(try await h.events(org: "haff", type: "llm.failed").first)
         #expect(failed["data"]?["httpStatus"]?.doubleValue == 503)
-        #expect(try h.events(org: "haff", type: "session.handed_off").first?["data"]?["trigger"]?.stringValue == "llm_failed")
-        #expect(try h.events(org: "haff", type: "cost.charged").isEmpty)
+        #expect(try await h.events(org: "haff", type: "session.handed_off").first?["data"]?["trigger"]?.stringValue == "llm_failed")
+        #expect(try await h.events(org: "haff", type: "cost.charged").isEmpty)
     }
 
     @Test func toolLoopIsBounded() async throws {
@@ -157,7 +157,7 @@ struct ToolLoopTests {
         let outcome = await h.pipeline.process(message("Loop forever"))
         #expect(outcome.kind == .blocked)
         #expect(server.requestCount == 3)
-        #expect(try h.events(org: "haff", type: "guardrail.tripped").first?["data"]?["guardrail"]?.stringValue == "max_tool_iterations")
+        #expect(try await h.events(org: "haff", type: "guardrail.tripped").first?["data"]?["guardrail"]?.stringValue == "max_tool_iterations")
     }
 }
 
@@ -172,9 +172,9 @@ struct ConcurrencyTests {
         #expect(outcomes.filter { $0.kind == .sent }.count == 20)
         #expect(outcomes.filter { $0.kind == .blocked }.count == 30)
         #expect(server.requestCount == 20)
-        let messages = try h.events(org: "haff", type: "cost.charged").compactMap { $0["data"]?["messages"]?.doubleValue }.reduce(0, +)
+        let messages = try await h.events(org: "haff", type: "cost.charged").compactMap { $0["data"]?["messages"]?.doubleValue }.reduce(0, +)
         #expect(messages == 20)
-        #expect(try h.events(org: "haff", type: "guardrail.tripped").allSatisfy { $0["data"]?["guardrail"]?.stringValue == "max_messages_per_day" })
+        #expect(try await h.events(org: "haff", type: "guardrail.tripped").allSatisfy { $0["data"]?["guardrail"]?.stringValue == "max_messages_per_day" })
     }
 
     /// With a cap of 10 and 40 customers at once, 10 answers go out and nothing else: the 30
@@ -188,14 +188,14 @@ struct ConcurrencyTests {
         #expect(outcomes.filter { $0.kind == .sent }.count == 10)
         #expect(outcomes.filter { $0.kind == .blocked }.count == 30)
         #expect(outcomes.filter { $0.replySent }.count == 10)
-        #expect(try h.events(org: "haff", type: "message.sent").count == 10)
-        let notices = try h.events(org: "haff", type: "message.drafted")
+        #expect(try await h.events(org: "haff", type: "message.sent").count == 10)
+        let notices = try await h.events(org: "haff", type: "message.drafted")
         #expect(notices.count == 30)
         #expect(notices.allSatisfy { $0["actor"]?["kind"]?.stringValue == "system" && $0["data"]?["approvalId"] == nil })
         // A later customer the same day: still nothing sent.
         let later = await h.pipeline.process(message("Moin?", from: "+491709999999"))
         #expect(later.kind == .blocked && !later.replySent)
-        #expect(try h.events(org: "haff", type: "message.sent").count == 10)
+        #expect(try await h.events(org: "haff", type: "message.sent").count == 10)
     }
 
     /// A cost cap several times one call's worst case: whatever the interleaving, what is charged
@@ -207,11 +207,11 @@ struct ConcurrencyTests {
         let cap = 0.5
         let h = try await Harness(configs: [agentConfig(maxCost: cap, maxTokens: 1024)], server: server)
         let outcomes = await Self.burst(h.pipeline, count: 50)
-        let charged = try h.events(org: "haff", type: "cost.charged").compactMap { $0["data"]?["usd"]?.doubleValue }.reduce(0, +)
+        let charged = try await h.events(org: "haff", type: "cost.charged").compactMap { $0["data"]?["usd"]?.doubleValue }.reduce(0, +)
         #expect(charged <= cap + 1e-9, "charged \(charged) over the cap \(cap)")
         #expect(outcomes.filter { $0.kind == .sent }.count >= 1)
         #expect(outcomes.contains { $0.kind == .blocked })
-        #expect(try h.events(org: "haff", type: "guardrail.tripped").allSatisfy { $0["data"]?["guardrail"]?.stringValue == "max_cost_per_day" })
+        #expect(try await h.events(org: "haff", type: "guardrail.tripped").allSatisfy { $0["data"]?["guardrail"]?.stringValue == "max_cost_per_day" })
     }
 
     @Test func twoOrgsAtOnceShareNothing() async throws {
@@ -245,11 +245,11 @@ struct ConcurrencyTests {
             #expect(!(text.contains("HAFF") && text.contains("KITE")), "a request mixed two orgs' data")
         }
         for org in ["haff", "kite"] {
-            let sessions = Set(try h.events(org: org, type: "session.opened").compactMap { $0["data"]?["sessionId"]?.stringValue })
+            let sessions = Set(try await h.events(org: org, type: "session.opened").compactMap { $0["data"]?["sessionId"]?.stringValue })
             let other = org == "haff" ? "kite" : "haff"
-            let otherSessions = Set(try h.events(org: other, type: "session.opened").compactMap { $0["data"]?["sessionId"]?.stringValue })
+            let otherSessions = Set(try await h.events(org: other, type: "session.opened").compactMap { $0["data"]?["sessionId"]?.stringValue })
             #expect(sessions.isDisjoint(with: otherSessions))
-            for event in try h.events(org: org) {
+            for event in try await h.events(org: org) {
                 if let session = event["data"]?["sessionId"]?.stringValue { #expect(sessions.contains(session)) }
             }
         }
@@ -315,10 +315,10 @@ struct SampleIngestTests {
         #expect(summary.total > 0)
         #expect(summary.count(.failed) == 0)
         // Nothing fed in is lost: every outcome left an event (a message, an unrouted or a rejection).
-        let received = try h.events().filter { ["message.received", "message.unrouted", "message.rejected"].contains($0["type"]?.stringValue ?? "") }
+        let received = try await h.events().filter { ["message.received", "message.unrouted", "message.rejected"].contains($0["type"]?.stringValue ?? "") }
         #expect(received.count == summary.total - summary.count(.duplicate))
         if path.hasSuffix("pywa_message.json") || path.hasSuffix("cloud_api_text_message.json") {
-            #expect(try !h.events(org: "haff", type: "message.received").isEmpty)
+            #expect(try await !h.events(org: "haff", type: "message.received").isEmpty)
         }
     }
 }
@@ -350,7 +350,7 @@ struct CustomerScopeTests {
         let h = try await Harness(configs: [agentConfig()], objects: Self.objects(), links: Self.links, server: server)
         server.enqueue(.toolCall(id: "call_s", name: "data_query_tool", arguments: query), .text("ok"))
         _ = await h.pipeline.process(message("Zeig mir alles"))
-        let executed = try #require(try h.events(org: "haff", type: "tool.executed").first)
+        let executed = try #require(try await h.events(org: "haff", type: "tool.executed").first)
         let ids = executed["data"]?["result"]?["items"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
         #expect(ids == expected, "\(executed.serialized())")
         let resultText = executed["data"]?["result"]?.serialized() ?? ""
@@ -363,7 +363,7 @@ struct CustomerScopeTests {
         server.enqueue(.toolCall(id: "call_s", name: "data_query_tool", arguments: #"{"objectType":"booking","aggregate":{"type":"sum","field":"customProperties.price"}}"#),
                        .toolCall(id: "call_f", name: "crm_tool", arguments: #"{"action":"find","query":"Lisa"}"#), .text("ok"))
         _ = await h.pipeline.process(message("Wie viel Umsatz habt ihr?"))
-        let executed = try h.events(org: "haff", type: "tool.executed")
+        let executed = try await h.events(org: "haff", type: "tool.executed")
         #expect(executed.first?["data"]?["result"]?["aggregate"]?["value"]?.doubleValue == 450)
         #expect(executed.last?["data"]?["result"]?["count"]?.doubleValue == 0)
     }
@@ -374,7 +374,7 @@ struct CustomerScopeTests {
         server.enqueue(.toolCall(id: "call_s", name: "data_query_tool", arguments: #"{"objectType":"crm_contact"}"#), .text("ok"))
         let outcome = await h.pipeline.admin.internalChat(org: "haff", agentId: "primary", by: "owner", text: "Alle Kontakte?")
         #expect(outcome.kind == .drafted)
-        let ids = try h.events(org: "haff", type: "tool.executed").first?["data"]?["result"]?["items"]?.arrayValue?.compactMap { $0["id"]?.stringValue }
+        let ids = try await h.events(org: "haff", type: "tool.executed").first?["data"]?["result"]?["items"]?.arrayValue?.compactMap { $0["id"]?.stringValue }
         #expect(ids == ["c_17", "c_18"])
     }
 }

@@ -37,6 +37,18 @@ public enum TestDatabase {
         }
     }
 
+    /// Creates an empty database and returns its URL, for a test object that keeps it for its
+    /// whole life (the throwaway cluster is removed with everything in it when the run ends).
+    public static func create() async throws -> PostgresURL {
+        guard let serverURL else { throw NoServer() }
+        let server = try PostgresURL(serverURL)
+        let name = "purser_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+        try await admin(server, "CREATE DATABASE \(name)")
+        var url = server
+        url.database = String(name)
+        return url
+    }
+
     /// Runs one statement on the server's own database (what CREATE/DROP DATABASE need).
     public static func admin(_ server: PostgresURL, _ sql: String) async throws {
         try await withClient(server) { client in
