@@ -325,7 +325,7 @@ let package = Package(
         // Benchmarks: each figure beside a baseline measured in the same run (scripts/bench.sh).
         .executableTarget(
             name: "purser-bench",
-            dependencies: ["PurserCore", "EventLog", "CSQLite", "PurserDomain", "Projection", "ReadModelCatalog", "Audit", "Tools", "Pipeline", "LLM", "LLMTestServer", "Channels", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")] + projectorTargets,
+            dependencies: ["PurserCore", "EventLog", "CSQLite", "PurserDomain", "Projection", "ReadModelCatalog", "Audit", "Tools", "Pipeline", "LLM", "LLMTestServer", "Channels", "EventStore", "PostgresStore", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")] + projectorTargets,
             path: "Sources/PurserBench",
             swiftSettings: swiftSettings
         ),

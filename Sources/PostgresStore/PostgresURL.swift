@@ -129,8 +129,9 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
         }
     }
 
-    /// The client configuration postgres-nio takes.
-    func clientConfiguration(connectionsMax: Int) -> PostgresClient.Configuration {
+    /// The client configuration postgres-nio takes (also for plain clients beside the store, as the
+    /// benchmark's baselines, so both speak to the server the same way).
+    public func clientConfiguration(connectionsMax: Int) -> PostgresClient.Configuration {
         let tls: PostgresClient.Configuration.TLS
         switch sslMode {
         case .disable:

@@ -10,6 +10,7 @@ import Logging
 ///   purser-bench query [--objects N] [--orgs N] [--big N] [--runs N] [--work DIR]   (data query tool latency)
 ///   purser-bench audit [--events N] [--org-events N] [--work DIR]   (one org's audit versus full replay)
 ///   purser-bench pipeline [--messages N] [--sessions N] [--delay-ms MS]   (end-to-end messages/s, engine time)
+///   purser-bench postgres --url URL [--events N] [--work DIR]   (the PostgreSQL store beside plain SQL and the embedded store)
 ///   purser-bench replay DIR          (full replay; used to measure peak RSS in a child process)
 
 let args = CommandLine.arguments
@@ -100,8 +101,15 @@ if args.count >= 2 && args[1] == "query" {
     exit(0)
 }
 
+if args.count >= 2 && args[1] == "postgres" {
+    try await runPostgresBench(url: option("--url", ProcessInfo.processInfo.environment["PURSER_DATABASE_URL"] ?? ""),
+                               events: Int(option("--events", "1000000")) ?? 1_000_000,
+                               work: option("--work", NSTemporaryDirectory() + "purser-bench-postgres"))
+    exit(0)
+}
+
 guard args.count >= 2 && args[1] == "eventlog" else {
-    FileHandle.standardError.write(Data("usage: purser-bench eventlog [--events N] [--work DIR] | projections [--events N] [--work DIR] | query [--objects N] [--orgs N] [--big N] [--runs N] [--work DIR] | audit [--events N] [--org-events N] [--work DIR] | pipeline [--messages N] [--sessions N] [--delay-ms N] [--work DIR] | replay DIR\n".utf8))
+    FileHandle.standardError.write(Data("usage: purser-bench eventlog [--events N] [--work DIR] | projections [--events N] [--work DIR] | query [--objects N] [--orgs N] [--big N] [--runs N] [--work DIR] | audit [--events N] [--org-events N] [--work DIR] | pipeline [--messages N] [--sessions N] [--delay-ms N] [--work DIR] | postgres --url URL [--events N] [--work DIR] | replay DIR\n".utf8))
     exit(2)
 }
 
