@@ -37,14 +37,14 @@ enum DocumentStoreConformance {
     }
 
     static func listReturnsTheNamesUnderAPrefixSorted(_ store: any DocumentStore) throws {
-        for name in ["credentials/kite.sealed", "credentials/haff.sealed", "access/tokens.json", "credentialsx/a"] {
+        for name in ["l/credentials/kite.sealed", "l/credentials/haff.sealed", "l/access/tokens.json", "l/credentialsx/a"] {
             try store.write(name, bytes: [1], expectedVersion: nil)
         }
-        #expect(try store.list(prefix: "credentials/") == ["credentials/haff.sealed", "credentials/kite.sealed"])
+        #expect(try store.list(prefix: "l/credentials/") == ["l/credentials/haff.sealed", "l/credentials/kite.sealed"])
         #expect(try store.list(prefix: "nothing/") == [])
-        let kite = try #require(try store.read("credentials/kite.sealed"))
-        try store.delete("credentials/kite.sealed", expectedVersion: kite.version)
-        #expect(try store.list(prefix: "credentials/") == ["credentials/haff.sealed"])
+        let kite = try #require(try store.read("l/credentials/kite.sealed"))
+        try store.delete("l/credentials/kite.sealed", expectedVersion: kite.version)
+        #expect(try store.list(prefix: "l/credentials/") == ["l/credentials/haff.sealed"])
     }
 
     /// Another writer between the read and the write: `update` reads again and keeps both changes.
