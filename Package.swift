@@ -372,7 +372,8 @@ let package = Package(
         ),
         .testTarget(
             name: "CredentialsTests",
-            dependencies: ["PurserTestSupport", "PurserCore", "Credentials", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PurserTestSupport", "PostgresTestSupport", "PostgresStore", "PurserCore", "Credentials",
+                           .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
             path: "Tests/CredentialsTests",
             swiftSettings: swiftSettings
         ),
@@ -441,7 +442,7 @@ let package = Package(
         .testTarget(
             name: "PurserHTTPTests",
             dependencies: [
-                "PurserTestSupport", "PurserCore", "PurserHTTP", "Pipeline", "EventLog", "PurserDomain", "LLM", "LLMTestServer", "Channels", "Tools",
+                "PurserTestSupport", "PostgresTestSupport", "PostgresStore", "PurserCore", "PurserHTTP", "Pipeline", "EventLog", "PurserDomain", "LLM", "LLMTestServer", "Channels", "Tools",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -2,23 +2,22 @@ import Crypto
 import Foundation
 import Logging
 import PurserCore
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Each org's provider and channel credentials, sealed at rest with AES-256-GCM.
 ///
-/// One file per org, `<directory>/<org>.sealed`: a small JSON document whose entries map each
-/// credential name to `base64(nonce ‖ ciphertext ‖ tag)`. Every value is sealed with the org id
-/// and its name as authenticated data, so a sealed value copied to another name or another org's
-/// file does not open, and every value is opened whenever the file is read, so a wrong master key,
-/// a changed byte or a file copied from another org fails the whole read with `.cannotDecrypt`
-/// instead of yielding garbage. Names are stored in clear (they are not secrets: `purser
-/// credentials list` shows them); values never are.
+/// One document per org, `<prefix><org>.sealed` in a `DocumentStore` (by default the file
+/// `<directory>/<org>.sealed`; a row of PostgreSQL when nodes share the database): a small JSON
+/// document whose entries map each credential name to `base64(nonce ‖ ciphertext ‖ tag)`. Every
+/// value is sealed with the org id and its name as authenticated data, so a sealed value copied
+/// to another name or another org's document does not open, and every value is opened whenever
+/// the document is read, so a wrong master key, a changed byte or a document copied from another
+/// org fails the whole read with `.cannotDecrypt` instead of yielding garbage. Names are stored in
+/// clear (they are not secrets: `purser credentials list` shows them); values never are, and the
+/// master key never enters the document store, so a copy of it (a database dump) opens nothing.
 ///
-/// Values are returned to callers only through `get`; the store never logs them.
+/// Changes are read-modify-write with compare-and-swap, retried from a fresh read when another
+/// process changed the org's document in between. Values are returned to callers only through
+/// `get`; the store never logs them.
 public final class CredentialStore: Sendable {
     /// The largest value accepted. Keys and tokens are a few hundred bytes; the bound keeps a
     /// mistaken paste of a whole file out of the store.
@@ -28,17 +27,33 @@ public final class CredentialStore: Sendable {
     /// The longest org id.
     public static let maximumOrgBytes = 128
     static let formatTag = "purser-credentials/1"
+    /// Where the documents live in a store shared with other documents (PostgreSQL).
+    public static let documentPrefix = "credentials/"
 
+    /// The directory of the files, or the prefix of the documents in a shared store.
     public let directory: String
+    public let documents: any DocumentStore
+    /// What precedes `<org>.sealed` in a document's name.
+    let prefix: String
     private let key: SymmetricKey
     private let logger: Logger
-    /// Serializes this process's read-modify-write cycles; `flock` on `.lock` serializes processes.
-    private let mutex = Locked(())
 
-    public init(directory: String, masterKey: SymmetricKey, logger: Logger = Logger(label: "purser.credentials")) {
-        self.directory = directory
+    public convenience init(directory: String, masterKey: SymmetricKey, logger: Logger = Logger(label: "purser.credentials")) {
+        self.init(documents: FileDocumentStore(root: directory), prefix: "", masterKey: masterKey, logger: logger, directory: directory)
+    }
+
+    /// The credentials in `documents` under `prefix` (`documentPrefix` in a shared store).
+    public convenience init(documents: any DocumentStore, prefix: String = CredentialStore.documentPrefix, masterKey: SymmetricKey,
+                logger: Logger = Logger(label: "purser.credentials")) {
+        self.init(documents: documents, prefix: prefix, masterKey: masterKey, logger: logger, directory: prefix)
+    }
+
+    private init(documents: any DocumentStore, prefix: String, masterKey: SymmetricKey, logger: Logger, directory: String) {
+        self.documents = documents
+        self.prefix = prefix
         self.key = masterKey
         self.logger = logger
+        self.directory = directory
     }
 
     /// The store under `DATA/credentials`, its master key per `MasterKey.load`.
@@ -46,6 +61,15 @@ public final class CredentialStore: Sendable {
         let directory = dataDirectory + "/credentials"
         let key = try MasterKey.load(directory: directory, environment: environment, logger: logger)
         return CredentialStore(directory: directory, masterKey: key, logger: logger)
+    }
+
+    /// The store in `documents` (PostgreSQL), its master key per `MasterKey.load` from the
+    /// environment or `DATA/credentials`: the key stays on the node, only sealed values are shared.
+    public static func open(documents: any DocumentStore, dataDirectory: String,
+                            environment: [String: String] = ProcessInfo.processInfo.environment,
+                            logger: Logger = Logger(label: "purser.credentials")) throws -> CredentialStore {
+        let key = try MasterKey.load(directory: dataDirectory + "/credentials", environment: environment, logger: logger)
+        return CredentialStore(documents: documents, masterKey: key, logger: logger)
     }
 
     // MARK: - Validation
@@ -95,17 +119,17 @@ public final class CredentialStore: Sendable {
     public func get(org: String, name: String) throws -> String? {
         try Self.validateOrg(org)
         try Self.validateName(name)
-        return try mutex.withLock { _ in try readOpened(org: org)[name] }
+        return try readOpened(org: org)[name]
     }
 
     /// The names an org has credentials for, sorted. Opens every value, so a wrong key or a
     /// tampered file fails here too.
     public func names(org: String) throws -> [String] {
         try Self.validateOrg(org)
-        return try mutex.withLock { _ in try readOpened(org: org).keys.sorted() }
+        return try readOpened(org: org).keys.sorted()
     }
 
-    /// Removes one credential; returns whether it existed. The file goes when its last entry does.
+    /// Removes one credential; returns whether it existed. The document goes when its last entry does.
     @discardableResult
     public func delete(org: String, name: String) throws -> Bool {
         try Self.validateOrg(org)
@@ -149,9 +173,14 @@ public final class CredentialStore: Sendable {
         return text
     }
 
-    // MARK: - Files
+    // MARK: - Documents
 
-    private func path(org: String) -> String { directory + "/" + org + ".sealed" }
+    private func name(org: String) -> String { prefix + org + ".sealed" }
+
+    /// Where an org's document is, for messages: its file, or its name in a shared store.
+    private func path(org: String) -> String {
+        (documents as? FileDocumentStore)?.path(name(org: org)) ?? name(org: org)
+    }
 
     private struct SealedFile: Codable {
         var format: String
@@ -159,14 +188,17 @@ public final class CredentialStore: Sendable {
         var entries: [String: String]
     }
 
-    /// The org's sealed entries (name → sealed text); empty when it has no file.
-    private func readSealed(org: String) throws -> [String: String] {
-        let path = path(org: org)
-        guard let data = FileManager.default.contents(atPath: path) else {
-            if FileManager.default.fileExists(atPath: path) { throw CredentialsError(.io, "cannot read \(path)") }
-            return [:]
+    private func readDocument(org: String) throws -> StoredDocument? {
+        do { return try documents.read(name(org: org)) } catch {
+            throw CredentialsError(.io, "cannot read \(path(org: org))", cause: error)
         }
-        guard let file = try? JSONDecoder().decode(SealedFile.self, from: data), file.format == Self.formatTag else {
+    }
+
+    /// The org's sealed entries (name → sealed text); empty when it has no document.
+    private func sealedEntries(_ document: StoredDocument?, org: String) throws -> [String: String] {
+        guard let document else { return [:] }
+        let path = path(org: org)
+        guard let file = try? JSONDecoder().decode(SealedFile.self, from: Data(document.bytes)), file.format == Self.formatTag else {
             throw CredentialsError(.cannotDecrypt, "cannot decrypt: wrong master key or tampered file (\(path) is not a sealed credentials file)")
         }
         // The org inside the file is informative; the authenticated data is what binds. Open
@@ -178,68 +210,32 @@ public final class CredentialStore: Sendable {
     private func readOpened(org: String) throws -> [String: String] {
         let path = path(org: org)
         var opened: [String: String] = [:]
-        for (name, sealed) in try readSealed(org: org) {
+        for (name, sealed) in try sealedEntries(try readDocument(org: org), org: org) {
             opened[name] = try open(sealed, org: org, name: name, path: path)
         }
         return opened
     }
 
-    /// Read, change, write under both locks. `change` returns whether anything changed.
+    /// Read, change, compare-and-swap (again from the read when another writer came in between).
+    /// `change` returns whether anything changed.
     private func update(org: String, _ change: (inout [String: String]) throws -> Bool) throws {
-        try mutex.withLock { _ in
-            try CredentialFiles.makeDirectory(directory)
-            let lock = try CredentialFiles.lockExclusive(directory + "/.lock")
-            defer { lock.unlock() }
-            var entries = try readSealed(org: org)
-            // Refuse to extend a file that does not open: a wrong key would otherwise mix
-            // values sealed under two keys in one file.
-            let path = path(org: org)
-            for (name, sealed) in entries { _ = try open(sealed, org: org, name: name, path: path) }
-            guard try change(&entries) else { return }
-            if entries.isEmpty {
-                if unlink(path) != 0 && errno != ENOENT {
-                    throw CredentialsError(.io, "cannot remove \(path)", cause: SystemCallError(call: "unlink", path: path, errno: errno))
-                }
-                try CredentialFiles.syncDirectory(directory)
-                return
-            }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            let data: Data
-            do { data = try encoder.encode(SealedFile(format: Self.formatTag, org: org, entries: entries)) }
-            catch { throw CredentialsError(.format, "cannot encode \(path)", cause: error) }
-            try CredentialFiles.replaceAtomically(path: path, directory: directory, contents: data)
-        }
-    }
-}
-
-/// The few system calls the store needs, each failure an `.io` error naming the call and path.
-enum CredentialFiles {
-    static func makeDirectory(_ directory: String) throws {
+        let path = path(org: org)
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try documents.update(name(org: org)) { document in
+                var entries = try sealedEntries(document, org: org)
+                // Refuse to extend a document that does not open: a wrong key would otherwise mix
+                // values sealed under two keys in one document.
+                for (name, sealed) in entries { _ = try open(sealed, org: org, name: name, path: path) }
+                guard try change(&entries) else { return .keep }
+                if entries.isEmpty { return .delete }
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+                do { return .write(Array(try encoder.encode(SealedFile(format: Self.formatTag, org: org, entries: entries)))) }
+                catch { throw CredentialsError(.format, "cannot encode \(path)", cause: error) }
+            }
+        } catch let error as CredentialsError {
+            throw error
         } catch {
-            throw CredentialsError(.io, "cannot create \(directory)", cause: error)
-        }
-    }
-
-    static func syncDirectory(_ directory: String) throws {
-        do { try AtomicFile.syncDirectory(directory) } catch {
-            throw CredentialsError(.io, "cannot sync \(directory)", cause: error)
-        }
-    }
-
-    static func lockExclusive(_ path: String) throws -> ExclusiveFileLock {
-        do { return try ExclusiveFileLock.acquire(path, permissions: 0o600) } catch {
-            throw CredentialsError(.io, "cannot lock \(path)", cause: error)
-        }
-    }
-
-    /// Replaces `path` with `contents` (mode 0600) through `AtomicFile`, so a crash at any point
-    /// leaves either the old file or the new one; `set`/`delete` return only after the directory
-    /// is synced.
-    static func replaceAtomically(path: String, directory: String, contents: Data) throws {
-        do { try AtomicFile.replace(path, with: Array(contents), directory: directory, permissions: 0o600) } catch {
             throw CredentialsError(.io, "cannot write \(path)", cause: error)
         }
     }

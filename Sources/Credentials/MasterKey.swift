@@ -99,3 +99,20 @@ public enum MasterKey {
         return key
     }
 }
+
+/// The directory calls the key file needs, each failure an `.io` error naming the path.
+enum CredentialFiles {
+    static func makeDirectory(_ directory: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw CredentialsError(.io, "cannot create \(directory)", cause: error)
+        }
+    }
+
+    static func syncDirectory(_ directory: String) throws {
+        do { try AtomicFile.syncDirectory(directory) } catch {
+            throw CredentialsError(.io, "cannot sync \(directory)", cause: error)
+        }
+    }
+}

@@ -117,6 +117,22 @@ enum Migrations {
             $$;
             """#,
         ]),
+        // Small named documents (the access tokens, each org's sealed credentials) that every
+        // node shares: `PostgresDocumentStore`. Versions come from one sequence, so a document
+        // deleted and created again never reuses a version a writer may still hold.
+        Migration(version: 2, name: "documents", statements: [
+            #"""
+            CREATE SEQUENCE purser_document_versions;
+            """#,
+            #"""
+            CREATE TABLE purser_documents (
+                name       text        PRIMARY KEY,
+                bytes      bytea       NOT NULL,
+                version    bigint      NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now()
+            );
+            """#,
+        ]),
     ]
 
     /// The newest version this build knows.

@@ -7,14 +7,20 @@ struct CredentialsCommand: ParsableCommand {
         commandName: "credentials",
         abstract: "An org's provider and channel credentials, sealed at rest with AES-GCM: set, list, delete.",
         discussion: """
-        Stored in DATA/credentials/<org>.sealed. The master key comes from $PURSER_MASTER_KEY (32 bytes, base64) or the file named by $PURSER_MASTER_KEY_FILE; without either, DATA/credentials/master.key is created on first use (mode 0600). That default is for development only: in production keep the key away from the data directory. Values are never printed.
+        Stored in DATA/credentials/<org>.sealed, or with --database / $PURSER_DATABASE_URL in PostgreSQL (sealed; the key stays here). The master key comes from $PURSER_MASTER_KEY (32 bytes, base64) or the file named by $PURSER_MASTER_KEY_FILE; without either, DATA/credentials/master.key is created on first use (mode 0600). That default is for development only: in production keep the key away from the data directory. Values are never printed.
         """,
         subcommands: [CredentialsSet.self, CredentialsList.self, CredentialsDelete.self]
     )
 
-    /// The store under the data directory; its notes (a created development key) go to stderr.
-    static func store(_ global: GlobalOptions) throws -> CredentialStore {
-        try run { try CredentialStore.open(dataDirectory: global.dataDirectory, logger: LogSetup.logger("purser.credentials", level: .warning)) }
+    /// Runs `body` with the store under the data directory, or in the PostgreSQL store `database`
+    /// names (the master key stays on this machine either way); its notes (a created development
+    /// key) go to stderr.
+    static func withStore<T>(_ global: GlobalOptions, _ database: DatabaseOptions, _ body: (CredentialStore) throws -> T) throws -> T {
+        let logger = LogSetup.logger("purser.credentials", level: .warning)
+        return try DocumentAccess.with(global, database) { documents in
+            let store = try run { try CredentialStore.open(documents: documents, dataDirectory: global.dataDirectory, logger: logger) }
+            return try run { try body(store) }
+        }
     }
 
     /// Runs `body`, turning a `CredentialsError` into a message on stderr and the exit status of

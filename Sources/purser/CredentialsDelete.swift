@@ -10,10 +10,10 @@ struct CredentialsDelete: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(help: "The organization.") var org: String
     @Argument(help: "The credential name.") var name: String
+    @OptionGroup var database: DatabaseOptions
 
     func run() throws {
-        let store = try CredentialsCommand.store(global)
-        let existed = try CredentialsCommand.run { try store.delete(org: org, name: name) }
+        let existed = try CredentialsCommand.withStore(global, database) { try $0.delete(org: org, name: name) }
         Output.json(["org": org, "name": name, "deleted": existed])
         if !existed {
             Output.note("org \(org) has no credential named \(name)")

@@ -10,10 +10,10 @@ struct CredentialsList: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "The organization.") var org: String
+    @OptionGroup var database: DatabaseOptions
 
     func run() throws {
-        let store = try CredentialsCommand.store(global)
-        for name in try CredentialsCommand.run({ try store.names(org: org) }) {
+        for name in try CredentialsCommand.withStore(global, database, { try $0.names(org: org) }) {
             Output.json(["org": org, "name": name])
         }
     }

@@ -17,6 +17,7 @@ struct CredentialsSet: ParsableCommand {
     @Option(help: "The organization.") var org: String
     @Argument(help: "The credential name, [a-z0-9_]{1,64} (e.g. openrouter_api_key, whatsapp_app_secret).") var name: String
     @Argument(help: "The value, or '-' (the default) to read it from stdin.") var value: String?
+    @OptionGroup var database: DatabaseOptions
 
     func run() throws {
         let secret: String
@@ -32,8 +33,7 @@ struct CredentialsSet: ParsableCommand {
             }
             secret = text
         }
-        let store = try CredentialsCommand.store(global)
-        try CredentialsCommand.run { try store.set(org: org, name: name, value: secret) }
+        try CredentialsCommand.withStore(global, database) { try $0.set(org: org, name: name, value: secret) }
         Output.json(["org": org, "name": name, "set": true])
     }
 }

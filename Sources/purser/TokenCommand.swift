@@ -23,6 +23,7 @@ struct TokenCreate: ParsableCommand {
     @Option(help: "The organization the token is for.") var org: String
     @Option(help: "viewer, operator or admin.") var role: String
     @Option(help: "Who holds it; recorded as the actor of their actions (default: the user at the terminal).") var label: String?
+    @OptionGroup var database: DatabaseOptions
 
     func validate() throws {
         do {
@@ -34,7 +35,10 @@ struct TokenCreate: ParsableCommand {
     }
 
     func run() throws {
-        let store = AccessTokenStore(dataDirectory: global.dataDirectory)
+        try DocumentAccess.with(global, database) { try create(AccessTokenStore(documents: $0)) }
+    }
+
+    private func create(_ store: AccessTokenStore) throws {
         // Orgs that have an agent but no token yet count too, so `HAFF` is refused beside `haff`.
         let agentOrgs = (try? ReadModels.current(AgentsProjector.name, global).read { try AgentsQueries.agents($0, org: nil) })?.map(\.org) ?? []
         // Through a Result: a `catch where` on this typed throw crashes Swift 6.3's SIL verifier.
@@ -63,9 +67,11 @@ struct TokenList: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "Only this org's tokens.") var org: String?
+    @OptionGroup var database: DatabaseOptions
 
     func run() throws {
-        for token in try AccessTokenStore(dataDirectory: global.dataDirectory).list() where org == nil || token.org == org {
+        let tokens = try DocumentAccess.with(global, database) { try AccessTokenStore(documents: $0).list() }
+        for token in tokens where org == nil || token.org == org {
             Output.line(JSONValue.from(["id": .string(token.id), "org": .string(token.org), "role": .string(token.role.rawValue),
                                         "label": .string(token.label), "createdAt": .string(token.createdAt)]).serialized())
         }
