@@ -49,7 +49,9 @@ public enum PurserServer {
         let pipeline = runtime.engine
         let dataDirectory = runtime.dataDirectory
         let secrets = WebhookSecrets(orgSecrets: runtime.secrets, orgs: { Array(Set(pipeline.admin.routingTable.values.map(\.org))) })
-        let tokens = AccessTokenStore(dataDirectory: dataDirectory)
+        // Tokens from the runtime's documents: a token created on any node works on every node of
+        // the database. `authenticate` reads them off the cooperative pool (`ReadAPI.offPool`).
+        let tokens = AccessTokenStore(documents: runtime.documents)
         let app = Application(router: router(pipeline: pipeline, dataDirectory: dataDirectory, secrets: secrets, tokens: tokens),
                               configuration: .init(address: .hostname(host, port: port), serverName: "purser"),
                               onServerRunning: { channel in

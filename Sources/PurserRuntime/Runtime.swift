@@ -24,6 +24,9 @@ public final class Runtime: Sendable {
     public let store: any EventStore
     /// The embedded log, when that is the store.
     public let log: EventLog?
+    /// Small shared documents (the access tokens): the data directory's files on the embedded
+    /// store, rows of PostgreSQL when nodes share a database.
+    public let documents: any DocumentStore
     /// Turn processing.
     public let engine: Pipeline
     /// Each org's own secrets (model provider keys, webhook secrets), beside the environment's.
@@ -37,9 +40,11 @@ public final class Runtime: Sendable {
     /// The read models and the log, read off the cooperative pool.
     public var reads: ReadAPI { engine.reads }
 
-    private init(store: any EventStore, log: EventLog?, engine: Pipeline, secrets: OrgSecrets, dataDirectory: String) {
+    private init(store: any EventStore, log: EventLog?, documents: any DocumentStore, engine: Pipeline, secrets: OrgSecrets,
+                 dataDirectory: String) {
         self.store = store
         self.log = log
+        self.documents = documents
         self.engine = engine
         self.secrets = secrets
         self.dataDirectory = dataDirectory
@@ -83,7 +88,9 @@ public final class Runtime: Sendable {
                                                 }
                                             },
                                             logger: logger)
-            return Runtime(store: store, log: log, engine: engine, secrets: secrets, dataDirectory: dataDirectory)
+            let documents: any DocumentStore = (store as? PostgresEventStore).map { PostgresDocumentStore(events: $0) }
+                ?? FileDocumentStore(root: dataDirectory)
+            return Runtime(store: store, log: log, documents: documents, engine: engine, secrets: secrets, dataDirectory: dataDirectory)
         } catch {
             await store.close()
             throw error

@@ -140,6 +140,14 @@ struct ServeOnPostgresTests {
                                                       "-H", "Content-Type: application/json", "--data", message,
                                                       "http://127.0.0.1:\(bound)/webhooks/webchat"])
         #expect(posted.stdout == "200", "\(posted.stdout) \(posted.stderr)")
+        // A token created through PostgreSQL (from another data directory, as on another node) opens the API.
+        let created = try purser(["token", "create", "--org", "haff", "--role", "viewer", "--label", "pg-test", "--database", url],
+                                 data: TempDir().path)
+        let secret = try #require(created.lines.first?["token"] as? String, "\(created.stdout) \(created.stderr)")
+        let sessions = try runProcess("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer \(secret)",
+                                                        "http://127.0.0.1:\(bound)/api/orgs/haff/sessions"])
+        #expect(sessions.stdout == "200", "\(sessions.stdout) \(sessions.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/access/tokens.json"))
 
         server.terminate()  // SIGTERM: HTTP stops first, the store last
         server.waitUntilExit()
