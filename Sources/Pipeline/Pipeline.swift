@@ -34,7 +34,7 @@ public final class Pipeline: Sendable {
     let provider: any LLMProvider
     /// An org's own provider (its own OpenRouter key or server, from its credentials), used only
     /// for that org's agents; nil falls back to the engine's provider.
-    let orgProvider: @Sendable (String) -> (any LLMProvider)?
+    let orgProvider: @Sendable (String) async -> (any LLMProvider)?
     let prices: PriceTable
     let options: PipelineOptions
     public let clock: @Sendable () -> Timestamp
@@ -51,7 +51,7 @@ public final class Pipeline: Sendable {
     public convenience init(dataDirectory: String, log: EventLog, provider: any LLMProvider, prices: PriceTable = .builtIn,
                             options: PipelineOptions = PipelineOptions(),
                             clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() },
-                            registry: ToolRegistry? = nil, orgProvider: @escaping @Sendable (String) -> (any LLMProvider)? = { _ in nil },
+                            registry: ToolRegistry? = nil, orgProvider: @escaping @Sendable (String) async -> (any LLMProvider)? = { _ in nil },
                             logger: Logger) async throws(PipelineError) {
         try await self.init(dataDirectory: dataDirectory, store: EmbeddedEventStore(writer: log), embeddedLog: log, provider: provider,
                             prices: prices, options: options, clock: clock, registry: registry, orgProvider: orgProvider, logger: logger)
@@ -61,7 +61,7 @@ public final class Pipeline: Sendable {
     public init(dataDirectory: String, store: any EventStore, embeddedLog: EventLog?, provider: any LLMProvider, prices: PriceTable = .builtIn,
                 options: PipelineOptions = PipelineOptions(),
                 clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() },
-                registry: ToolRegistry? = nil, orgProvider: @escaping @Sendable (String) -> (any LLMProvider)? = { _ in nil },
+                registry: ToolRegistry? = nil, orgProvider: @escaping @Sendable (String) async -> (any LLMProvider)? = { _ in nil },
                 logger: Logger) async throws(PipelineError) {
         self.store = store
         self.embeddedLog = embeddedLog

@@ -148,7 +148,9 @@ struct WebhookRoutes {
             router.get(path) { request, _ -> Response in
                 var query: [String: String] = [:]
                 for (name, value) in request.uri.queryParameters where query[String(name)] == nil { query[String(name)] = String(value) }
-                switch adapter.answerHandshake(query: query, verifyTokens: secrets.whatsappVerifyTokens()) {
+                // The verify tokens may be read from files or the database: off the cooperative pool.
+                let tokens = await BlockingIO.run { [secrets] in secrets.whatsappVerifyTokens() }
+                switch adapter.answerHandshake(query: query, verifyTokens: tokens) {
                 case .accept(let challenge)?: return Reply.text(challenge, contentType: "text/plain")
                 case .forbidden(let reason)?: return Reply.error(.forbidden, "forbidden", reason)
                 case .invalid(let reason)?: return Reply.error(.badRequest, "invalid_handshake", reason)
@@ -172,9 +174,13 @@ struct WebhookRoutes {
                 let signature = request.headers[header]
                 let base = secrets.publicBaseURL ?? "http://\(request.head.authority ?? "localhost")"
                 let signed = SignedRequest(body: body, url: base + request.uri.description, header: signature)
-                guard let admitted = admit(scope, platformSecret: secrets.signingSecret(secretName, nil),
-                                           orgSecret: { secrets.signingSecret(secretName, $0) },
-                                           verifies: { adapter.verifySignature(signed, secret: $0, hmac: Self.hmacs) }) else {
+                // The secrets may be read from files or the database: looked up off the cooperative pool.
+                let admitted = await BlockingIO.run { [self] in
+                    admit(scope, platformSecret: secrets.signingSecret(secretName, nil),
+                          orgSecret: { secrets.signingSecret(secretName, $0) },
+                          verifies: { adapter.verifySignature(signed, secret: $0, hmac: Self.hmacs) })
+                }
+                guard let admitted else {
                     return refuseUnverified(context, channel: route.provider, scope: scope, hasHeader: signature != nil)
                 }
                 if let limited = limitVerified(admitted, routed: routed) { return limited }

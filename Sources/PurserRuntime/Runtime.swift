@@ -80,9 +80,11 @@ public final class Runtime: Sendable {
             let engine = try await Pipeline(dataDirectory: dataDirectory, store: store, embeddedLog: log, provider: provider,
                                             prices: prices, options: options,
                                             orgProvider: { org in
-                                                cache.withLock { known in
-                                                    if let provider = known[org] { return provider }
-                                                    let made = secrets.provider(for: org, prices: prices)
+                                                if let known = cache.withLock({ $0[org] }) { return known }
+                                                // The org's credentials are files (or rows): read off the cooperative pool.
+                                                let made = await BlockingIO.run { secrets.provider(for: org, prices: prices) }
+                                                return cache.withLock { known in
+                                                    if let first = known[org] { return first }  // another turn built it meanwhile
                                                     known[org] = made
                                                     return made
                                                 }

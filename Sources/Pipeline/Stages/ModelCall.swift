@@ -12,7 +12,7 @@ extension Pipeline {
         var reservesMessage = firstReservesMessage
         let properties = turn.config.customProperties
         let model = ModelRef(provider: properties.modelProvider, id: properties.modelId)
-        let provider = orgProvider(turn.agent.org) ?? self.provider
+        let provider = await orgProvider(turn.agent.org) ?? self.provider
         let modelID = provider.modelID(for: model)
         for iteration in 1...options.toolIterationsMax {
             let request = ChatRequest(model: model, messages: chat.messages, tools: chat.tools, temperature: properties.temperature,
