@@ -413,7 +413,8 @@ let package = Package(
         ),
         .testTarget(
             name: "PurserRuntimeTests",
-            dependencies: ["PurserTestSupport", "PurserRuntime", "Pipeline", "PurserCore", "PurserDomain", "EventLog",
+            dependencies: ["PurserTestSupport", "PostgresTestSupport", "PurserRuntime", "Pipeline", "PurserCore", "PurserDomain", "EventLog",
+                           "Credentials", "PostgresStore", "LLM", .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "Logging", package: "swift-log")],
             path: "Tests/PurserRuntimeTests",
             swiftSettings: swiftSettings
@@ -432,7 +433,7 @@ let package = Package(
         .testTarget(
             name: "AuditTests",
             dependencies: [
-                "PurserTestSupport", "PurserCore", "Audit", "EventLog", "PurserDomain", "Projection", "Tools",
+                "PurserTestSupport", "PostgresTestSupport", "PurserCore", "Audit", "EventLog", "EventStore", "PostgresStore", "PurserDomain", "Projection", "Tools",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ] + projectorTargets,

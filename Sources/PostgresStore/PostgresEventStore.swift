@@ -14,8 +14,10 @@ import PurserCore
 /// an org and asks for what follows can therefore never be passed by a later commit of a smaller
 /// number: there is none. No gap detection, no timeouts.
 ///
-/// Durability: an append is acknowledged when its single statement (`purser_append`, one round
-/// trip) has committed, with the server's `synchronous_commit` deciding what committed means.
+/// Durability: an append is acknowledged when the single statement that carries it
+/// (`purser_append_calls`, one round trip, with the appends that were waiting beside it: the
+/// group commit) has committed, with the server's `synchronous_commit` deciding what committed
+/// means.
 /// When the connection breaks before the answer arrives, the outcome is unknown: the append is
 /// sent again, and the ids it already stored come back as duplicates with their first seqs, so
 /// nothing is stored twice and nothing acknowledged is lost.
@@ -29,6 +31,8 @@ public final class PostgresEventStore: EventStore {
     /// How long one attempt may take before it is presumed lost with its connection and sent
     /// again (safe: the retry is de-duplicated by event id).
     let attemptLimit: Duration = .seconds(5)
+    /// Appends waiting for the commit in flight go together in the next (GroupCommit).
+    let commits: GroupCommit
 
     /// Connects (the pool runs in a task of its own until `close`) and, unless told not to,
     /// brings the schema up to date.
@@ -48,6 +52,7 @@ public final class PostgresEventStore: EventStore {
         self.url = url
         self.logger = logger
         self.retrySecondsMax = retrySecondsMax
+        commits = GroupCommit(flushesMax: max(1, min(8, connectionsMax / 2)), batchEventsMax: AppendLimits.appendEventsMax)
         let client = PostgresClient(configuration: url.clientConfiguration(connectionsMax: connectionsMax), backgroundLogger: logger)
         self.client = client
         runner = Task { await client.run() }
@@ -130,58 +135,15 @@ public final class PostgresEventStore: EventStore {
         if drafts.count > AppendLimits.appendEventsMax {
             throw LogError(.invalidEvent, "an append holds at most \(AppendLimits.appendEventsMax) events, not \(drafts.count); split it")
         }
-        // Validate and encode once, before anything is sent.
-        var groups: [String: OrgBatch] = [:]
-        for (index, draft) in drafts.enumerated() {
-            let body = try draft.storedBody()
-            guard let text = String(validating: body, as: UTF8.self) else {
-                throw LogError(.invalidEvent, "event \(draft.id): the encoded event is not UTF-8")
-            }
-            groups[draft.org, default: OrgBatch(org: draft.org)].add(index: index, draft: draft, body: text)
+        // Validated and encoded once, before anything is sent; then committed with whatever
+        // other appends are waiting (GroupCommit), in one statement.
+        let call = try AppendCall(drafts: drafts, expecting: expecting)
+        switch try await commits.submit(call, to: self) {
+        case .stored(let seqs, let duplicates):
+            return AppendResult(seqs: seqs, duplicates: duplicates)
+        case .conflict(let message):
+            throw LogError(.versionConflict, message)
         }
-        for x in expecting {
-            groups[x.org, default: OrgBatch(org: x.org)].expect(x)
-        }
-        let batches = groups.values.sorted { $0.org < $1.org }  // one lock order for every append: no deadlocks
-        var seqs = [UInt64](repeating: 0, count: drafts.count)
-        var duplicates = [Bool](repeating: false, count: drafts.count)
-        let answers: [[(UInt64, Bool)]] = try await withRetry("append \(drafts.count) event(s)") {
-            if batches.count == 1 {
-                return [try await self.appendOne(batches[0], on: nil)]
-            }
-            return try await self.client.withTransaction(logger: self.logger) { connection in
-                var all: [[(UInt64, Bool)]] = []
-                for batch in batches { all.append(try await self.appendOne(batch, on: connection)) }
-                return all
-            }
-        }
-        for (batch, answer) in zip(batches, answers) {
-            precondition(answer.count == batch.indices.count, "purser_append answered \(answer.count) rows for \(batch.indices.count) events")
-            for (k, index) in batch.indices.enumerated() {
-                seqs[index] = answer[k].0
-                duplicates[index] = answer[k].1
-            }
-        }
-        return AppendResult(seqs: seqs, duplicates: duplicates)
-    }
-
-    private func appendOne(_ batch: OrgBatch, on connection: PostgresConnection?) async throws -> [(UInt64, Bool)] {
-        let query: PostgresQuery = """
-            SELECT out_seq, out_duplicate FROM purser_append(\(batch.org), \(batch.ids), \(batch.streams), \(batch.types), \
-            \(batch.timestamps), \(batch.bodies), \(batch.expectStreams), \(batch.expectVersions))
-            """
-        let rows: PostgresRowSequence
-        if let connection {
-            rows = try await connection.query(query, logger: logger)
-        } else {
-            rows = try await client.query(query, logger: logger)
-        }
-        var out: [(UInt64, Bool)] = []
-        out.reserveCapacity(batch.ids.count)
-        for try await (seq, duplicate) in rows.decode((Int64, Bool).self) {
-            out.append((UInt64(seq), duplicate))
-        }
-        return out
     }
 
     // MARK: - Reading
@@ -368,34 +330,5 @@ final class ResumeOnce<T: Sendable>: Sendable {
         }
         taken?.resume(with: result)
         return taken != nil
-    }
-}
-
-/// One org's part of an append, in the column arrays `purser_append` takes.
-struct OrgBatch {
-    var org: String
-    var indices: [Int] = []
-    var ids: [String] = []
-    var streams: [String] = []
-    var types: [String] = []
-    var timestamps: [Int64] = []
-    var bodies: [String] = []
-    var expectStreams: [String] = []
-    var expectVersions: [Int32] = []
-
-    init(org: String) { self.org = org }
-
-    mutating func add(index: Int, draft: EventDraft, body: String) {
-        indices.append(index)
-        ids.append(draft.id)
-        streams.append(draft.stream)
-        types.append(draft.type)
-        timestamps.append(draft.timestampMs)
-        bodies.append(body)
-    }
-
-    mutating func expect(_ x: ExpectedVersion) {
-        expectStreams.append(x.stream)
-        expectVersions.append(Int32(clamping: x.version))
     }
 }

@@ -4,7 +4,6 @@ import Foundation
 import LLM
 import Logging
 import Pipeline
-import PurserCore
 import PostgresStore
 import PurserCore
 import PurserDomain
@@ -75,29 +74,39 @@ public final class Runtime: Sendable {
         do {
             let provider = try ProviderSelection.provider(environment: environment, logger: logger)
             let prices = try PriceTable.fromEnvironment(environment)
-            let secrets = OrgSecrets(dataDirectory: dataDirectory, logger: logger)
-            let cache = Locked<[String: (any LLMProvider)?]>([:])  // each org's provider, built once (nil: the engine's own)
+            let documents: any DocumentStore = (store as? PostgresEventStore).map { PostgresDocumentStore(events: $0) }
+                ?? FileDocumentStore(root: dataDirectory)
+            let secrets = OrgSecrets(documents: documents, dataDirectory: dataDirectory, environment: environment, logger: logger)
+            // Each org's provider, built once and rebuilt after `orgProviderSecondsMax` (nil: the
+            // engine's own), so a key set or changed from another node is in use within that time.
+            let cache = Locked<[String: (provider: (any LLMProvider)?, madeAt: ContinuousClock.Instant)]>([:])
             let engine = try await Pipeline(dataDirectory: dataDirectory, store: store, embeddedLog: log, provider: provider,
                                             prices: prices, options: options,
                                             orgProvider: { org in
-                                                if let known = cache.withLock({ $0[org] }) { return known }
+                                                let now = ContinuousClock.now
+                                                if let known = cache.withLock({ $0[org] }), now - known.madeAt < Self.orgProviderSecondsMax {
+                                                    return known.provider
+                                                }
                                                 // The org's credentials are files (or rows): read off the cooperative pool.
                                                 let made = await BlockingIO.run { secrets.provider(for: org, prices: prices) }
                                                 return cache.withLock { known in
-                                                    if let first = known[org] { return first }  // another turn built it meanwhile
-                                                    known[org] = made
+                                                    // Another turn built it meanwhile: keep one provider per org.
+                                                    if let first = known[org], first.madeAt >= now { return first.provider }
+                                                    known[org] = (made, ContinuousClock.now)
                                                     return made
                                                 }
                                             },
                                             logger: logger)
-            let documents: any DocumentStore = (store as? PostgresEventStore).map { PostgresDocumentStore(events: $0) }
-                ?? FileDocumentStore(root: dataDirectory)
             return Runtime(store: store, log: log, documents: documents, engine: engine, secrets: secrets, dataDirectory: dataDirectory)
         } catch {
             await store.close()
             throw error
         }
     }
+
+    /// How long an org's own model provider (built from its credentials) is used before its
+    /// credentials are read again.
+    public static let orgProviderSecondsMax: Duration = .seconds(60)
 
     /// Closes the store; call once, when nothing appends any more.
     public func close() async {

@@ -5,7 +5,7 @@ import PurserDomain
 import Testing
 
 @Suite struct AuditorTests {
-    @Test func cleanHistoryAuditsClean() throws {
+    @Test func cleanHistoryAuditsClean() async throws {
         let dir = TempDir()
         let log = try EventLog.open(directory: dir.logDirectory, logger: quietLogger)
         let h = History(log: log)
@@ -22,7 +22,7 @@ import Testing
         try other.sent("ghost", messageId: "m_x")
         log.close()
 
-        let report = try audit(dir)
+        let report = try await auditOnTheTestStore(dir)
         #expect(report.violations == [], "\(report.violations)")
         #expect(report.ok && report.log?.ok == true)
         let checked = Dictionary(uniqueKeysWithValues: report.checks.map { ($0.check, $0.checked) })
@@ -111,7 +111,7 @@ import Testing
     ]
 
     @Test(arguments: cases)
-    func eachViolationIsDetectedWithItsRuleAndSeq(_ c: Case) throws {
+    func eachViolationIsDetectedWithItsRuleAndSeq(_ c: Case) async throws {
         let dir = TempDir()
         let log = try EventLog.open(directory: dir.logDirectory, logger: quietLogger)
         let h = History(log: log)
@@ -120,14 +120,14 @@ import Testing
         try other.object("c_other")
         let seq = try c.seed(h)
         log.close()
-        let report = try audit(dir)
+        let report = try await auditOnTheTestStore(dir)
         #expect(report.violations.map(\.rule) == [c.rule], "\(report.violations)")
-        #expect(report.violations.first?.seq == seq)
+        #expect(report.violations.first?.seq == positionOnTheTestStore(dir, seq))
         #expect(!report.ok)
         #expect(report.checks.first { $0.check == c.rule }?.violations == 1)
     }
 
-    @Test func whatIfListsWhatAStricterConfigWouldHaveDeniedOrHeld() throws {
+    @Test func whatIfListsWhatAStricterConfigWouldHaveDeniedOrHeld() async throws {
         let dir = TempDir()
         let log = try EventLog.open(directory: dir.logDirectory, logger: quietLogger)
         let h = History(log: log)
@@ -142,11 +142,11 @@ import Testing
         try h.llm("s1", reservation: "r1", usd: 0.02)
         let send = try h.sent("s1", messageId: "m1")
         log.close()
-        #expect(try audit(dir).ok) // autonomous: all of it was allowed
+        #expect(try await auditOnTheTestStore(dir).ok) // autonomous: all of it was allowed
 
         // Proposed: supervised, crm_tool disabled, approval for financial.
         let proposed = History.config(autonomy: .supervised, disabled: ["crm_tool"], approvalFor: [.financial])
-        let report = try audit(dir, proposed: proposed)
+        let report = try await auditOnTheTestStore(dir, proposed: proposed)
         let findings = report.whatIf ?? []
         #expect(findings.map(\.seq) == [booking, update, send])
         #expect(findings.map(\.decision) == [.needsApproval, .deny, .needsApproval])
@@ -154,7 +154,7 @@ import Testing
         #expect(!findings.contains { $0.seq == query })
         #expect(report.ok) // the what-if lists; the history itself stays clean
 
-        let drafts = try audit(dir, proposed: History.config(autonomy: .draftOnly, maxCost: 0.01)).whatIf ?? []
+        let drafts = try await auditOnTheTestStore(dir, proposed: History.config(autonomy: .draftOnly, maxCost: 0.01)).whatIf ?? []
         #expect(drafts.first { $0.seq == send }?.decision == .deny)
         #expect(drafts.contains { $0.action == .llmCall && $0.rule == AuditCheck.costCap.rawValue })
     }

@@ -1,5 +1,8 @@
 import Audit
 import EventLog
+import EventStore
+import PostgresStore
+import PostgresTestSupport
 import Foundation
 @_exported import PurserTestSupport
 import Logging
@@ -160,4 +163,35 @@ final class History {
 
 func audit(_ dir: TempDir, org: String = "haff", proposed: OrgAgentConfig? = nil) throws -> AuditReport {
     try Auditor(reader: LogReader(directory: dir.logDirectory), logger: quietLogger).audit(org: org, proposed: proposed)
+}
+
+/// The store the audit suite checks its histories on: the embedded log as written, or with
+/// `PURSER_TEST_STORE=postgres` the same history copied into a fresh PostgreSQL database and
+/// audited there through the storage seam (CI runs the suite both ways).
+enum TestStore {
+    static let postgres = ProcessInfo.processInfo.environment["PURSER_TEST_STORE"] == "postgres"
+}
+
+/// `audit(dir)` on the test store.
+func auditOnTheTestStore(_ dir: TempDir, org: String = "haff", proposed: OrgAgentConfig? = nil) async throws -> AuditReport {
+    guard TestStore.postgres else { return try audit(dir, org: org, proposed: proposed) }
+    return try await TestDatabase.with { url in
+        try await TestDatabase.withStore(url) { store in
+            _ = try await EventCopier(from: EmbeddedEventStore(reader: LogReader(directory: dir.logDirectory)), to: store).run()
+            return try await Auditor(store: store, logger: quietLogger).audit(of: org, proposed: proposed)
+        }
+    }
+}
+
+/// Where the event at embedded `seq` stands on the test store: the seq itself, or on PostgreSQL
+/// its position within its org (the other orgs' events of the log do not count there).
+func positionOnTheTestStore(_ dir: TempDir, _ seq: UInt64?, org: String = "haff") -> UInt64? {
+    guard TestStore.postgres, let seq else { return seq }
+    var position: UInt64 = 0
+    try? LogReader(directory: dir.logDirectory).scan(.init()) { record in
+        guard record.seq <= seq else { return false }
+        if record.org == org { position += 1 }
+        return true
+    }
+    return position
 }

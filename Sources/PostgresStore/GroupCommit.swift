@@ -1,0 +1,214 @@
+import EventLog
+import PostgresNIO
+import PurserCore
+
+/// One caller's append, validated and encoded once, its events arranged by org (in org order,
+/// each org's in the caller's order) as `purser_append_calls` takes them.
+struct AppendCall: Sendable {
+    /// One org's events of the call: positions `range` of the arranged events.
+    struct Group: Sendable {
+        var org: String
+        var range: Range<Int>
+    }
+
+    var groups: [Group] = []
+    /// For each arranged event, its index among the caller's drafts.
+    var indices: [Int] = []
+    var ids: [String] = []
+    var streams: [String] = []
+    var types: [String] = []
+    var timestamps: [Int64] = []
+    var bodies: [String] = []
+    var expectations: [ExpectedVersion]
+
+    var count: Int { indices.count }
+
+    init(drafts: [EventDraft], expecting: [ExpectedVersion]) throws {
+        expectations = expecting
+        var byOrg: [String: [Int]] = [:]
+        for (index, draft) in drafts.enumerated() { byOrg[draft.org, default: []].append(index) }
+        for org in byOrg.keys.sorted() {
+            let start = indices.count
+            for index in byOrg[org]! {
+                let draft = drafts[index]
+                let body = try draft.storedBody()
+                guard let text = String(validating: body, as: UTF8.self) else {
+                    throw LogError(.invalidEvent, "event \(draft.id): the encoded event is not UTF-8")
+                }
+                indices.append(index)
+                ids.append(draft.id)
+                streams.append(draft.stream)
+                types.append(draft.type)
+                timestamps.append(draft.timestampMs)
+                bodies.append(text)
+            }
+            groups.append(Group(org: org, range: start..<indices.count))
+        }
+    }
+}
+
+/// What the database answered for one call: each draft's seq and whether it was a duplicate (in
+/// the caller's order), or the conflict that refused the whole call.
+enum CallOutcome: Sendable {
+    case stored(seqs: [UInt64], duplicates: [Bool])
+    case conflict(String)
+}
+
+/// The client's group commit: appends that arrive while others are being committed wait and go
+/// together, in one `purser_append_calls` statement and one commit, so concurrent producers share
+/// the round trip, the transaction and the WAL flush instead of paying for one each.
+///
+/// Each caller keeps its own answer: a stale expectation refuses only that caller (the database
+/// checks it just before the caller's events are written, under every head lock of the batch),
+/// and a batch that the server refuses for another reason is sent again caller by caller, so the
+/// error reaches the caller it belongs to. A lone append is sent at once: nothing waits for
+/// company. Durability is the statement's: every caller of a batch is answered only after its
+/// commit, and a commit whose answer was lost is sent again whole (ids de-duplicate it).
+final class GroupCommit: Sendable {
+    private struct Waiting: Sendable {
+        var call: AppendCall
+        var continuation: CheckedContinuation<CallOutcome, any Error>
+    }
+
+    private struct State: Sendable {
+        var queue: [Waiting] = []
+        var flushing = 0
+    }
+
+    private let state = Locked(State())
+    /// Batches committed at once (each on a connection of its own); more callers wait in line.
+    let flushesMax: Int
+    /// Events one batch takes at most (a single larger call still goes, alone).
+    let batchEventsMax: Int
+
+    init(flushesMax: Int, batchEventsMax: Int) {
+        precondition(flushesMax > 0 && batchEventsMax > 0, "a group commit sends at least one batch of one event")
+        self.flushesMax = flushesMax
+        self.batchEventsMax = batchEventsMax
+    }
+
+    /// Queues `call` and returns once its batch has committed in `store` (or failed).
+    func submit(_ call: AppendCall, to store: PostgresEventStore) async throws -> CallOutcome {
+        try await withCheckedThrowingContinuation { continuation in
+            let start = state.withLock { s -> Bool in
+                s.queue.append(Waiting(call: call, continuation: continuation))
+                guard s.flushing < flushesMax else { return false }
+                s.flushing += 1
+                return true
+            }
+            if start { Task { await self.drain(store) } }
+        }
+    }
+
+    /// Sends batches until the queue is empty.
+    private func drain(_ store: PostgresEventStore) async {
+        while true {
+            let batch = state.withLock { s -> [Waiting] in
+                var events = 0, taken = 0
+                while taken < s.queue.count, taken == 0 || events + s.queue[taken].call.count <= batchEventsMax {
+                    events += s.queue[taken].call.count
+                    taken += 1
+                }
+                if taken == 0 {
+                    s.flushing -= 1
+                    return []
+                }
+                let batch = Array(s.queue.prefix(taken))
+                s.queue.removeFirst(taken)
+                return batch
+            }
+            if batch.isEmpty { return }
+            await flush(batch, store)
+        }
+    }
+
+    private func flush(_ batch: [Waiting], _ store: PostgresEventStore) async {
+        do {
+            let outcomes = try await store.sendCalls(batch.map(\.call))
+            precondition(outcomes.count == batch.count, "purser_append_calls answered \(outcomes.count) calls for \(batch.count)")
+            for (waiting, outcome) in zip(batch, outcomes) { waiting.continuation.resume(returning: outcome) }
+        } catch let error as PostgresStoreError where error.code == .server && batch.count > 1 {
+            // The server refused the batch (not a conflict, not a lost connection): find whose
+            // append it was by sending each alone.
+            for waiting in batch {
+                do {
+                    let outcome = try await store.sendCalls([waiting.call])
+                    waiting.continuation.resume(returning: outcome[0])
+                } catch {
+                    waiting.continuation.resume(throwing: error)
+                }
+            }
+        } catch {
+            for waiting in batch { waiting.continuation.resume(throwing: error) }
+        }
+    }
+}
+
+extension PostgresEventStore {
+    /// One `purser_append_calls` statement for `calls` (retried as a whole while the server is
+    /// away: what a lost attempt stored comes back as duplicates).
+    func sendCalls(_ calls: [AppendCall]) async throws -> [CallOutcome] {
+        var orgs: [String] = [], ids: [String] = [], streams: [String] = [], types: [String] = []
+        var timestamps: [Int64] = [], bodies: [String] = []
+        var groupStarts: [Int32] = [], groupEnds: [Int32] = []
+        var callGroupStarts: [Int32] = [], callGroupEnds: [Int32] = [], callExpectStarts: [Int32] = [], callExpectEnds: [Int32] = []
+        var expectOrgs: [String] = [], expectStreams: [String] = [], expectVersions: [Int32] = []
+        for call in calls {
+            callGroupStarts.append(Int32(groupStarts.count + 1))
+            for group in call.groups {
+                let base = ids.count
+                groupStarts.append(Int32(base + group.range.lowerBound + 1))
+                groupEnds.append(Int32(base + group.range.upperBound))
+            }
+            // The call's arranged events go in as they are; group ranges above are relative to them.
+            orgs.append(contentsOf: call.groups.flatMap { g in repeatElement(g.org, count: g.range.count) })
+            ids.append(contentsOf: call.ids)
+            streams.append(contentsOf: call.streams)
+            types.append(contentsOf: call.types)
+            timestamps.append(contentsOf: call.timestamps)
+            bodies.append(contentsOf: call.bodies)
+            callGroupEnds.append(Int32(groupStarts.count))
+            callExpectStarts.append(Int32(expectOrgs.count + 1))
+            for x in call.expectations {
+                expectOrgs.append(x.org)
+                expectStreams.append(x.stream)
+                expectVersions.append(Int32(clamping: x.version))
+            }
+            callExpectEnds.append(Int32(expectOrgs.count))
+        }
+        let query: PostgresQuery = """
+            SELECT out_call, out_seq, out_duplicate, out_conflict FROM purser_append_calls(\(orgs), \(ids), \(streams), \(types), \
+            \(timestamps), \(bodies), \(groupStarts), \(groupEnds), \(callGroupStarts), \(callGroupEnds), \(callExpectStarts), \
+            \(callExpectEnds), \(expectOrgs), \(expectStreams), \(expectVersions))
+            """
+        let eventCount = ids.count
+        return try await withRetry("append \(eventCount) event(s)") {
+            var rows: [(call: Int, seq: Int64?, duplicate: Bool?, conflict: String?)] = []
+            rows.reserveCapacity(eventCount)
+            for try await (call, seq, duplicate, conflict) in try await self.client.query(query, logger: self.logger)
+                .decode((Int32, Int64?, Bool?, String?).self) {
+                rows.append((Int(call), seq, duplicate, conflict))
+            }
+            precondition(rows.count == eventCount, "purser_append_calls answered \(rows.count) rows for \(eventCount) events")
+            var outcomes: [CallOutcome] = []
+            outcomes.reserveCapacity(calls.count)
+            var next = 0
+            for (c, call) in calls.enumerated() {
+                let mine = rows[next..<(next + call.count)]
+                next += call.count
+                precondition(mine.allSatisfy { $0.call == c + 1 }, "purser_append_calls answered rows out of call order")
+                if let conflict = mine.first?.conflict {
+                    outcomes.append(.conflict(conflict))
+                    continue
+                }
+                var seqs = [UInt64](repeating: 0, count: call.count), duplicates = [Bool](repeating: false, count: call.count)
+                for (k, row) in mine.enumerated() {
+                    seqs[call.indices[k]] = UInt64(row.seq ?? 0)
+                    duplicates[call.indices[k]] = row.duplicate ?? false
+                }
+                outcomes.append(.stored(seqs: seqs, duplicates: duplicates))
+            }
+            return outcomes
+        }
+    }
+}
