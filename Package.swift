@@ -443,7 +443,7 @@ let package = Package(
         .testTarget(
             name: "PurserHTTPTests",
             dependencies: [
-                "PurserTestSupport", "PostgresTestSupport", "PostgresStore", "PurserCore", "PurserHTTP", "Pipeline", "EventLog", "PurserDomain", "LLM", "LLMTestServer", "Channels", "Tools",
+                "PurserTestSupport", "PostgresTestSupport", "PostgresStore", "PurserCore", "PurserHTTP", "Pipeline", "EventLog", "EventStore", "PurserDomain", "LLM", "LLMTestServer", "Channels", "Tools",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),

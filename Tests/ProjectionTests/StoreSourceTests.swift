@@ -42,6 +42,48 @@ import Testing
         try dump(store).filter { !$0.key.hasPrefix("projection_") }
     }
 
+    /// Each table's rows per org (tables without an org column left out).
+    static func rowsPerOrg(_ store: ProjectionStore) throws -> [String: Int] {
+        try store.read { db in
+            var out: [String: Int] = [:]
+            let tables = try String.fetchAll(db, sql: """
+                SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'projection_%'
+                """)
+            for table in tables where try db.columns(in: table).contains(where: { $0.name == "org" }) {
+                for row in try Row.fetchAll(db, sql: "SELECT org, count(*) AS n FROM \(table) GROUP BY org") {
+                    out[table + "/" + (row["org"] as String)] = row["n"]
+                }
+            }
+            return out
+        }
+    }
+
+    /// Regression: a row keyed by its event's position must be keyed by org as well, since on
+    /// PostgreSQL every org counts its own positions (1, 2, 3, …). Several orgs' events at the
+    /// same positions keep every org's rows: the activity log and the transcripts, keyed by the
+    /// position alone, lost one org's lines to another's.
+    @Test func orgsAtTheSamePositionsEachKeepTheirOwnRows() async throws {
+        let data = TestData()
+        let drafts = try FrameworkTests.randomDrafts(data, count: 1200, seed: 21)
+        try data.append(drafts)
+        try await TestDatabase.with { url in
+            try await TestDatabase.withStore(url) { pg in
+                try await Self.append(drafts, to: pg)
+                let fromLog = FrameworkTests.all.map { data.store($0) }
+                _ = try await ProjectionSet.run(fromLog, rebuild: true)
+                let fromPG = FrameworkTests.all.map {
+                    ProjectionStore(projector: $0, directory: data.path + "/pg-projections", source: .store(pg), logger: quietLogger)
+                }
+                _ = try await ProjectionSet.run(fromPG, rebuild: true)
+                for (a, b) in zip(fromLog, fromPG) {
+                    let perOrgA = try Self.rowsPerOrg(a), perOrgB = try Self.rowsPerOrg(b)
+                    #expect(perOrgA.count > 0, "\(a.name) holds rows")
+                    #expect(perOrgA == perOrgB, "\(a.name)")
+                }
+            }
+        }
+    }
+
     @Test func oneOrgsEventsGiveIdenticalRowsFromTheLogAndFromPostgreSQLCaughtUpInSteps() async throws {
         let data = TestData()
         // One org, so its positions in PostgreSQL are the log's seqs and rows that keep a seq agree.

@@ -1,11 +1,14 @@
 import Crypto
 import EventLog
+import EventStore
 import Foundation
 import Hummingbird
 import HummingbirdTesting
 import LLM
 import Logging
 import Pipeline
+import PostgresStore
+import PostgresTestSupport
 import PurserDomain
 @testable import PurserHTTP
 import PurserTestSupport
@@ -18,12 +21,20 @@ let testLogger: Logger = {
     return logger
 }()
 
+/// The store the servers under test run on: the embedded log, or with `PURSER_TEST_STORE=postgres`
+/// a fresh PostgreSQL database per server (CI runs the HTTP suites once each way).
+enum TestStore {
+    static let postgres = ProcessInfo.processInfo.environment["PURSER_TEST_STORE"] == "postgres"
+}
+
 /// A data directory with two orgs (haff supervised, kite autonomous), tokens of every role, and a
-/// server router over an offline engine.
+/// server router over an offline engine, on the test store.
 final class Server: @unchecked Sendable {
     let directory = TempDir(prefix: "purser-http")
     var path: String { directory.path }
-    let log: EventLog
+    /// The embedded log, when that is the store.
+    let log: EventLog?
+    let store: any EventStore
     private(set) var pipeline: Pipeline!
     let tokens: AccessTokenStore
     var secret: [String: String] = [:]  // "org/role" → token
@@ -34,7 +45,14 @@ final class Server: @unchecked Sendable {
     var customSecrets: WebhookSecrets?
 
     init(haffAutonomy: String = "supervised", kiteSMS: String? = nil, haffMaxMessages: Int = 100) async throws {
-        log = try EventLog.open(directory: directory.logDirectory)
+        if TestStore.postgres {
+            store = try await PostgresEventStore.open(url: try await TestDatabase.create(), connectionsMax: 4, logger: testLogger)
+            log = nil
+        } else {
+            let opened = try EventLog.open(directory: directory.logDirectory)
+            store = EmbeddedEventStore(writer: opened)
+            log = opened
+        }
         var drafts: [EventDraft] = []
         for (org, address, autonomy, web) in [("haff", "+972123456789", haffAutonomy, "haff-web"), ("kite", "+4930999999", "autonomous", "kite-web")] {
             let json = """
@@ -52,7 +70,7 @@ final class Server: @unchecked Sendable {
             let encoded = try EventCatalog.standard.encode(AgentConfigured(agentId: "primary", revision: 1, config: config))
             drafts.append(EventDraft(org: org, stream: "agent:primary", type: encoded.type, version: encoded.version, data: Array(encoded.data)))
         }
-        _ = try log.appendSync(drafts)
+        _ = try await store.append(drafts)
         tokens = AccessTokenStore(dataDirectory: directory.path)
         for org in ["haff", "kite"] {
             for role in Role.allCases {
@@ -63,11 +81,15 @@ final class Server: @unchecked Sendable {
     }
 
     func restart() async throws {
-        pipeline = try await Pipeline(dataDirectory: path, log: log, provider: OfflineProvider(logger: testLogger), logger: testLogger)
+        pipeline = try await Pipeline(dataDirectory: path, store: store, embeddedLog: log, provider: OfflineProvider(logger: testLogger), logger: testLogger)
     }
 
     deinit {
-        log.close()  // before `directory` goes, with everything in it
+        log?.close()  // before `directory` goes, with everything in it
+        if log == nil {
+            let store = store
+            Task.detached { await store.close() }  // the pool's connections; the database goes with the cluster
+        }
     }
 
     var secrets: WebhookSecrets { customSecrets ?? defaultSecrets }
@@ -86,13 +108,9 @@ final class Server: @unchecked Sendable {
         [.authorization: "Bearer " + (secret["\(org)/\(role)"] ?? "")]
     }
 
-    func events(org: String, type: String) throws -> [JSONValue] {
-        var out: [JSONValue] = []
-        try LogReader(directory: path + "/eventlog").scan(.init(org: org)) { r in
-            if r.type == type, let v = try? JSONValue(parsing: r.jsonBytes) { out.append(v) }
-            return true
-        }
-        return out
+    /// The org's events of `type`, as stored (from the log, or PostgreSQL).
+    func events(org: String, type: String) async throws -> [JSONValue] {
+        try await store.events(EventQuery(org: org)).filter { $0.type == type }.compactMap { try? JSONValue(parsing: $0.line) }
     }
 }
 
@@ -170,7 +188,7 @@ struct APITests {
             #expect(parse(approved)["outcome"]?.stringValue == "sent")
             let again = try await client.execute(uri: "/api/orgs/haff/approvals/\(id)/approve", method: .post, headers: s.headers("haff", "operator"), body: body("{}"))
             #expect(again.status == .conflict)
-            let granted = try s.events(org: "haff", type: "approval.granted")
+            let granted = try await s.events(org: "haff", type: "approval.granted")
             #expect(granted.first?["actor"]?["id"]?.stringValue == "haff-operator")
             let bad = try await client.execute(uri: "/api/orgs/haff/approvals/\(id)/approve", method: .post, headers: s.headers("haff", "operator"), body: body("[1,2"))
             #expect(bad.status == .badRequest)
@@ -288,7 +306,7 @@ struct APITests {
             let chat = try await client.execute(uri: "/api/orgs/haff/chat", method: .post, headers: s.headers("haff", "operator"), body: body(#"{"text":"Was kostet der SBF Binnen?"}"#))
             #expect(chat.status == .ok)
             #expect(parse(chat)["outcome"]?.stringValue == "drafted")  // internal: nothing delivered outside
-            #expect(try s.events(org: "haff", type: "message.sent").isEmpty)
+            #expect(try await s.events(org: "haff", type: "message.sent").isEmpty)
         }
     }
 
@@ -351,8 +369,8 @@ struct WebhookTests {
             #expect(forged.status == .unauthorized)
             let unsigned = try await client.execute(uri: "/webhooks/whatsapp", method: .post, body: ByteBuffer(bytes: data))
             #expect(unsigned.status == .unauthorized)
-            #expect(try s.events(org: "haff", type: "message.received").isEmpty)
-            #expect(try s.events(org: ReservedOrg.unrouted, type: "message.rejected").isEmpty)
+            #expect(try await s.events(org: "haff", type: "message.received").isEmpty)
+            #expect(try await s.events(org: ReservedOrg.unrouted, type: "message.rejected").isEmpty)
             // pywa's bodies go to +972 12-345-6789, which haff binds (signed with haff's secret); the
             // Meta reference body goes to a number nobody binds, so only the server-wide secret
             // (none here) could sign it.

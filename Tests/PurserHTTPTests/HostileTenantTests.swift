@@ -58,10 +58,10 @@ struct HostileTenantTests {
     }
 
     /// Nothing of the test reached haff's log (no message, no reply, no rejection kept for it).
-    static func haffUntouched(_ s: Server) throws {
-        #expect(try s.events(org: "haff", type: "message.received").isEmpty)
-        #expect(try s.events(org: "haff", type: "message.drafted").isEmpty)
-        #expect(try s.events(org: "haff", type: "message.sent").isEmpty)
+    static func haffUntouched(_ s: Server) async throws {
+        #expect(try await s.events(org: "haff", type: "message.received").isEmpty)
+        #expect(try await s.events(org: "haff", type: "message.drafted").isEmpty)
+        #expect(try await s.events(org: "haff", type: "message.sent").isEmpty)
     }
 
     // MARK: 1. A webhook body belongs to the org whose secret signed it — all of it.
@@ -76,8 +76,8 @@ struct HostileTenantTests {
             #expect(response.status == .unauthorized)
             #expect(!String(buffer: response.body).contains("450"))
         }
-        try Self.haffUntouched(s)
-        #expect(try s.events(org: "kite", type: "message.received").isEmpty, "nothing of a refused body is stored")
+        try await Self.haffUntouched(s)
+        #expect(try await s.events(org: "kite", type: "message.received").isEmpty, "nothing of a refused body is stored")
     }
 
     @Test func strayMetadataNamingKiteDoesNotAdmitHaffsChange() async throws {
@@ -90,7 +90,7 @@ struct HostileTenantTests {
                 #expect(response.status == .unauthorized)
             }
         }
-        try Self.haffUntouched(s)
+        try await Self.haffUntouched(s)
     }
 
     @Test func kitesOwnSignedBodyIsProcessedAndItsAnswerCarriesNoAgentText() async throws {
@@ -103,8 +103,8 @@ struct HostileTenantTests {
             #expect(outcome?["outcome"]?.stringValue == "sent")
             #expect(outcome?["reply"] == nil && outcome?["sessionId"] == nil && outcome?["org"] == nil)
         }
-        #expect(try s.events(org: "kite", type: "message.received").count == 1)
-        try Self.haffUntouched(s)
+        #expect(try await s.events(org: "kite", type: "message.received").count == 1)
+        try await Self.haffUntouched(s)
     }
 
     @Test func haffsBodySignedWithKitesSecretIsRefused() async throws {
@@ -117,8 +117,8 @@ struct HostileTenantTests {
                 #expect(response.status == .unauthorized)
             }
         }
-        try Self.haffUntouched(s)
-        #expect(try s.events(org: ReservedOrg.unrouted, type: "message.rejected").isEmpty)
+        try await Self.haffUntouched(s)
+        #expect(try await s.events(org: ReservedOrg.unrouted, type: "message.rejected").isEmpty)
     }
 
     static func twilioSignature(_ form: String, token: String) -> String {
@@ -146,8 +146,8 @@ struct HostileTenantTests {
                                                     body: ByteBuffer(string: forged))
             #expect(response.status == .badRequest)
         }
-        try Self.haffUntouched(s)
-        #expect(try s.events(org: "kite", type: "message.received").isEmpty)
+        try await Self.haffUntouched(s)
+        #expect(try await s.events(org: "kite", type: "message.received").isEmpty)
     }
 
     @Test func twilioFormForHaffSignedWithKitesTokenIsRefused() async throws {
@@ -163,8 +163,8 @@ struct HostileTenantTests {
                                                body: ByteBuffer(string: kiteForm))
             #expect(own.status == .ok, "\(String(buffer: own.body))")
         }
-        try Self.haffUntouched(s)
-        #expect(try s.events(org: "kite", type: "message.received").count == 1)
+        try await Self.haffUntouched(s)
+        #expect(try await s.events(org: "kite", type: "message.received").count == 1)
     }
 
     // MARK: 2. Anonymous webchat callers see only what is sent to them.
@@ -194,7 +194,7 @@ struct HostileTenantTests {
             let kiteRead = parse(try await client.execute(uri: "/webhooks/webchat/messages", method: .get, headers: [WebchatRoutes.tokenHeader: kiteToken]))
             #expect(kiteRead["messages"]?.arrayValue?.count == 1)
             #expect(kiteRead["visitorId"]?.stringValue == kite["visitorId"]?.stringValue)
-            #expect(try s.events(org: "kite", type: "message.sent").count == 1)
+            #expect(try await s.events(org: "kite", type: "message.sent").count == 1)
             // Bad input on the poll: a clear 4xx.
             #expect(try await client.execute(uri: "/webhooks/webchat/messages", method: .get).status == .unauthorized)
             #expect(try await client.execute(uri: "/webhooks/webchat/messages?after=-1", method: .get, headers: [WebchatRoutes.tokenHeader: token]).status == .badRequest)
@@ -227,10 +227,10 @@ struct HostileTenantTests {
                                                      body: body(#"{"to":"kite-web","text":"Hallo?","externalMessageId":"web.k"}"#))
             #expect(elsewhere.status == .unauthorized)
         }
-        let sessions = try s.events(org: "haff", type: "session.opened").compactMap { $0["data"]?["externalContactId"]?.stringValue }
+        let sessions = try await s.events(org: "haff", type: "session.opened").compactMap { $0["data"]?["externalContactId"]?.stringValue }
         #expect(sessions.count == 3, "the victim's session and one per forged visitor: \(sessions)")
         #expect(Set(sessions).count == 3)
-        #expect(try s.events(org: "haff", type: "message.received").allSatisfy { ($0["data"]?["from"]?.stringValue ?? "").hasPrefix("wv_") })
+        #expect(try await s.events(org: "haff", type: "message.received").allSatisfy { ($0["data"]?["from"]?.stringValue ?? "").hasPrefix("wv_") })
     }
 
     @Test func webchatAddressesCompareCaseInsensitivelySoKiteCannotBindHaffsWidget() async throws {
@@ -249,7 +249,7 @@ struct HostileTenantTests {
                                                         body: body(#"{"to":"HAFF-WEB","text":"Was kostet der SBF Binnen?","externalMessageId":"web.case"}"#)))
             #expect(posted["outcomes"]?[0]?["outcome"]?.stringValue == "pending")
         }
-        #expect(try s.events(org: "haff", type: "message.received").count == 1)
+        #expect(try await s.events(org: "haff", type: "message.received").count == 1)
     }
 
     // MARK: 3. Limits that a stranger cannot spend for everyone.
@@ -360,8 +360,8 @@ struct HostileTenantTests {
                 #expect(response.status == .ok)
             }
         }
-        #expect(try s.events(org: "haff", type: "message.sent").count == 3)
-        #expect(try s.events(org: "haff", type: "message.drafted").count == 7)
+        #expect(try await s.events(org: "haff", type: "message.sent").count == 3)
+        #expect(try await s.events(org: "haff", type: "message.drafted").count == 7)
     }
 
     // MARK: 7. Reads across orgs.
@@ -388,7 +388,7 @@ struct HostileTenantTests {
                 #expect(query["total"]?.doubleValue == 0, "kite's query saw haff's contact: \(query.serialized())")
             }
         }
-        #expect(try s.events(org: "haff", type: "session.handed_off").isEmpty)
+        #expect(try await s.events(org: "haff", type: "session.handed_off").isEmpty)
     }
 }
 

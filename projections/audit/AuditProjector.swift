@@ -10,8 +10,9 @@ import Tools
 /// agent and the people did.
 public struct AuditProjector: Projector {
     public static let name = "audit"
-    /// 1: first version.
-    public static let schemaVersion = 1
+    /// 1: first version. 2: activity keyed by org and position (positions are per org on
+    /// PostgreSQL).
+    public static let schemaVersion = 2
 
     public init() {}
 

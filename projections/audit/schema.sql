@@ -1,10 +1,12 @@
 -- The audit read model: an activity log a person can read, every tool call with its arguments,
 -- result, duration and outcome, and every approval with its state and who decided.
 
--- Keyed by the event's seq, unique across orgs (rebuilds append); read through the org-first index.
+-- Keyed by org and position: a position (`seq`) is global on the embedded log but each org's
+-- own on PostgreSQL, where every org counts 1, 2, 3, …. The rowid stays implicit, so a rebuild
+-- still appends at the end of the table.
 CREATE TABLE activity (
-    seq INTEGER PRIMARY KEY,
     org TEXT NOT NULL,
+    seq INTEGER NOT NULL,
     ts TEXT NOT NULL,
     agent_id TEXT,
     session_id TEXT,
@@ -12,7 +14,7 @@ CREATE TABLE activity (
     line TEXT NOT NULL
 );
 
-CREATE INDEX activity_by_org ON activity (org, seq);
+CREATE UNIQUE INDEX activity_by_org ON activity (org, seq);
 
 -- outcome: 'requested', 'executed', 'failed', 'denied', 'pending_approval'.
 CREATE TABLE tool_calls (

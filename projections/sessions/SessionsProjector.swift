@@ -9,8 +9,9 @@ import PurserDomain
 /// precedes `session.opened`); later events fill in what they know.
 public struct SessionsProjector: Projector {
     public static let name = "sessions"
-    /// 1: first version. 2: `webchat_visitors` (the hashes of issued visitor tokens).
-    public static let schemaVersion = 2
+    /// 1: first version. 2: `webchat_visitors` (the hashes of issued visitor tokens). 3: the
+    /// transcript keyed by org and position (positions are per org on PostgreSQL).
+    public static let schemaVersion = 3
 
     public init() {}
 

@@ -27,11 +27,12 @@ CREATE INDEX sessions_by_status ON sessions (org, status);
 CREATE INDEX sessions_by_contact ON sessions (org, channel, external_contact);
 
 -- direction: 'inbound' (the customer) or 'outbound' (the agent or a human, see actor_kind).
--- Rows are keyed by the event's seq, which is unique across orgs, so a rebuild appends at the end
--- of the table instead of inserting all over it; reads go through the org-first index.
+-- Rows are keyed by org and the event's position (`seq`: global on the embedded log, each org's
+-- own on PostgreSQL); the rowid stays implicit, so a rebuild appends at the end of the table
+-- instead of inserting all over it, and reads go through the org-first index.
 CREATE TABLE transcript (
-    seq INTEGER PRIMARY KEY,
     org TEXT NOT NULL,
+    seq INTEGER NOT NULL,
     session_id TEXT NOT NULL,
     direction TEXT NOT NULL,
     actor_kind TEXT NOT NULL,
@@ -40,6 +41,7 @@ CREATE TABLE transcript (
     ts TEXT NOT NULL
 );
 
+CREATE UNIQUE INDEX transcript_by_position ON transcript (org, seq);
 CREATE INDEX transcript_by_session ON transcript (org, session_id, seq);
 
 -- Webchat visitors: the SHA-256 of each visitor token the server issued (never the token), from
