@@ -2,18 +2,10 @@ import EventLog
 import PostgresNIO
 import PurserCore
 
-/// One caller's append, validated and encoded once, its events arranged by org (in org order,
-/// each org's in the caller's order) as `purser_append_calls` takes them.
+/// One caller's append, validated and encoded once, in the column arrays `purser_append_calls`
+/// takes (the caller's order; the database numbers each org's events in that order).
 struct AppendCall: Sendable {
-    /// One org's events of the call: positions `range` of the arranged events.
-    struct Group: Sendable {
-        var org: String
-        var range: Range<Int>
-    }
-
-    var groups: [Group] = []
-    /// For each arranged event, its index among the caller's drafts.
-    var indices: [Int] = []
+    var orgs: [String] = []
     var ids: [String] = []
     var streams: [String] = []
     var types: [String] = []
@@ -21,28 +13,21 @@ struct AppendCall: Sendable {
     var bodies: [String] = []
     var expectations: [ExpectedVersion]
 
-    var count: Int { indices.count }
+    var count: Int { ids.count }
 
     init(drafts: [EventDraft], expecting: [ExpectedVersion]) throws {
         expectations = expecting
-        var byOrg: [String: [Int]] = [:]
-        for (index, draft) in drafts.enumerated() { byOrg[draft.org, default: []].append(index) }
-        for org in byOrg.keys.sorted() {
-            let start = indices.count
-            for index in byOrg[org]! {
-                let draft = drafts[index]
-                let body = try draft.storedBody()
-                guard let text = String(validating: body, as: UTF8.self) else {
-                    throw LogError(.invalidEvent, "event \(draft.id): the encoded event is not UTF-8")
-                }
-                indices.append(index)
-                ids.append(draft.id)
-                streams.append(draft.stream)
-                types.append(draft.type)
-                timestamps.append(draft.timestampMs)
-                bodies.append(text)
+        for draft in drafts {
+            let body = try draft.storedBody()
+            guard let text = String(validating: body, as: UTF8.self) else {
+                throw LogError(.invalidEvent, "event \(draft.id): the encoded event is not UTF-8")
             }
-            groups.append(Group(org: org, range: start..<indices.count))
+            orgs.append(draft.org)
+            ids.append(draft.id)
+            streams.append(draft.stream)
+            types.append(draft.type)
+            timestamps.append(draft.timestampMs)
+            bodies.append(text)
         }
     }
 }
@@ -150,24 +135,17 @@ extension PostgresEventStore {
     func sendCalls(_ calls: [AppendCall]) async throws -> [CallOutcome] {
         var orgs: [String] = [], ids: [String] = [], streams: [String] = [], types: [String] = []
         var timestamps: [Int64] = [], bodies: [String] = []
-        var groupStarts: [Int32] = [], groupEnds: [Int32] = []
-        var callGroupStarts: [Int32] = [], callGroupEnds: [Int32] = [], callExpectStarts: [Int32] = [], callExpectEnds: [Int32] = []
+        var callStarts: [Int32] = [], callEnds: [Int32] = [], callExpectStarts: [Int32] = [], callExpectEnds: [Int32] = []
         var expectOrgs: [String] = [], expectStreams: [String] = [], expectVersions: [Int32] = []
         for call in calls {
-            callGroupStarts.append(Int32(groupStarts.count + 1))
-            for group in call.groups {
-                let base = ids.count
-                groupStarts.append(Int32(base + group.range.lowerBound + 1))
-                groupEnds.append(Int32(base + group.range.upperBound))
-            }
-            // The call's arranged events go in as they are; group ranges above are relative to them.
-            orgs.append(contentsOf: call.groups.flatMap { g in repeatElement(g.org, count: g.range.count) })
+            callStarts.append(Int32(ids.count + 1))
+            orgs.append(contentsOf: call.orgs)
             ids.append(contentsOf: call.ids)
             streams.append(contentsOf: call.streams)
             types.append(contentsOf: call.types)
             timestamps.append(contentsOf: call.timestamps)
             bodies.append(contentsOf: call.bodies)
-            callGroupEnds.append(Int32(groupStarts.count))
+            callEnds.append(Int32(ids.count))
             callExpectStarts.append(Int32(expectOrgs.count + 1))
             for x in call.expectations {
                 expectOrgs.append(x.org)
@@ -177,36 +155,37 @@ extension PostgresEventStore {
             callExpectEnds.append(Int32(expectOrgs.count))
         }
         let query: PostgresQuery = """
-            SELECT out_call, out_seq, out_duplicate, out_conflict FROM purser_append_calls(\(orgs), \(ids), \(streams), \(types), \
-            \(timestamps), \(bodies), \(groupStarts), \(groupEnds), \(callGroupStarts), \(callGroupEnds), \(callExpectStarts), \
-            \(callExpectEnds), \(expectOrgs), \(expectStreams), \(expectVersions))
+            SELECT out_pos, out_seq, out_duplicate, out_conflict FROM purser_append_calls(\(orgs), \(ids), \(streams), \(types), \
+            \(timestamps), \(bodies), \(callStarts), \(callEnds), \(callExpectStarts), \(callExpectEnds), \(expectOrgs), \
+            \(expectStreams), \(expectVersions))
             """
         let eventCount = ids.count
         return try await withRetry("append \(eventCount) event(s)") {
-            var rows: [(call: Int, seq: Int64?, duplicate: Bool?, conflict: String?)] = []
-            rows.reserveCapacity(eventCount)
-            for try await (call, seq, duplicate, conflict) in try await self.client.query(query, logger: self.logger)
+            // Each row names its event's position in the arrays (1-based).
+            var seqs = [Int64](repeating: 0, count: eventCount), duplicates = [Bool](repeating: false, count: eventCount)
+            var conflicts = [String?](repeating: nil, count: eventCount)
+            var answered = 0
+            for try await (pos, seq, duplicate, conflict) in try await self.client.query(query, logger: self.logger)
                 .decode((Int32, Int64?, Bool?, String?).self) {
-                rows.append((Int(call), seq, duplicate, conflict))
+                let i = Int(pos) - 1
+                precondition(i >= 0 && i < eventCount, "purser_append_calls answered position \(pos) of \(eventCount)")
+                seqs[i] = seq ?? 0
+                duplicates[i] = duplicate ?? false
+                conflicts[i] = conflict
+                answered += 1
             }
-            precondition(rows.count == eventCount, "purser_append_calls answered \(rows.count) rows for \(eventCount) events")
+            precondition(answered == eventCount, "purser_append_calls answered \(answered) rows for \(eventCount) events")
             var outcomes: [CallOutcome] = []
             outcomes.reserveCapacity(calls.count)
             var next = 0
-            for (c, call) in calls.enumerated() {
-                let mine = rows[next..<(next + call.count)]
+            for call in calls {
+                let range = next..<(next + call.count)
                 next += call.count
-                precondition(mine.allSatisfy { $0.call == c + 1 }, "purser_append_calls answered rows out of call order")
-                if let conflict = mine.first?.conflict {
+                if let conflict = conflicts[range.lowerBound] {
                     outcomes.append(.conflict(conflict))
-                    continue
+                } else {
+                    outcomes.append(.stored(seqs: seqs[range].map { UInt64($0) }, duplicates: Array(duplicates[range])))
                 }
-                var seqs = [UInt64](repeating: 0, count: call.count), duplicates = [Bool](repeating: false, count: call.count)
-                for (k, row) in mine.enumerated() {
-                    seqs[call.indices[k]] = UInt64(row.seq ?? 0)
-                    duplicates[call.indices[k]] = row.duplicate ?? false
-                }
-                outcomes.append(.stored(seqs: seqs, duplicates: duplicates))
             }
             return outcomes
         }

@@ -133,97 +133,156 @@ enum Migrations {
             );
             """#,
         ]),
-        // Set-based appends and group commit. `purser_append_rows` numbers, chains and inserts one
-        // org's events with a fixed number of statements instead of three per event (ids and
-        // stream versions looked up for the whole batch); `purser_append` keeps its signature on
-        // it, for nodes of an earlier build. `purser_append_calls` runs several callers' appends
-        // in one statement and one commit (the client's group commit): every head row is locked
-        // first, in org order, so concurrent batches never deadlock, and each caller's
-        // expectations are checked just before its events are written, so a stale one refuses that
-        // caller alone (its rows answer with the conflict) and the others are stored.
+        // Set-based appends and group commit. `purser_append_range` numbers, chains and inserts
+        // the events at positions lo…hi of its arrays, of any number of orgs, with a fixed number
+        // of statements (ids, stream versions and heads looked up for the whole range, one
+        // INSERT, one UPDATE of the heads) instead of three statements per event and a call per
+        // org. `purser_append_calls` runs several callers' appends in one statement and one
+        // commit (the client's group commit): every head row is locked first, in org order, so
+        // concurrent batches never deadlock; the callers without expectations (which cannot
+        // conflict) go through one range together, and a caller with expectations has them
+        // checked just before its own events are written, so a stale one refuses that caller alone
+        // (its rows answer with the conflict) while the others are stored. `purser_append` keeps
+        // its signature on the same core, for nodes of an earlier build.
         Migration(version: 3, name: "set-based append and group commit", statements: [
             #"""
-            CREATE FUNCTION purser_append_rows(
-                p_org text, p_ids text[], p_streams text[], p_types text[], p_ts bigint[], p_bodies text[]
-            ) RETURNS TABLE (out_seq bigint, out_duplicate boolean)
+            CREATE FUNCTION purser_append_range(
+                p_orgs text[], p_ids text[], p_streams text[], p_types text[], p_ts bigint[], p_bodies text[],
+                p_lo integer, p_hi integer
+            ) RETURNS TABLE (out_pos integer, out_seq bigint, out_duplicate boolean)
             LANGUAGE plpgsql AS $$
             DECLARE
-                v_seq    bigint;
-                v_hash   bytea;
-                v_n      integer := coalesce(array_length(p_ids, 1), 0);
-                v_stored bigint[];
-                v_first  integer[];
-                v_seqs   bigint[];
-                v_dup    boolean[];
-                v_new    integer[] := '{}';
-                v_nseqs  bigint[] := '{}';
-                v_hashes bytea[] := '{}';
-                v_vers   integer[];
-                r        record;
-                i        integer;
+                v_n          integer := p_hi - p_lo + 1;
+                v_seqs       bigint[];
+                v_dup        boolean[];
+                v_first      integer[];
+                v_new_org    text[] := '{}';
+                v_new_id     text[] := '{}';
+                v_new_stream text[] := '{}';
+                v_new_type   text[] := '{}';
+                v_new_ts     bigint[] := '{}';
+                v_new_body   text[] := '{}';
+                v_new_seq    bigint[] := '{}';
+                v_new_ver    integer[] := '{}';
+                v_new_hash   bytea[] := '{}';
+                v_head_org   text[] := '{}';
+                v_head_seq   bigint[] := '{}';
+                v_head_hash  bytea[] := '{}';
+                v_org        text := NULL;
+                v_org_new    boolean := false;
+                v_seq        bigint;
+                v_hash       bytea;
+                r            record;
+                i            integer := 0;
+                k            integer := 0;
             BEGIN
-                IF v_n = 0 THEN RETURN; END IF;
-                -- The caller holds the head row lock (purser_append_calls locks every head first);
-                -- taking it again is free and keeps this function safe on its own.
-                INSERT INTO purser_org_heads (org) VALUES (p_org) ON CONFLICT (org) DO NOTHING;
-                SELECT h.seq, h.hash INTO v_seq, v_hash FROM purser_org_heads h WHERE h.org = p_org FOR UPDATE;
-
-                -- Each event's seq when its id is stored already (else 0), and the first position
-                -- in this append of its id (a repeat within the append is a duplicate of the first).
-                SELECT array_agg(coalesce(e.seq, 0) ORDER BY t.ord), array_agg(f.first ORDER BY t.ord)
-                  INTO v_stored, v_first
-                  FROM unnest(p_ids) WITH ORDINALITY AS t(id, ord)
-                  JOIN (SELECT u.id, min(u.ord)::integer AS first FROM unnest(p_ids) WITH ORDINALITY AS u(id, ord) GROUP BY u.id) f
-                    ON f.id = t.id
-                  LEFT JOIN purser_events e ON e.org = p_org AND e.id = t.id;
+                IF v_n <= 0 THEN RETURN; END IF;
+                -- The head rows, created if new and locked in org order (purser_append_calls holds
+                -- them already; taking them again is free and keeps this function safe alone).
+                INSERT INTO purser_org_heads (org)
+                SELECT DISTINCT u.org FROM unnest(p_orgs[p_lo:p_hi]) AS u(org) ORDER BY u.org
+                ON CONFLICT (org) DO NOTHING;
+                PERFORM 1 FROM purser_org_heads h WHERE h.org = ANY (p_orgs[p_lo:p_hi]) ORDER BY h.org FOR UPDATE;
 
                 v_seqs := array_fill(0::bigint, ARRAY[v_n]);
                 v_dup := array_fill(false, ARRAY[v_n]);
-                FOR i IN 1 .. v_n LOOP
-                    IF v_stored[i] > 0 THEN
-                        v_seqs[i] := v_stored[i];
-                        v_dup[i] := true;
-                    ELSIF v_first[i] < i THEN
-                        v_dup[i] := true;
-                    ELSE
-                        v_new := v_new || i;
+                v_first := array_fill(0, ARRAY[v_n]);
+                -- Each event: whether its id is stored already (its seq) or repeats an earlier one
+                -- of the range (the first's position), else its stream version; by org, in order.
+                -- One statement for the whole range, and no join between the arrays (the planner
+                -- cannot see their lengths and might pair them row by row): each event's first
+                -- position with its id, its stored seq (one probe of (org, id)), and its stream
+                -- version (one probe of (org, stream) per stream), by windows.
+                FOR r IN
+                    WITH ev AS (
+                        SELECT t.pos::integer AS pos, t.org, t.id, t.stream, t.type, t.ts, t.body,
+                               (min(t.pos) OVER (PARTITION BY t.org, t.id))::integer AS first,
+                               (SELECT e.seq FROM purser_events e WHERE e.org = t.org AND e.id = t.id) AS stored
+                          FROM unnest(p_orgs[p_lo:p_hi], p_ids[p_lo:p_hi], p_streams[p_lo:p_hi], p_types[p_lo:p_hi],
+                                      p_ts[p_lo:p_hi], p_bodies[p_lo:p_hi]) WITH ORDINALITY AS t(org, id, stream, type, ts, body, pos)
+                    ),
+                    ranked AS (
+                        SELECT ev.*, (ev.stored IS NULL AND ev.first = ev.pos) AS is_new,
+                               row_number() OVER (PARTITION BY ev.org, ev.stream, (ev.stored IS NULL AND ev.first = ev.pos) ORDER BY ev.pos) AS rn
+                          FROM ev
+                    ),
+                    based AS (
+                        SELECT ranked.*,
+                               CASE WHEN ranked.is_new AND ranked.rn = 1 THEN
+                                   (SELECT coalesce(max(x.stream_version), 0) FROM purser_events x WHERE x.org = ranked.org AND x.stream = ranked.stream)
+                               END AS base
+                          FROM ranked
+                    )
+                    SELECT b.pos, b.org, b.id, b.stream, b.type, b.ts, b.body, b.first, b.stored, b.is_new,
+                           (max(b.base) OVER (PARTITION BY b.org, b.stream, b.is_new) + b.rn)::integer AS version
+                      FROM based b
+                     ORDER BY b.org, b.pos
+                LOOP
+                    IF v_org IS DISTINCT FROM r.org THEN
+                        IF v_org_new THEN
+                            k := k + 1; v_head_org[k] := v_org; v_head_seq[k] := v_seq; v_head_hash[k] := v_hash;
+                        END IF;
+                        v_org := r.org; v_org_new := false;
+                        SELECT h.seq, h.hash INTO v_seq, v_hash FROM purser_org_heads h WHERE h.org = r.org;
                     END IF;
-                END LOOP;
-
-                IF array_length(v_new, 1) > 0 THEN
-                    -- Each new event's stream version: its stream's version before, plus its rank
-                    -- among this append's new events of that stream.
-                    SELECT array_agg(x.v ORDER BY x.k) INTO v_vers FROM (
-                        SELECT n.k, (b.base + row_number() OVER (PARTITION BY n.s ORDER BY n.k))::integer AS v
-                          FROM (SELECT q.k, p_streams[q.pos] AS s FROM unnest(v_new) WITH ORDINALITY AS q(pos, k)) n
-                          JOIN (SELECT d.s, (SELECT coalesce(max(e.stream_version), 0) FROM purser_events e
-                                              WHERE e.org = p_org AND e.stream = d.s) AS base
-                                  FROM (SELECT DISTINCT p_streams[pos] AS s FROM unnest(v_new) AS r(pos)) d) b
-                            ON b.s = n.s) x;
-                    -- The chain, in seq order.
-                    i := 0;
-                    FOR r IN SELECT q.pos, a.body FROM unnest(v_new) AS q(pos)
-                               JOIN unnest(p_bodies) WITH ORDINALITY AS a(body, pos) ON a.pos = q.pos ORDER BY q.pos LOOP
-                        i := i + 1;
+                    v_first[r.pos] := r.first;
+                    IF r.is_new THEN
                         v_seq := v_seq + 1;
                         v_hash := sha256(v_hash || int8send(v_seq) || convert_to(r.body, 'UTF8'));
+                        i := i + 1;
+                        v_new_org[i] := r.org; v_new_id[i] := r.id; v_new_stream[i] := r.stream; v_new_type[i] := r.type;
+                        v_new_ts[i] := r.ts; v_new_body[i] := r.body;
+                        v_new_seq[i] := v_seq; v_new_ver[i] := r.version; v_new_hash[i] := v_hash;
                         v_seqs[r.pos] := v_seq;
-                        v_nseqs[i] := v_seq;
-                        v_hashes[i] := v_hash;
-                    END LOOP;
-                    INSERT INTO purser_events (org, seq, id, stream, stream_version, type, ts_ms, body, hash)
-                    SELECT p_org, s.seq, a.id, a.stream, s.ver, a.type, a.ts, a.body, s.hash
-                      FROM unnest(v_new, v_nseqs, v_vers, v_hashes) AS s(pos, seq, ver, hash)
-                      JOIN unnest(p_ids, p_streams, p_types, p_ts, p_bodies) WITH ORDINALITY AS a(id, stream, type, ts, body, pos)
-                        ON a.pos = s.pos
-                     ORDER BY s.seq;
-                    UPDATE purser_org_heads SET seq = v_seq, hash = v_hash WHERE org = p_org;
+                        v_org_new := true;
+                    ELSE
+                        v_dup[r.pos] := true;
+                        IF r.stored IS NOT NULL THEN v_seqs[r.pos] := r.stored; END IF;
+                    END IF;
+                END LOOP;
+                IF v_org_new THEN
+                    k := k + 1; v_head_org[k] := v_org; v_head_seq[k] := v_seq; v_head_hash[k] := v_hash;
                 END IF;
 
+                IF i > 0 THEN
+                    INSERT INTO purser_events (org, seq, id, stream, stream_version, type, ts_ms, body, hash)
+                    SELECT * FROM unnest(v_new_org, v_new_seq, v_new_id, v_new_stream, v_new_ver, v_new_type, v_new_ts, v_new_body, v_new_hash);
+                    UPDATE purser_org_heads h SET seq = u.seq, hash = u.hash
+                      FROM unnest(v_head_org, v_head_seq, v_head_hash) AS u(org, seq, hash)
+                     WHERE h.org = u.org;
+                END IF;
+
+                -- A repeat within the range answers its first's seq.
                 FOR i IN 1 .. v_n LOOP
                     IF v_seqs[i] = 0 THEN v_seqs[i] := v_seqs[v_first[i]]; END IF;
                 END LOOP;
-                RETURN QUERY SELECT * FROM unnest(v_seqs, v_dup);
+                RETURN QUERY SELECT (p_lo - 1 + t.pos)::integer, t.seq, t.dup FROM unnest(v_seqs, v_dup) WITH ORDINALITY AS t(seq, dup, pos);
+            END
+            $$;
+            """#,
+            #"""
+            CREATE FUNCTION purser_stale_expectation(
+                p_orgs text[], p_ids text[], p_lo integer, p_hi integer,
+                p_expect_orgs text[], p_expect_streams text[], p_expect_versions integer[], p_xlo integer, p_xhi integer
+            ) RETURNS text
+            LANGUAGE plpgsql AS $$
+            DECLARE
+                v_bad record;
+            BEGIN
+                -- Expectations count only when the caller stores something new (as on the
+                -- embedded log: an append of nothing but duplicates is answered as stored).
+                IF p_xhi < p_xlo OR NOT EXISTS (
+                    SELECT 1 FROM unnest(p_orgs[p_lo:p_hi], p_ids[p_lo:p_hi]) AS t(org, id)
+                     WHERE (SELECT e.seq FROM purser_events e WHERE e.org = t.org AND e.id = t.id) IS NULL) THEN
+                    RETURN NULL;
+                END IF;
+                SELECT x.org, x.s, x.want, x.have INTO v_bad FROM (
+                    SELECT u.org, u.s, u.want, (SELECT coalesce(max(e.stream_version), 0) FROM purser_events e
+                                                 WHERE e.org = u.org AND e.stream = u.s) AS have
+                      FROM unnest(p_expect_orgs[p_xlo:p_xhi], p_expect_streams[p_xlo:p_xhi], p_expect_versions[p_xlo:p_xhi]) AS u(org, s, want)) x
+                 WHERE x.have <> x.want LIMIT 1;
+                IF NOT FOUND THEN RETURN NULL; END IF;
+                RETURN format('stream %s of org %s is at version %s, not %s; reload it and retry', v_bad.s, v_bad.org, v_bad.have, v_bad.want);
             END
             $$;
             """#,
@@ -234,91 +293,59 @@ enum Migrations {
             ) RETURNS TABLE (out_seq bigint, out_duplicate boolean)
             LANGUAGE plpgsql AS $$
             DECLARE
-                v_bad record;
+                v_n        integer := coalesce(array_length(p_ids, 1), 0);
+                v_x        integer := coalesce(array_length(p_expect_streams, 1), 0);
+                v_orgs     text[] := array_fill(p_org, ARRAY[greatest(v_n, 1)]);
+                v_conflict text;
             BEGIN
                 INSERT INTO purser_org_heads (org) VALUES (p_org) ON CONFLICT (org) DO NOTHING;
                 PERFORM 1 FROM purser_org_heads h WHERE h.org = p_org FOR UPDATE;
-                IF coalesce(array_length(p_expect_streams, 1), 0) > 0
-                   AND EXISTS (SELECT 1 FROM unnest(p_ids) AS t(id)
-                                WHERE NOT EXISTS (SELECT 1 FROM purser_events e WHERE e.org = p_org AND e.id = t.id)) THEN
-                    SELECT x.s, x.want, x.have INTO v_bad FROM (
-                        SELECT u.s, u.want, (SELECT coalesce(max(e.stream_version), 0) FROM purser_events e
-                                              WHERE e.org = p_org AND e.stream = u.s) AS have
-                          FROM unnest(p_expect_streams, p_expect_versions) AS u(s, want)) x
-                     WHERE x.have <> x.want LIMIT 1;
-                    IF FOUND THEN
-                        RAISE EXCEPTION 'stream % of org % is at version %, not %; reload it and retry', v_bad.s, p_org, v_bad.have, v_bad.want
-                            USING ERRCODE = 'PX409';
-                    END IF;
+                v_conflict := purser_stale_expectation(v_orgs, p_ids, 1, v_n, array_fill(p_org, ARRAY[greatest(v_x, 1)]),
+                                                       p_expect_streams, p_expect_versions, 1, v_x);
+                IF v_conflict IS NOT NULL THEN
+                    RAISE EXCEPTION '%', v_conflict USING ERRCODE = 'PX409';
                 END IF;
-                RETURN QUERY SELECT * FROM purser_append_rows(p_org, p_ids, p_streams, p_types, p_ts, p_bodies);
+                RETURN QUERY SELECT r.out_seq, r.out_duplicate
+                               FROM purser_append_range(v_orgs, p_ids, p_streams, p_types, p_ts, p_bodies, 1, v_n) r ORDER BY r.out_pos;
             END
             $$;
             """#,
             #"""
             CREATE FUNCTION purser_append_calls(
                 p_orgs text[], p_ids text[], p_streams text[], p_types text[], p_ts bigint[], p_bodies text[],
-                p_group_starts integer[], p_group_ends integer[],
-                p_call_group_starts integer[], p_call_group_ends integer[], p_call_expect_starts integer[], p_call_expect_ends integer[],
+                p_call_starts integer[], p_call_ends integer[], p_call_expect_starts integer[], p_call_expect_ends integer[],
                 p_expect_orgs text[], p_expect_streams text[], p_expect_versions integer[]
-            ) RETURNS TABLE (out_call integer, out_seq bigint, out_duplicate boolean, out_conflict text)
+            ) RETURNS TABLE (out_pos integer, out_seq bigint, out_duplicate boolean, out_conflict text)
             LANGUAGE plpgsql AS $$
             DECLARE
-                v_calls    integer := coalesce(array_length(p_call_group_starts, 1), 0);
+                v_calls    integer := coalesce(array_length(p_call_starts, 1), 0);
+                v_n        integer := coalesce(array_length(p_ids, 1), 0);
+                v_run      integer := 1;
                 v_conflict text;
-                v_has_new  boolean;
-                v_bad      record;
                 c          integer;
-                g          integer;
-                x          integer;
-                lo         integer;
-                hi         integer;
-                o          text;
             BEGIN
-                -- Every head this batch writes, created if new and locked, in org order.
+                -- Every head this batch writes or checks, created if new and locked, in org order.
                 INSERT INTO purser_org_heads (org)
                 SELECT DISTINCT u.org FROM unnest(p_orgs || p_expect_orgs) AS u(org) ORDER BY u.org
                 ON CONFLICT (org) DO NOTHING;
                 PERFORM 1 FROM purser_org_heads h WHERE h.org = ANY (p_orgs || p_expect_orgs) ORDER BY h.org FOR UPDATE;
 
                 FOR c IN 1 .. v_calls LOOP
-                    v_conflict := NULL;
-                    -- Expectations count only when the caller stores something new (as on the
-                    -- embedded log: an append of nothing but duplicates is answered as stored).
-                    IF p_call_expect_ends[c] >= p_call_expect_starts[c] THEN
-                        v_has_new := false;
-                        FOR g IN p_call_group_starts[c] .. p_call_group_ends[c] LOOP
-                            lo := p_group_starts[g]; hi := p_group_ends[g]; o := p_orgs[lo];
-                            IF EXISTS (SELECT 1 FROM unnest(p_ids[lo:hi]) AS t(id)
-                                        WHERE NOT EXISTS (SELECT 1 FROM purser_events e WHERE e.org = o AND e.id = t.id)) THEN
-                                v_has_new := true;
-                                EXIT;
-                            END IF;
-                        END LOOP;
-                        IF v_has_new THEN
-                            FOR x IN p_call_expect_starts[c] .. p_call_expect_ends[c] LOOP
-                                SELECT p_expect_streams[x] AS s, p_expect_versions[x] AS want,
-                                       (SELECT coalesce(max(e.stream_version), 0) FROM purser_events e
-                                         WHERE e.org = p_expect_orgs[x] AND e.stream = p_expect_streams[x]) AS have
-                                  INTO v_bad;
-                                IF v_bad.have <> v_bad.want THEN
-                                    v_conflict := format('stream %s of org %s is at version %s, not %s; reload it and retry',
-                                                         v_bad.s, p_expect_orgs[x], v_bad.have, v_bad.want);
-                                    EXIT;
-                                END IF;
-                            END LOOP;
-                        END IF;
+                    CONTINUE WHEN p_call_expect_ends[c] < p_call_expect_starts[c];
+                    -- The callers before this one, none with expectations: one range.
+                    RETURN QUERY SELECT r.*, NULL::text
+                                   FROM purser_append_range(p_orgs, p_ids, p_streams, p_types, p_ts, p_bodies, v_run, p_call_starts[c] - 1) r;
+                    v_conflict := purser_stale_expectation(p_orgs, p_ids, p_call_starts[c], p_call_ends[c], p_expect_orgs, p_expect_streams,
+                                                           p_expect_versions, p_call_expect_starts[c], p_call_expect_ends[c]);
+                    IF v_conflict IS NOT NULL THEN
+                        RETURN QUERY SELECT g::integer, NULL::bigint, NULL::boolean, v_conflict FROM generate_series(p_call_starts[c], p_call_ends[c]) g;
+                    ELSE
+                        RETURN QUERY SELECT r.*, NULL::text
+                                       FROM purser_append_range(p_orgs, p_ids, p_streams, p_types, p_ts, p_bodies, p_call_starts[c], p_call_ends[c]) r;
                     END IF;
-                    FOR g IN p_call_group_starts[c] .. p_call_group_ends[c] LOOP
-                        lo := p_group_starts[g]; hi := p_group_ends[g];
-                        IF v_conflict IS NOT NULL THEN
-                            RETURN QUERY SELECT c, NULL::bigint, NULL::boolean, v_conflict FROM generate_series(lo, hi);
-                        ELSE
-                            RETURN QUERY SELECT c, r.out_seq, r.out_duplicate, NULL::text
-                              FROM purser_append_rows(p_orgs[lo], p_ids[lo:hi], p_streams[lo:hi], p_types[lo:hi], p_ts[lo:hi], p_bodies[lo:hi]) r;
-                        END IF;
-                    END LOOP;
+                    v_run := p_call_ends[c] + 1;
                 END LOOP;
+                RETURN QUERY SELECT r.*, NULL::text FROM purser_append_range(p_orgs, p_ids, p_streams, p_types, p_ts, p_bodies, v_run, v_n) r;
             END
             $$;
             """#,
