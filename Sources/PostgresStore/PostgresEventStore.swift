@@ -52,7 +52,7 @@ public final class PostgresEventStore: EventStore {
         self.url = url
         self.logger = logger
         self.retrySecondsMax = retrySecondsMax
-        commits = GroupCommit(flushesMax: max(1, min(8, connectionsMax / 2)), batchEventsMax: AppendLimits.appendEventsMax)
+        commits = GroupCommit(flushesMax: max(1, min(2, connectionsMax / 2)), batchEventsMax: AppendLimits.appendEventsMax)
         let client = PostgresClient(configuration: url.clientConfiguration(connectionsMax: connectionsMax), backgroundLogger: logger)
         self.client = client
         runner = Task { await client.run() }
