@@ -33,8 +33,17 @@ public protocol EventStore: Sendable, CustomStringConvertible {
     /// How much the store holds.
     func stats() async throws -> StoreStats
 
+    /// Whether the store can take work now: reachable, its schema what this build expects.
+    /// Throws what stops it (for a server's readiness probe); the embedded log, open in this
+    /// process, is always ready.
+    func checkReady() async throws
+
     /// Releases the store; appends after this fail.
     func close() async
+}
+
+extension EventStore {
+    public func checkReady() async throws {}
 }
 
 /// What a read selects: always one org (positions are per org), optionally one stream, event

@@ -78,6 +78,12 @@ extension Pipeline {
     /// The last seq in the embedded log (0 on a store whose positions are per org).
     public var logHead: UInt64 { embeddedLog.map { $0.nextSequence &- 1 } ?? 0 }
 
+    /// Throws what keeps the store from taking work (unreachable, schema not current): a
+    /// server's readiness.
+    public func checkStoreReady() async throws {
+        try await store.checkReady()
+    }
+
     /// The read models (for the HTTP API's reads).
     public var readModels: ReadModelSync { models }
 }

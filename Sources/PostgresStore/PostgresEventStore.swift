@@ -31,6 +31,8 @@ public final class PostgresEventStore: EventStore {
     /// How long one attempt may take before it is presumed lost with its connection and sent
     /// again (safe: the retry is de-duplicated by event id).
     let attemptLimit: Duration = .seconds(5)
+    /// How long a readiness check waits for the server.
+    static let readyCheckLimit: Duration = .seconds(2)
     /// Appends waiting for the commit in flight go together in the next (GroupCommit).
     let commits: GroupCommit
 
@@ -103,17 +105,36 @@ public final class PostgresEventStore: EventStore {
 
     /// The newest migration applied; throws `schemaTooNew` for a database a newer build migrated.
     public func schemaVersion() async throws -> Int {
-        try await withRetry("read the schema version") {
-            let exists = try await self.client.query("SELECT to_regclass('purser_migrations') IS NOT NULL", logger: self.logger)
-            for try await present in exists.decode(Bool.self) where !present { return 0 }
-            var newest = 0
-            for try await v in try await self.client.query("SELECT coalesce(max(version), 0) FROM purser_migrations", logger: self.logger).decode(Int.self) {
-                newest = v
-            }
-            if newest > Migrations.latest {
-                throw PostgresStoreError(.schemaTooNew, "the database at \(self.url) has schema version \(newest), newer than this build's \(Migrations.latest); upgrade purser")
-            }
-            return newest
+        try await withRetry("read the schema version") { try await self.schemaVersionAttempt() }
+    }
+
+    private func schemaVersionAttempt() async throws -> Int {
+        let exists = try await client.query("SELECT to_regclass('purser_migrations') IS NOT NULL", logger: logger)
+        for try await present in exists.decode(Bool.self) where !present { return 0 }
+        var newest = 0
+        for try await v in try await client.query("SELECT coalesce(max(version), 0) FROM purser_migrations", logger: logger).decode(Int.self) {
+            newest = v
+        }
+        if newest > Migrations.latest {
+            throw PostgresStoreError(.schemaTooNew, "the database at \(url) has schema version \(newest), newer than this build's \(Migrations.latest); upgrade purser")
+        }
+        return newest
+    }
+
+    /// Ready when the server answers and every migration this build knows has been applied
+    /// (`unavailable` or `schema_too_old` otherwise; `schema_too_new` from `schemaVersion`).
+    /// One attempt of at most `readyCheckLimit`: a probe must answer, not wait out the retries.
+    public func checkReady() async throws {
+        let version: Int
+        do {
+            version = try await Self.within(Self.readyCheckLimit) { try await self.schemaVersionAttempt() }
+        } catch let error as PostgresStoreError {
+            throw error
+        } catch {
+            throw PostgresStoreError(.unavailable, "PostgreSQL at \(url) did not answer within \(Self.readyCheckLimit)", cause: error)
+        }
+        if version < Migrations.latest {
+            throw PostgresStoreError(.schemaTooOld, "the database at \(url) has schema version \(version), this build needs \(Migrations.latest); run purser db migrate")
         }
     }
 

@@ -10,6 +10,8 @@ public enum PostgresStoreErrorCode: String, Sendable {
     case server
     /// The database's schema is newer than this build knows.
     case schemaTooNew = "schema_too_new"
+    /// The database's schema is older than this build needs (`purser db migrate`).
+    case schemaTooOld = "schema_too_old"
 }
 
 /// The PostgreSQL store's errors. Messages name the server as `PostgresURL.description` shows it

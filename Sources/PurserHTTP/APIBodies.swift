@@ -122,6 +122,12 @@ struct HealthAnswer: ResponseCodable, Sendable, OpenAPIDescribed {
                                       required: ["status", "logHead"])
 }
 
+struct ReadyAnswer: ResponseCodable, Sendable, OpenAPIDescribed {
+    var status: String
+
+    static let schema = Schema.object(["status": .string(enumeration: ["ready"])], required: ["status"])
+}
+
 struct WhoAmI: ResponseCodable, Sendable, OpenAPIDescribed {
     var org: String
     var role: Role

@@ -77,6 +77,8 @@ enum OpenAPIDocument {
 
     static let apiRoutes: [Route] = [
         Route(method: "get", path: "/healthz", summary: "The server is up; the log's head", role: nil, answers: [ok(HealthAnswer.self, "up")]),
+        Route(method: "get", path: "/readyz", summary: "The server can take work: its store answers and the store's schema is current", role: nil,
+              answers: [ok(ReadyAnswer.self, "ready"), .error(503, "the store is unreachable or its schema is not current")]),
         Route(method: "get", path: "/api/tools", summary: "The tool catalog: every tool an agent config may name, its action category, argument schema and activity sentence",
               role: .viewer, answers: [ok(ToolListing.self, "the catalog"), .error(401, "no or bad token"), .error(429, "rate limited")]),
         Route(method: "get", path: "/api/channels", summary: "The channel registry: every channel an agent may bind and sessions run on, with its label",

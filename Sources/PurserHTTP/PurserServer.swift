@@ -31,6 +31,15 @@ public enum PurserServer {
         router.get("app.css") { _, _ in Reply.text(DashboardAssets.appCSS, contentType: "text/css; charset=utf-8") }
         router.get("openapi.json") { _, _ in Reply.json(OpenAPIDocument.document) }
         router.get("healthz") { _, _ in HealthAnswer(status: "ok", logHead: pipeline.logHead) }
+        // Ready: the store answers and its schema is current (a load balancer sends work only then).
+        router.get("readyz") { _, _ -> Response in
+            do {
+                try await pipeline.checkStoreReady()
+                return Reply.json(ReadyAnswer(status: "ready"))
+            } catch {
+                return Reply.error(.serviceUnavailable, "not_ready", "the store cannot take work: \(error)")
+            }
+        }
         WebhookRoutes(pipeline: pipeline, secrets: secrets, limiter: limiter, sourceLimiter: sourceLimiter).register(router)
         let api = router.group("api").add(middleware: AuthMiddleware(tokens: tokens, limiter: limiter))
         let routes = APIRoutes(pipeline: pipeline)

@@ -135,6 +135,9 @@ struct ServeOnPostgresTests {
             }
         }
         let bound = try #require(port, "the server did not say where it listens: \(seen)")
+        // Ready: PostgreSQL answers and the schema is current.
+        let ready = try runProcess("/usr/bin/curl", ["-s", "-w", " %{http_code}", "http://127.0.0.1:\(bound)/readyz"])
+        #expect(ready.stdout == #"{"status":"ready"} 200"#, "\(ready.stdout) \(ready.stderr)")
         let message = #"{"channel":"webchat","to":"haff-web","from":"visitor-pg","text":"Was kostet der SBF Binnen?","externalMessageId":"web.pg.1"}"#
         let posted = try runProcess("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",
                                                       "-H", "Content-Type: application/json", "--data", message,

@@ -125,3 +125,24 @@ struct GroupCommitTests {
     }
 }
 }
+
+extension PostgresSuites {
+/// The readiness a server's `/readyz` reports: the store answers and its schema is current.
+@Suite("PostgreSQL readiness", .enabled(if: TestDatabase.enabled))
+struct ReadinessTests {
+    @Test func aCurrentSchemaIsReadyAnOlderOneIsNot() async throws {
+        try await TestDatabase.with { url in
+            try await TestDatabase.withStore(url) { store in
+                try await store.checkReady()
+                // A database a migration behind (as if an older build had made it).
+                try await TestDatabase.withClient(url) { client in
+                    try await client.query("DELETE FROM purser_migrations WHERE version = (SELECT max(version) FROM purser_migrations)")
+                }
+                let error = await #expect(throws: PostgresStoreError.self) { try await store.checkReady() }
+                #expect(error?.code == .schemaTooOld)
+                #expect(error?.message.contains("purser db migrate") == true)
+            }
+        }
+    }
+}
+}

@@ -81,6 +81,7 @@ struct OpenAPIConformanceTests {
             }
             let viewer = s.headers("haff", "viewer"), op = s.headers("haff", "operator"), admin = s.headers("haff", "admin")
             _ = try await call(.get, "/healthz", route: "/healthz")
+            #expect(try await call(.get, "/readyz", route: "/readyz")["status"]?.stringValue == "ready")
             _ = try await call(.get, "/api/whoami", route: "/api/whoami", headers: viewer)
             _ = try await call(.get, "/api/tools", route: "/api/tools", headers: viewer)
             _ = try await call(.get, "/api/tools", route: "/api/tools")
