@@ -16,6 +16,8 @@ public struct EventCopier: Sendable {
         /// The org's events copied or found already there, and how many it has.
         public var done: UInt64
         public var total: UInt64
+        /// The org's first report (before its first batch).
+        public var starting: Bool
     }
 
     /// What a copy did.
@@ -27,21 +29,32 @@ public struct EventCopier: Sendable {
         public var present: UInt64 = 0
     }
 
+    /// Orgs at once into PostgreSQL (`purser store migrate`): enough to fill its group commit's
+    /// batches on two cores.
+    public static let postgresOrgsAtOnce = 4
+
     public let source: any EventStore
     public let target: any EventStore
     /// Events per append (and per read).
     public var batchEventsMax: Int
+    /// Orgs copied at the same time. 1 writes org after org (what an export into a data
+    /// directory wants: each org's events together); more keeps a store that commits concurrent
+    /// appends together busy (PostgreSQL's group commit). Each org's own events keep their order
+    /// either way.
+    public var orgsAtOnce: Int
 
-    public init(from source: any EventStore, to target: any EventStore, batchEventsMax: Int = 1000) {
+    public init(from source: any EventStore, to target: any EventStore, batchEventsMax: Int = 1000, orgsAtOnce: Int = 1) {
         precondition(batchEventsMax > 0 && batchEventsMax <= AppendLimits.appendEventsMax, "a copy batch is 1…\(AppendLimits.appendEventsMax) events")
+        precondition(orgsAtOnce > 0, "a copy copies at least one org at a time")
         self.source = source
         self.target = target
         self.batchEventsMax = batchEventsMax
+        self.orgsAtOnce = orgsAtOnce
     }
 
     /// Checks every org first (nothing is written to a target that holds different events),
-    /// then copies org by org, calling `progress` after each batch.
-    public func run(progress: (Progress) -> Void = { _ in }) async throws -> Summary {
+    /// then copies `orgsAtOnce` orgs at a time, calling `progress` after each batch.
+    public func run(progress: @escaping @Sendable (Progress) -> Void = { _ in }) async throws -> Summary {
         let totals = try await source.stats().eventsPerOrg
         let orgs = try await source.orgs()
         var resume: [String: (sourceAfter: UInt64, present: UInt64)] = [:]
@@ -52,27 +65,43 @@ public struct EventCopier: Sendable {
             throw LogError(.invalidEvent, "\(target) holds events of org \(org), which \(source) does not have; copy into an empty store")
         }
         var summary = Summary()
-        for org in orgs {
-            summary.orgs += 1
-            let total = totals[org] ?? 0
-            var (after, done) = resume[org]!
-            summary.present += done
-            progress(Progress(org: org, done: done, total: total))
-            while true {
-                let batch = try await page(source, org, after: after, batchEventsMax)
-                guard let last = batch.last else { break }
-                let drafts = try batch.map(Self.draft)
-                let result = try await target.append(drafts)
-                if let i = result.duplicates.firstIndex(of: true) {
-                    throw LogError(.invalidEvent, "org \(org): event \(batch[i].id) is already in \(target) at another place in the org's history; the target was written to during the copy")
-                }
-                summary.copied += UInt64(batch.count)
-                done += UInt64(batch.count)
-                after = last.seq
-                progress(Progress(org: org, done: done, total: total))
+        summary.orgs = orgs.count
+        try await withThrowingTaskGroup(of: (copied: UInt64, present: UInt64).self) { group in
+            var next = 0
+            func start() {
+                let org = orgs[next], (after, present) = resume[org]!, total = totals[org] ?? 0
+                next += 1
+                group.addTask { try await copy(org, after: after, present: present, total: total, progress: progress) }
+            }
+            while next < min(orgsAtOnce, orgs.count) { start() }
+            while let done = try await group.next() {
+                summary.copied += done.copied
+                summary.present += done.present
+                if next < orgs.count { start() }
             }
         }
         return summary
+    }
+
+    /// One org's events after source position `after` (the `present` before it are there already).
+    private func copy(_ org: String, after start: UInt64, present: UInt64, total: UInt64,
+                      progress: @Sendable (Progress) -> Void) async throws -> (copied: UInt64, present: UInt64) {
+        var after = start, done = present, copied: UInt64 = 0
+        progress(Progress(org: org, done: done, total: total, starting: true))
+        while true {
+            let batch = try await page(source, org, after: after, batchEventsMax)
+            guard let last = batch.last else { break }
+            let drafts = try batch.map(Self.draft)
+            let result = try await target.append(drafts)
+            if let i = result.duplicates.firstIndex(of: true) {
+                throw LogError(.invalidEvent, "org \(org): event \(batch[i].id) is already in \(target) at another place in the org's history; the target was written to during the copy")
+            }
+            copied += UInt64(batch.count)
+            done += UInt64(batch.count)
+            after = last.seq
+            progress(Progress(org: org, done: done, total: total, starting: false))
+        }
+        return (copied, present)
     }
 
     /// How much of `org` the target already holds: compared with the source's first events,

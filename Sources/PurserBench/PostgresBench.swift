@@ -126,7 +126,7 @@ private func benchImportReplayRebuild(_ url: PostgresURL, events total: Int, wor
     // Bulk import: `purser store migrate`'s copier (reading the embedded log org by org, appending
     // in batches), against COPY FROM STDIN of the same rows, encoded before the clock starts.
     let i0 = now()
-    let summary = try await EventCopier(from: embedded, to: store).run()
+    let summary = try await EventCopier(from: embedded, to: store, orgsAtOnce: EventCopier.postgresOrgsAtOnce).run()
     let importSecs = now() - i0
     precondition(summary.copied == UInt64(total), "the copier wrote \(summary.copied) of \(total) events")
     var chunks: [ByteBuffer] = []

@@ -34,12 +34,11 @@ enum StoreAccess {
         }
     }
 
-    /// A copy between stores with its progress on stderr, one line per org and batch.
-    static func copy(from source: any EventStore, to target: any EventStore, verb: String) async throws -> EventCopier.Summary {
-        var lastOrg = ""
-        return try await EventCopier(from: source, to: target).run { p in
-            if p.org != lastOrg {
-                lastOrg = p.org
+    /// A copy between stores with its progress on stderr, one line per org and batch;
+    /// `orgsAtOnce` orgs at a time (their lines then interleave, each naming its org).
+    static func copy(from source: any EventStore, to target: any EventStore, verb: String, orgsAtOnce: Int = 1) async throws -> EventCopier.Summary {
+        try await EventCopier(from: source, to: target, orgsAtOnce: orgsAtOnce).run { p in
+            if p.starting {
                 Output.note("\(verb) org \(p.org): \(p.total) event\(p.total == 1 ? "" : "s")" + (p.done > 0 ? ", \(p.done) already there" : ""))
             } else {
                 Output.note("\(verb) org \(p.org): \(p.done)/\(p.total)")

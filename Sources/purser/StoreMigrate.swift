@@ -33,7 +33,7 @@ struct StoreMigrate: AsyncParsableCommand {
         let source = EmbeddedEventStore(reader: reader)
         let summary = try await StoreAccess.withDatabase(url, migrate: true, label: "purser.store") { store in
             do {
-                return try await StoreAccess.copy(from: source, to: store, verb: "migrate")
+                return try await StoreAccess.copy(from: source, to: store, verb: "migrate", orgsAtOnce: EventCopier.postgresOrgsAtOnce)
             } catch {
                 Output.note("cannot migrate \(global.dataDirectory) to \(url): \(error)")
                 throw Exit.failure
