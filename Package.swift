@@ -59,6 +59,8 @@ let package = Package(
         // Hummingbird's own dependency; declared because PurserHTTP imports NIOCore (ByteBuffer) itself.
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.0.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.25.0"),
     ],
     targets: [
@@ -238,6 +240,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ] + projectorTargets,
             path: "Sources/Pipeline",
             swiftSettings: swiftSettings
@@ -265,6 +268,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 // No GRDB: the HTTP side reads through the engine's async read API, never SQLite.
                 .product(name: "Logging", package: "swift-log"),
             ] + projectorTargets,
@@ -288,7 +292,7 @@ let package = Package(
         .target(
             name: "PurserRuntime",
             dependencies: ["PurserCore", "EventLog", "EventStore", "PostgresStore", "PurserDomain", "Pipeline", "LLM", "Credentials",
-                           .product(name: "Logging", package: "swift-log")],
+                           .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus")],
             path: "Sources/PurserRuntime",
             swiftSettings: swiftSettings
         ),
@@ -444,6 +448,7 @@ let package = Package(
             name: "PurserHTTPTests",
             dependencies: [
                 "PurserTestSupport", "PostgresTestSupport", "PostgresStore", "PurserCore", "PurserHTTP", "Pipeline", "EventLog", "EventStore", "PurserDomain", "LLM", "LLMTestServer", "Channels", "Tools",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -102,6 +102,7 @@ public final class Pipeline: Sendable {
         } catch {
             throw PipelineError(.appendFailed, "could not append \(drafts.count) event(s) to the log", cause: error)
         }
+        options.metrics.appended.increment(by: result.duplicates.lazy.filter { !$0 }.count)
         if let last = result.seqs.max() {
             state.withLock { state in
                 state.sessionsWritten[org] = max(state.sessionsWritten[org] ?? 0, last)

@@ -20,5 +20,8 @@ public struct PipelineOptions: Sendable {
     /// model when they are next needed.
     public var sessionsCachedMax = 100_000
 
+    /// Where the engine's counters go (nothing by default; Prometheus in `purser serve`).
+    public var metrics = EngineMetrics()
+
     public init() {}
 }

@@ -60,6 +60,7 @@ extension Pipeline {
         let total = DispatchTime.now().uptimeNanoseconds &- started
         outcome.modelWaitNanos = modelWait.withLock { $0 }
         outcome.engineNanos = total > outcome.modelWaitNanos ? total - outcome.modelWaitNanos : 0
+        options.metrics.turn(outcome.kind)
         return outcome
     }
 

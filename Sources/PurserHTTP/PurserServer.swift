@@ -2,6 +2,7 @@ import EventLog
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Prometheus
 import Logging
 import NIOCore
 import Pipeline
@@ -22,7 +23,8 @@ public enum PurserServer {
     public static func router(pipeline: Pipeline, dataDirectory: String, secrets: WebhookSecrets,
                               tokens: AccessTokenStore, limiter: RateLimiter = RateLimiter(),
                               sourceLimiter: RateLimiter = RateLimiter(ratePerSecond: HTTPLimits.sourceRequestsPerSecond,
-                                                                       burst: HTTPLimits.sourceBurstRequests)) -> Router<PurserRequestContext> {
+                                                                       burst: HTTPLimits.sourceBurstRequests),
+                              metrics: PrometheusCollectorRegistry? = nil) -> Router<PurserRequestContext> {
         let router = Router(context: PurserRequestContext.self)
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: ErrorShapeMiddleware())
@@ -31,6 +33,14 @@ public enum PurserServer {
         router.get("app.css") { _, _ in Reply.text(DashboardAssets.appCSS, contentType: "text/css; charset=utf-8") }
         router.get("openapi.json") { _, _ in Reply.json(OpenAPIDocument.document) }
         router.get("healthz") { _, _ in HealthAnswer(status: "ok", logHead: pipeline.logHead) }
+        // The engine's counters in Prometheus's text format; no label names an org or a customer.
+        if let metrics {
+            router.get("metrics") { _, _ -> Response in
+                var text: [UInt8] = []
+                metrics.emit(into: &text)
+                return Reply.text(String(decoding: text, as: UTF8.self), contentType: "text/plain; version=0.0.4; charset=utf-8")
+            }
+        }
         // Ready: the store answers and its schema is current (a load balancer sends work only then).
         router.get("readyz") { _, _ -> Response in
             do {
@@ -61,7 +71,8 @@ public enum PurserServer {
         // Tokens from the runtime's documents: a token created on any node works on every node of
         // the database. `authenticate` reads them off the cooperative pool (`ReadAPI.offPool`).
         let tokens = AccessTokenStore(documents: runtime.documents)
-        let app = Application(router: router(pipeline: pipeline, dataDirectory: dataDirectory, secrets: secrets, tokens: tokens),
+        let app = Application(router: router(pipeline: pipeline, dataDirectory: dataDirectory, secrets: secrets, tokens: tokens,
+                                             metrics: runtime.metrics),
                               configuration: .init(address: .hostname(host, port: port), serverName: "purser"),
                               onServerRunning: { channel in
                                   let bound = channel.localAddress?.port ?? port

@@ -5,6 +5,7 @@ import LLM
 import Logging
 import Pipeline
 import PostgresStore
+import Prometheus
 import PurserCore
 import PurserDomain
 
@@ -31,6 +32,9 @@ public final class Runtime: Sendable {
     /// Each org's own secrets (model provider keys, webhook secrets), beside the environment's.
     public let secrets: OrgSecrets
     public let dataDirectory: String
+    /// The engine's counters (events appended, turns by outcome, model call latency), which
+    /// `purser serve` shows at `/metrics` in Prometheus's text format.
+    public let metrics: PrometheusCollectorRegistry
 
     /// What people do to turns: approvals, takeover, human replies.
     public var humans: HumanActions { engine.humans }
@@ -40,7 +44,8 @@ public final class Runtime: Sendable {
     public var reads: ReadAPI { engine.reads }
 
     private init(store: any EventStore, log: EventLog?, documents: any DocumentStore, engine: Pipeline, secrets: OrgSecrets,
-                 dataDirectory: String) {
+                 dataDirectory: String, metrics: PrometheusCollectorRegistry) {
+        self.metrics = metrics
         self.store = store
         self.log = log
         self.documents = documents
@@ -59,7 +64,9 @@ public final class Runtime: Sendable {
     public static func open(dataDirectory: String, database: PostgresURL? = nil, options: PipelineOptions? = nil,
                             environment: [String: String] = ProcessInfo.processInfo.environment,
                             logger: Logger, onRecovery: @escaping @Sendable (RecoveryReport) -> Void = { _ in }) async throws -> Runtime {
-        let options = try options ?? RuntimeSettings.pipelineOptions(environment)
+        var options = try options ?? RuntimeSettings.pipelineOptions(environment)
+        let metrics = PrometheusCollectorRegistry()
+        options.metrics = EngineMetrics(factory: PrometheusMetricsFactory(registry: metrics))
         let store: any EventStore
         let log: EventLog?
         if let database {
@@ -97,7 +104,8 @@ public final class Runtime: Sendable {
                                                 }
                                             },
                                             logger: logger)
-            return Runtime(store: store, log: log, documents: documents, engine: engine, secrets: secrets, dataDirectory: dataDirectory)
+            return Runtime(store: store, log: log, documents: documents, engine: engine, secrets: secrets, dataDirectory: dataDirectory,
+                           metrics: metrics)
         } catch {
             await store.close()
             throw error

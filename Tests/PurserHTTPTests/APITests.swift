@@ -9,6 +9,7 @@ import Logging
 import Pipeline
 import PostgresStore
 import PostgresTestSupport
+import Prometheus
 import PurserDomain
 @testable import PurserHTTP
 import PurserTestSupport
@@ -40,6 +41,9 @@ final class Server: @unchecked Sendable {
     var secret: [String: String] = [:]  // "org/role" → token
     static let appSecret = "test-app-secret"
     static let twilioToken = "test-twilio-token"
+
+    /// The engine's counters, shown at /metrics.
+    let metrics = PrometheusCollectorRegistry()
 
     /// Secrets the server checks webhooks with (default: `defaultSecrets`).
     var customSecrets: WebhookSecrets?
@@ -81,7 +85,10 @@ final class Server: @unchecked Sendable {
     }
 
     func restart() async throws {
-        pipeline = try await Pipeline(dataDirectory: path, store: store, embeddedLog: log, provider: OfflineProvider(logger: testLogger), logger: testLogger)
+        var options = PipelineOptions()
+        options.metrics = EngineMetrics(factory: PrometheusMetricsFactory(registry: metrics))
+        pipeline = try await Pipeline(dataDirectory: path, store: store, embeddedLog: log, provider: OfflineProvider(logger: testLogger),
+                                      options: options, logger: testLogger)
     }
 
     deinit {
@@ -101,7 +108,7 @@ final class Server: @unchecked Sendable {
 
     func app(limiter: RateLimiter = RateLimiter(), sourceLimiter: RateLimiter = RateLimiter()) -> some ApplicationProtocol {
         Application(router: PurserServer.router(pipeline: pipeline, dataDirectory: path, secrets: secrets, tokens: tokens, limiter: limiter,
-                                                sourceLimiter: sourceLimiter))
+                                                sourceLimiter: sourceLimiter, metrics: metrics))
     }
 
     func headers(_ org: String, _ role: String) -> HTTPFields {
@@ -279,6 +286,26 @@ struct APITests {
             let after = parse(try await client.execute(uri: "/api/orgs/haff/agent", method: .get, headers: s.headers("haff", "viewer")))
             #expect(after["config"]?["customProperties"]?["maxCostPerDay"]?.doubleValue == 7.5)
             #expect(after["history"]?.arrayValue?.count == 2)
+        }
+    }
+
+    /// /metrics in Prometheus's text format: turns by outcome, events appended, model call
+    /// latency; no label or value names an org, a session or a customer.
+    @Test func metricsCountTurnsAppendsAndModelCallsWithoutTenantData() async throws {
+        let s = try await Server()
+        try await s.app().test(.router) { client in
+            let posted = try await client.execute(uri: "/webhooks/webchat", method: .post, body: body(webchatMessage))
+            #expect(posted.status == .ok)
+            let response = try await client.execute(uri: "/metrics", method: .get)
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+            let text = String(buffer: response.body)
+            let lines = text.split(separator: "\n").map(String.init)
+            #expect(lines.contains { $0.hasPrefix("purser_turns_total{outcome=") && $0.hasSuffix(" 1") }, "\(text)")
+            let appended = lines.first { $0.hasPrefix("purser_events_appended_total ") }.flatMap { Int($0.split(separator: " ").last ?? "") }
+            #expect((appended ?? 0) >= 5, "\(text)")
+            #expect(lines.contains { $0.hasPrefix("purser_model_call_seconds_count{result=\"ok\"} 1") }, "\(text)")
+            for tenant in ["haff", "kite", "visitor", "SBF", "ses_"] { #expect(!text.contains(tenant), "\(tenant) in /metrics") }
         }
     }
 

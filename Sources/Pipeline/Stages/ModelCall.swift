@@ -52,6 +52,7 @@ extension Pipeline {
             }
             let waited = DispatchTime.now().uptimeNanoseconds &- callStarted
             Pipeline.modelWait?.withLock { $0 &+= waited }
+            if case .success = result { options.metrics.modelCall(nanoseconds: waited, ok: true) } else { options.metrics.modelCall(nanoseconds: waited, ok: false) }
             await llmSlots.release()
 
             let response: ChatResponse
