@@ -39,8 +39,11 @@ extension Pipeline {
         }
         do {
             try await refresh(OutboxProjector.name)
-            if let mapped, let known = try await models.read(OutboxProjector.name, { db in
-                try OutboxQueries.message(db, channel: channel.rawValue, externalId: externalId)
+            // Restricted to one org: looked up in that org only, so another org's message with the
+            // same channel id can neither answer nor hide it.
+            let org: String? = restrictedTo ?? nil
+            if let mapped, restrictedTo != .some(nil), let known = try await models.read(OutboxProjector.name, { db in
+                try OutboxQueries.message(db, channel: channel.rawValue, externalId: externalId, org: org)
             }), restrictedTo.map({ $0 == known.org }) ?? true {
                 var events = TurnEvents(org: known.org, correlationId: nil, clock: clock)
                 try events.add(MessageDelivered(messageId: known.messageId, status: mapped, externalMessageId: externalId, deliveredAt: clock(),

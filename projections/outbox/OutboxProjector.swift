@@ -8,8 +8,9 @@ import PurserDomain
 /// delivery keeps it, marked failed with the error.
 public struct OutboxProjector: Projector {
     public static let name = "outbox"
-    /// 1: first version. 2: `external_ids`, the channel's ids of delivered messages.
-    public static let schemaVersion = 2
+    /// 1: first version. 2: `external_ids`, the channel's ids of delivered messages. 3:
+    /// `external_ids` keyed by org first.
+    public static let schemaVersion = 3
 
     public init() {}
 
@@ -49,8 +50,8 @@ public struct OutboxProjector: Projector {
             let status = p.optionalString("status") ?? MessageDelivered.Status.delivered.rawValue
             if let external = p.optionalString("externalMessageId"),
                let channel = try String.fetchOne(db, sql: "SELECT channel FROM outbox WHERE org = ? AND message_id = ?", arguments: [event.org, id]) {
-                try db.cachedStatement(sql: "INSERT OR REPLACE INTO external_ids (channel, external_id, org, message_id) VALUES (?, ?, ?, ?)")
-                    .execute(arguments: [channel, external, event.org, id])
+                try db.cachedStatement(sql: "INSERT OR REPLACE INTO external_ids (org, channel, external_id, message_id, seq) VALUES (?, ?, ?, ?, ?)")
+                    .execute(arguments: [event.org, channel, external, id, Int64(event.seq)])
             }
             if status == MessageDelivered.Status.failed.rawValue {
                 try db.cachedStatement(sql: "UPDATE outbox SET state = 'failed', error = ? WHERE org = ? AND message_id = ?")
@@ -84,10 +85,17 @@ public struct OutboxRecord: Sendable, Hashable {
 
 /// Queries of the outbox read model.
 public enum OutboxQueries {
-    /// The org and message a channel's id stands for (recorded when the message was acknowledged).
-    public static func message(_ db: Database, channel: String, externalId: String) throws -> (org: String, messageId: String)? {
-        try Row.fetchOne(db, sql: "SELECT org, message_id FROM external_ids WHERE channel = ? AND external_id = ?",
-                         arguments: [channel, externalId]).map { ($0["org"], $0["message_id"]) }
+    /// The org and message a channel's id stands for (recorded when the message was acknowledged):
+    /// in `org` when given, else the latest acknowledged with that id in any org.
+    public static func message(_ db: Database, channel: String, externalId: String, org: String? = nil) throws -> (org: String, messageId: String)? {
+        let row = if let org {
+            try Row.fetchOne(db, sql: "SELECT org, message_id FROM external_ids WHERE org = ? AND channel = ? AND external_id = ?",
+                             arguments: [org, channel, externalId])
+        } else {
+            try Row.fetchOne(db, sql: "SELECT org, message_id FROM external_ids WHERE channel = ? AND external_id = ? ORDER BY seq DESC LIMIT 1",
+                             arguments: [channel, externalId])
+        }
+        return row.map { ($0["org"], $0["message_id"]) }
     }
 
     /// One message of the outbox (any state), for acknowledging it by id.

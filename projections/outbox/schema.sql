@@ -25,11 +25,15 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_by_state ON outbox (state, seq);
 
 -- The channel's id of each delivered message (a connector's `outbox ack --external-id`), so a
--- later status from the channel (WhatsApp "read") finds the message it is about.
+-- later status from the channel (WhatsApp "read") finds the message it is about. Keyed by org
+-- first: one org's acknowledgement never replaces another org's entry for the same id.
 CREATE TABLE external_ids (
+    org TEXT NOT NULL,
     channel TEXT NOT NULL,
     external_id TEXT NOT NULL,
-    org TEXT NOT NULL,
     message_id TEXT NOT NULL,
-    PRIMARY KEY (channel, external_id)
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (org, channel, external_id)
 ) WITHOUT ROWID;
+
+CREATE INDEX external_ids_by_id ON external_ids (channel, external_id, seq);
