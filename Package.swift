@@ -145,6 +145,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Read models kept in PostgreSQL beside the events: one schema per model, checkpoints in
+        // the same transaction as the rows, rebuilt into a new schema and swapped in.
+        .target(
+            name: "PostgresReadModels",
+            dependencies: [
+                "PurserCore", "EventLog", "EventStore", "PostgresStore", "PurserDomain", "Projection", "Tools", "CRMProjection",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/PostgresReadModels",
+            swiftSettings: swiftSettings
+        ),
+
         // Domain model: event catalog, ontology, org_agent configuration. Channels are the
         // adapters' (`ChannelRegistry`), so the domain knows each channel's name and addresses.
         .target(
@@ -291,8 +304,8 @@ let package = Package(
         // and hands out the engine's parts to the command line and the server.
         .target(
             name: "PurserRuntime",
-            dependencies: ["PurserCore", "EventLog", "EventStore", "PostgresStore", "PurserDomain", "Pipeline", "LLM", "Credentials",
-                           .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus")],
+            dependencies: ["PurserCore", "EventLog", "EventStore", "PostgresStore", "PostgresReadModels", "PurserDomain", "Pipeline", "LLM", "Credentials",
+                           "Tools", .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus")],
             path: "Sources/PurserRuntime",
             swiftSettings: swiftSettings
         ),
@@ -309,6 +322,7 @@ let package = Package(
                 "Tools",
                 "Audit",
                 "Pipeline",
+                "PostgresReadModels",
                 "PurserHTTP",
                 "Channels",
                 "LLM",
@@ -411,7 +425,8 @@ let package = Package(
         ),
         .testTarget(
             name: "ToolsTests",
-            dependencies: ["PurserTestSupport", "PurserCore", "Tools", "PurserDomain", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["PurserTestSupport", "PostgresTestSupport", "PurserCore", "Tools", "PurserDomain", "PostgresReadModels", "PostgresStore",
+                           "EventStore", "EventLog", "Projection", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/ToolsTests",
             swiftSettings: swiftSettings
         ),

@@ -78,7 +78,7 @@ public final class Pipeline: Sendable {
         if let registry {
             self.registry = registry
         } else {
-            self.registry = ToolRegistry.standard(crm: try models.crmDatabase())
+            self.registry = ToolRegistry.standard(crm: try models.crmDatabase(), dataQueries: options.dataQueries)
         }
         state = Locked(EngineState())
         ledger = Locked(SpendLedger())

@@ -1,4 +1,5 @@
 import Foundation
+import Tools
 
 /// The engine's tunables, with units last. Defaults suit one machine serving many orgs.
 public struct PipelineOptions: Sendable {
@@ -22,6 +23,10 @@ public struct PipelineOptions: Sendable {
 
     /// Where the engine's counters go (nothing by default; Prometheus in `purser serve`).
     public var metrics = EngineMetrics()
+
+    /// Where `data_query_tool` runs when not on the node's SQLite crm model: the crm model in
+    /// PostgreSQL, on that store (set by the runtime).
+    public var dataQueries: (any DataQueryRunning)?
 
     public init() {}
 }

@@ -350,6 +350,20 @@ enum Migrations {
             $$;
             """#,
         ]),
+        // Read models kept in PostgreSQL (docs/POSTGRES.md, "Read models"): which schema holds
+        // each model's live rows. A model is built into a schema of its own and becomes live when
+        // this row names it, in the same transaction that drops the schema it replaces.
+        Migration(version: 4, name: "read models", statements: [
+            """
+            CREATE TABLE purser_read_models (
+                name        text        PRIMARY KEY,
+                version     integer     NOT NULL,
+                generation  integer     NOT NULL,
+                schema_name text        NOT NULL,
+                built_at    timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+        ]),
     ]
 
     /// The newest version this build knows.

@@ -23,9 +23,9 @@ import PurserCore
 /// nothing is stored twice and nothing acknowledged is lost.
 public final class PostgresEventStore: EventStore {
     public let url: PostgresURL
-    let client: PostgresClient
+    package let client: PostgresClient
     private let runner: Task<Void, Never>
-    let logger: Logger
+    package let logger: Logger
     /// How long an append keeps retrying a connection that broke or a server that restarts.
     public let retrySecondsMax: Double
     /// How long one attempt may take before it is presumed lost with its connection and sent
@@ -252,7 +252,7 @@ public final class PostgresEventStore: EventStore {
     /// Runs `work`, again after a broken connection or a server that is restarting, until
     /// `retrySecondsMax` has passed. Server errors are answers, not retried: a version conflict
     /// becomes `LogError.versionConflict`, anything else `PostgresStoreError.server`.
-    func withRetry<T: Sendable>(_ what: String, _ work: @Sendable @escaping () async throws -> T) async throws -> T {
+    package func withRetry<T: Sendable>(_ what: String, _ work: @Sendable @escaping () async throws -> T) async throws -> T {
         let clock = ContinuousClock()
         let deadline = clock.now + .milliseconds(Int64(retrySecondsMax * 1000))
         var pause = Duration.milliseconds(50)

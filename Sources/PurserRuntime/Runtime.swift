@@ -4,6 +4,7 @@ import Foundation
 import LLM
 import Logging
 import Pipeline
+import PostgresReadModels
 import PostgresStore
 import Prometheus
 import PurserCore
@@ -35,6 +36,8 @@ public final class Runtime: Sendable {
     /// The engine's counters (events appended, turns by outcome, model call latency), which
     /// `purser serve` shows at `/metrics` in Prometheus's text format.
     public let metrics: PrometheusCollectorRegistry
+    /// The read models kept in PostgreSQL (none on the embedded store).
+    public let databaseModels: [PostgresReadModel]
 
     /// What people do to turns: approvals, takeover, human replies.
     public var humans: HumanActions { engine.humans }
@@ -44,8 +47,9 @@ public final class Runtime: Sendable {
     public var reads: ReadAPI { engine.reads }
 
     private init(store: any EventStore, log: EventLog?, documents: any DocumentStore, engine: Pipeline, secrets: OrgSecrets,
-                 dataDirectory: String, metrics: PrometheusCollectorRegistry) {
+                 dataDirectory: String, metrics: PrometheusCollectorRegistry, databaseModels: [PostgresReadModel]) {
         self.metrics = metrics
+        self.databaseModels = databaseModels
         self.store = store
         self.log = log
         self.documents = documents
@@ -69,9 +73,21 @@ public final class Runtime: Sendable {
         options.metrics = EngineMetrics(factory: PrometheusMetricsFactory(registry: metrics))
         let store: any EventStore
         let log: EventLog?
+        var postgresModels: [PostgresReadModel] = []
         if let database {
-            store = try await PostgresEventStore.open(url: database, logger: logger)
+            let postgres = try await PostgresEventStore.open(url: database, logger: logger)
+            store = postgres
             log = nil
+            // The read models kept in PostgreSQL: built (or caught up) before the engine starts,
+            // as the node's SQLite models are.
+            do {
+                postgresModels = PostgresReadModelCatalog.projectors.map { PostgresReadModel(projector: $0, store: postgres, logger: logger) }
+                for model in postgresModels { try await model.prepare() }
+            } catch {
+                await postgres.close()
+                throw error
+            }
+            if let crm = postgresModels.first(where: { $0.name == "crm" }) { options.dataQueries = PostgresDataQueries(model: crm) }
         } else {
             let opened = try await BlockingIO.run { try EventLog.open(directory: dataDirectory + "/eventlog") }
             if !opened.recovery.isClean { onRecovery(opened.recovery) }
@@ -105,7 +121,7 @@ public final class Runtime: Sendable {
                                             },
                                             logger: logger)
             return Runtime(store: store, log: log, documents: documents, engine: engine, secrets: secrets, dataDirectory: dataDirectory,
-                           metrics: metrics)
+                           metrics: metrics, databaseModels: postgresModels)
         } catch {
             await store.close()
             throw error

@@ -459,12 +459,18 @@ public struct DataQueryEngine: Sendable {
     }
 
     static func compactObject(_ row: Row) -> JSONValue {
-        var members: [String: JSONValue] = ["id": .string(row["id"]), "type": .string(row["type"])]
-        for (key, column) in [("subtype", "subtype"), ("name", "name"), ("status", "status"), ("createdAt", "created_at"), ("updatedAt", "updated_at")] {
-            if let text: String = row[column] { members[key] = .string(text) }
+        compactObject(id: row["id"], type: row["type"], subtype: row["subtype"], name: row["name"], status: row["status"],
+                      properties: row["custom_properties"], createdAt: row["created_at"], updatedAt: row["updated_at"])
+    }
+
+    /// An item of a result from the read model's columns, the same whichever database held them.
+    static func compactObject(id: String, type: String, subtype: String?, name: String?, status: String?, properties: String?,
+                              createdAt: String?, updatedAt: String?) -> JSONValue {
+        var members: [String: JSONValue] = ["id": .string(id), "type": .string(type)]
+        for (key, value) in [("subtype", subtype), ("name", name), ("status", status), ("createdAt", createdAt), ("updatedAt", updatedAt)] {
+            if let value { members[key] = .string(value) }
         }
-        let properties: String = row["custom_properties"] ?? "{}"
-        members["customProperties"] = (try? JSONValue(parsing: properties)) ?? .emptyObject
+        members["customProperties"] = (try? JSONValue(parsing: properties ?? "{}")) ?? .emptyObject
         return trimmed(.object(members))
     }
 

@@ -8,22 +8,33 @@ extension ToolDefinition {
     public static let dataQuery = ToolDefinition(
         name: "data_query_tool", description: DataQueryExecutor.description, parameters: DataQueryExecutor.parameters,
         baseCategory: .read, sentence: DataQueryExecutor.sentence,
-        executor: { DataQueryExecutor(engine: DataQueryEngine(reader: $0.crm)) })
+        executor: { DataQueryExecutor(engine: $0.dataQueries ?? DataQueryEngine(reader: $0.crm)) })
+}
+
+/// Runs a parsed query for one org: over the SQLite crm model (`DataQueryEngine`) or the one in
+/// PostgreSQL (`PostgresDataQueryEngine`), with the same answers.
+public protocol DataQueryRunning: Sendable {
+    func run(_ query: DataQuery, org: OrgID, scope: RowScope) async throws(ToolError) -> JSONValue
+}
+
+extension DataQueryEngine: DataQueryRunning {
+    /// SQLite blocks: the query runs off the cooperative pool.
+    public func run(_ query: DataQuery, org: OrgID, scope: RowScope) async throws(ToolError) -> JSONValue {
+        try await BlockingIO.run { () throws(ToolError) -> JSONValue in try self.run(query, org: org, scope: scope) }
+    }
 }
 
 /// `data_query_tool` over the `crm` read model.
 public struct DataQueryExecutor: ToolExecutor {
-    public let engine: DataQueryEngine
+    public let engine: any DataQueryRunning
 
-    public init(engine: DataQueryEngine) {
+    public init(engine: any DataQueryRunning) {
         self.engine = engine
     }
 
     public func execute(arguments: JSONValue, context: ToolContext) async throws(ToolError) -> ToolOutcome {
         let query = try DataQuery.parse(arguments, now: context.now)
-        let scope = RowScope.of(context), org = context.org, engine = engine
-        // SQLite blocks: the query runs off the cooperative pool.
-        return ToolOutcome(result: try await BlockingIO.run { () throws(ToolError) -> JSONValue in try engine.run(query, org: org, scope: scope) })
+        return ToolOutcome(result: try await engine.run(query, org: context.org, scope: RowScope.of(context)))
     }
 
     static let fieldDescription: JSONValue = .string(

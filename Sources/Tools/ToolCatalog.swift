@@ -67,9 +67,13 @@ public struct ToolCatalog: Sendable {
 public struct ToolEnvironment: Sendable {
     /// The `crm` read model.
     public var crm: any DatabaseReader
+    /// Where `data_query_tool` runs its queries when not on `crm`: the crm model kept in
+    /// PostgreSQL, on that store. Nil: on `crm`.
+    public var dataQueries: (any DataQueryRunning)?
 
-    public init(crm: any DatabaseReader) {
+    public init(crm: any DatabaseReader, dataQueries: (any DataQueryRunning)? = nil) {
         self.crm = crm
+        self.dataQueries = dataQueries
     }
 }
 

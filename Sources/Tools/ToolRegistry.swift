@@ -178,8 +178,9 @@ public struct ToolRegistry: Sendable {
         }
     }
 
-    /// The standard catalog's tools, their executors reading the `crm` read model.
-    public static func standard(crm: any DatabaseReader) -> ToolRegistry {
-        ToolRegistry(environment: ToolEnvironment(crm: crm))
+    /// The standard catalog's tools, their executors reading the `crm` read model (and
+    /// `data_query_tool` running on `dataQueries` when given: the model in PostgreSQL).
+    public static func standard(crm: any DatabaseReader, dataQueries: (any DataQueryRunning)? = nil) -> ToolRegistry {
+        ToolRegistry(environment: ToolEnvironment(crm: crm, dataQueries: dataQueries))
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import PostgresReadModels
 import Projection
 import PurserDomain
 import ReadModelCatalog
@@ -38,6 +39,15 @@ struct ProjectionsCommand: ParsableCommand {
                 fields["rebuildReason"] = r.rebuildReason.map(JSONValue.string)
             }
             Output.line(JSONValue.from(fields).serialized())
+        }
+        if let url = try database.given() {
+            // The models named that are kept in PostgreSQL too (all of them when none are named).
+            let inDatabase = names.filter { name in PostgresReadModelCatalog.projectors.contains { $0.name == name } }
+            if !names.isEmpty && inDatabase.isEmpty { return }
+            let lines = try await StoreAccess.withDatabase(url, migrate: false, label: "purser.projections") { store in
+                try await DatabaseModels.run(store, names: inDatabase, rebuild: rebuild)
+            }
+            for line in lines { Output.line(line.serialized()) }
         }
     }
 

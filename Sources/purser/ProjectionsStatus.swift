@@ -7,7 +7,7 @@ struct ProjectionsStatus: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "One JSON line per read model: name, schema versions, checkpoint, log head, lag.",
-        discussion: "Changes nothing. storedSchemaVersion is null for a model never built; needsRebuild says whether the next catch-up rebuilds it (schema version changed, checkpoint beyond the source's end, or sourceChanged: built from another source). With --database (or PURSER_DATABASE_URL) the models under --data are measured against the PostgreSQL store: checkpoints and heads per org, checkpoint and logHead their sums, lag the positions not yet applied."
+        discussion: "Changes nothing. storedSchemaVersion is null for a model never built; needsRebuild says whether the next catch-up rebuilds it (schema version changed, checkpoint beyond the source's end, or sourceChanged: built from another source). With --database (or PURSER_DATABASE_URL) the models under --data are measured against the PostgreSQL store: checkpoints and heads per org, checkpoint and logHead their sums, lag the positions not yet applied; the models kept in PostgreSQL itself follow, one line each with store \"postgres\" and schema, the live schema."
     )
 
     @OptionGroup var global: GlobalOptions
@@ -34,6 +34,12 @@ struct ProjectionsStatus: AsyncParsableCommand {
                 fields["heads"] = ProjectionsCommand.positions(s.orgHeads)
             }
             Output.line(JSONValue.from(fields).serialized())
+        }
+        if let url = try database.given() {
+            let lines = try await StoreAccess.withDatabase(url, migrate: false, label: "purser.projections") { store in
+                try await DatabaseModels.statusLines(store)
+            }
+            for line in lines { Output.line(line.serialized()) }
         }
     }
 }

@@ -13,7 +13,7 @@ struct DbCommandTests {
         let data = TempDir()
         let first = try purser(["db", "migrate", "--database", url], data: data.path)
         #expect(first.status == 0, "\(first.stderr)")
-        #expect(first.lines.first?["applied"] as? [Int] == [1, 2, 3])
+        #expect(first.lines.first?["applied"] as? [Int] == [1, 2, 3, 4])
         #expect(first.lines.first?["schemaVersion"] as? Int == 3)
         // Again, through the environment: nothing to apply.
         let again = try purser(["db", "migrate"], data: data.path, env: ["PURSER_DATABASE_URL": url])

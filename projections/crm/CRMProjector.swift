@@ -69,7 +69,7 @@ public struct CRMProjector: Projector {
 
     /// The normalized phone numbers and email addresses of an object's `customProperties`
     /// (`phone`, `mobile`, `whatsapp`, `email`); values that do not normalize are left out.
-    static func identities(of object: OntologyObject) -> [(String, String)] {
+    public static func identities(of object: OntologyObject) -> [(String, String)] {
         var out: [(String, String)] = []
         for key in ["phone", "mobile", "whatsapp"] {
             if let raw = object.customProperties[key]?.stringValue, let phone = try? AddressNormalizer.phone(raw) {

@@ -1,0 +1,61 @@
+import Logging
+import PostgresNIO
+import PostgresStore
+import PurserCore
+import PurserDomain
+import Tools
+
+/// `data_query_tool` on PostgreSQL: the crm model there, caught up with the org before each
+/// query (so a query sees what the turn before it wrote, whichever node wrote it), then asked
+/// through `PostgresDataQueryEngine`.
+public struct PostgresDataQueries: DataQueryRunning, SQLTextRows {
+    public let model: PostgresReadModel
+
+    public init(model: PostgresReadModel) {
+        self.model = model
+    }
+
+    public func run(_ query: DataQuery, org: OrgID, scope: RowScope) async throws(ToolError) -> JSONValue {
+        do {
+            try await model.catchUp(org: org)
+        } catch {
+            throw ToolError(.readModelFailed, "the CRM read model could not be read; try again later", cause: error)
+        }
+        return try await PostgresDataQueryEngine(database: self).run(query, org: org, scope: scope)
+    }
+
+    /// Runs `statement` against the live schema; every column comes back as text or NULL.
+    public func rows(_ statement: SQLStatement) async throws -> [[String?]] {
+        let store = model.store
+        return try await model.withLiveSchema { schema in
+            let sql = statement.sql.replacingOccurrences(of: "{crm}", with: schema)
+            var binds = PostgresBindings()
+            for argument in statement.arguments {
+                switch argument {
+                case .text(let value): binds.append(value)
+                case .integer(let value): binds.append(value)
+                case .double(let value): binds.append(value)
+                case .textArray(let value): binds.append(value)
+                }
+            }
+            let query = PostgresQuery(unsafeSQL: sql, binds: binds)
+            return try await store.withRetry("query the crm read model") {
+                var out: [[String?]] = []
+                for try await row in try await store.client.query(query, logger: model.logger) {
+                    let cells = row.makeRandomAccess()
+                    var values: [String?] = []
+                    values.reserveCapacity(cells.count)
+                    for i in 0..<cells.count { values.append(try cells[i].decode(String?.self)) }
+                    out.append(values)
+                }
+                return out
+            }
+        }
+    }
+}
+
+/// The read models this build keeps in PostgreSQL, in the order `purser projections status`
+/// lists them. The others are kept beside each node in SQLite, fed from PostgreSQL.
+public enum PostgresReadModelCatalog {
+    public static var projectors: [any PostgresProjector] { [PostgresCRMProjector()] }
+}
