@@ -44,8 +44,9 @@ struct QueryCommand: AsyncParsableCommand {
             result = try await StoreAccess.withDatabase(url, migrate: false, label: "purser.query") { store in
                 guard let model = DatabaseModels.models(store, names: [CRMProjector.name]).first else { return JSONValue.null }
                 try await model.prepare()
-                do {
-                    return try await PostgresDataQueries(model: model).run(DataQuery.parse(arguments, now: Timestamp.now()), org: org, scope: .organization)
+                do throws(ToolError) {
+                    let parsed = try DataQuery.parse(arguments, now: Timestamp.now())
+                    return try await PostgresDataQueries(model: model).run(parsed, org: org, scope: .organization)
                 } catch {
                     return error.json
                 }

@@ -1,3 +1,4 @@
+import EventLog
 import Foundation
 import GRDB
 import Logging
@@ -91,7 +92,7 @@ struct PostgresDifferentialTests {
                     for type in ["crm_contact", "booking", "product"] {
                         let query = try DataQuery.parse(["objectType": .string(type), "includeRelated": ["contact"]], now: DifferentialTests.now)
                         let got = try await postgres.run(query, org: "org_a", scope: scope)
-                        let want = try sqlite.run(query, org: "org_a", scope: scope)
+                        let want = try await sqlite.run(query, org: "org_a", scope: scope)
                         #expect(got == want, "\(scope) \(type): \(got.serialized()) vs \(want.serialized())")
                     }
                 }
@@ -178,7 +179,7 @@ struct PostgresCRMModelTests {
             try await TestDatabase.withStore(url) { store in
                 let model = PostgresReadModel(projector: PostgresCRMProjector(), store: store, logger: TestDatabase.logger)
                 try await model.prepare()
-                try await TestDatabase.withClient(url) { client in
+                _ = try await TestDatabase.withClient(url) { client in
                     try await client.query("UPDATE purser_read_models SET version = 99 WHERE name = 'crm'")
                 }
                 await #expect(throws: PostgresReadModelError.self) { try await model.prepare() }

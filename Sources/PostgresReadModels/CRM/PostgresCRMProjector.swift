@@ -102,28 +102,47 @@ public struct PostgresCRMProjector: PostgresProjector {
         var changes: [Change] = []
         var skipped = 0
         for event in events {
-            do {
-                switch event.type {
-                case ObjectCreated.type:
-                    changes.append(.upsert(PostgresCRMRow(try event.decode(ObjectCreated.self).object, event)))
-                case ObjectUpdated.type:
-                    changes.append(.upsert(PostgresCRMRow(try event.decode(ObjectUpdated.self).object, event)))
-                case ObjectDeleted.type:
-                    changes.append(.delete(id: try event.decode(ObjectDeleted.self).id, at: event.timestampText, seq: event.seq))
-                case LinkCreated.type:
-                    changes.append(.link(try event.decode(LinkCreated.self).link, seq: event.seq))
-                case LinkDeleted.type:
-                    changes.append(.unlink(try event.decode(LinkDeleted.self).link))
-                default:
-                    break
-                }
-            } catch let error as ProjectionError where error.code == .undecodableEvent {
+            switch Self.change(of: event) {
+            case .success(let change?): changes.append(change)
+            case .success(nil): break
+            case .failure(let error) where error.code != .undecodableEvent:
+                throw error
+            case .failure(let error):
                 skipped += 1
                 logger.warning("read model crm: skipped event #\(event.seq) of org \(org): \(error.message)")
             }
         }
         try await Self.apply(changes, org: org, schema: schema, on: connection, logger: logger)
         return skipped
+    }
+
+    /// The change one event makes, nil for a type this model does not keep, or why it cannot be
+    /// decoded. Synchronous and apart from `apply` on purpose: the same `do`/`catch` inside the
+    /// async loop crashed the 6.3.1 compiler (its stack-nesting pass).
+    static func change(of event: ProjectedEvent) -> Result<Change?, ProjectionError> {
+        do {
+            switch event.type {
+            case ObjectCreated.type:
+                let created = try event.decode(ObjectCreated.self)
+                return .success(.upsert(PostgresCRMRow(created.object, event)))
+            case ObjectUpdated.type:
+                let updated = try event.decode(ObjectUpdated.self)
+                return .success(.upsert(PostgresCRMRow(updated.object, event)))
+            case ObjectDeleted.type:
+                let deleted = try event.decode(ObjectDeleted.self)
+                return .success(.delete(id: deleted.id, at: event.timestampText, seq: event.seq))
+            case LinkCreated.type:
+                let created = try event.decode(LinkCreated.self)
+                return .success(.link(created.link, seq: event.seq))
+            case LinkDeleted.type:
+                let deleted = try event.decode(LinkDeleted.self)
+                return .success(.unlink(deleted.link))
+            default:
+                return .success(nil)
+            }
+        } catch let error {
+            return .failure(error)
+        }
     }
 
     /// Writes `rows` as they are (the differential tests give rows written in any zone, as a
@@ -150,13 +169,15 @@ public struct PostgresCRMProjector: PostgresProjector {
         if !run.isEmpty { try await flush(run, org: org, schema: schema, on: connection, logger: logger) }
     }
 
+    /// Runs one set-based statement: `$1` is the org, `$2` the run as a JSON array.
+    private static func execute(_ sql: String, _ json: JSONValue, org: String, on connection: PostgresConnection, logger: Logger) async throws {
+        var binds = PostgresBindings()
+        binds.append(org)
+        binds.append(json.serialized())
+        try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+    }
+
     private static func flush(_ run: [Change], org: String, schema s: String, on connection: PostgresConnection, logger: Logger) async throws {
-        func execute(_ sql: String, _ json: JSONValue) async throws {
-            var binds = PostgresBindings()
-            binds.append(org)
-            binds.append(json.serialized())
-            try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
-        }
         switch run.first?.kind {
         case 0:
             var records: [JSONValue] = []
@@ -171,7 +192,7 @@ public struct PostgresCRMProjector: PostgresProjector {
                     identities.append(.object(identity))
                 }
             }
-            try await execute("""
+            try await Self.execute("""
                 INSERT INTO \(s).objects AS o (org, id, type, subtype, name, status, custom_properties, folded, folded_top, instants,
                                                created_at, created_ms, created_given, updated_at, updated_ms, deleted, seq)
                 SELECT $1, u.id, u.type, u.subtype, u.name, u.status, u.cp, u.f, u.ft, u.i, u.ca, u.cms, u.cg, u.ua, u.ums, u.deleted, u.seq
@@ -184,16 +205,16 @@ public struct PostgresCRMProjector: PostgresProjector {
                     created_ms = CASE WHEN o.deleted OR excluded.created_given THEN excluded.created_ms ELSE o.created_ms END,
                     created_given = excluded.created_given, updated_at = excluded.updated_at, updated_ms = excluded.updated_ms,
                     deleted = excluded.deleted, seq = excluded.seq
-                """, .array(records))
-            try await execute("""
+                """, .array(records), org: org, on: connection, logger: logger)
+            try await Self.execute("""
                 DELETE FROM \(s).identities WHERE org = $1 AND object_id IN (SELECT value FROM json_array_elements_text($2::json))
-                """, .array(run.map { .string($0.key) }))
+                """, .array(run.map { .string($0.key) }), org: org, on: connection, logger: logger)
             if !identities.isEmpty {
-                try await execute("""
+                try await Self.execute("""
                     INSERT INTO \(s).identities (org, kind, value, object_id)
                     SELECT $1, u.kind, u.value, u.object_id FROM json_to_recordset($2::json) AS u(kind text, value text, object_id text)
                     ON CONFLICT DO NOTHING
-                    """, .array(identities))
+                    """, .array(identities), org: org, on: connection, logger: logger)
             }
         case 1:
             var records: [JSONValue] = []
@@ -205,16 +226,16 @@ public struct PostgresCRMProjector: PostgresProjector {
                 record["seq"] = .number(Double(seq))
                 records.append(.object(record))
             }
-            try await execute("""
+            try await Self.execute("""
                 UPDATE \(s).objects o SET deleted = true, updated_at = u.at, updated_ms = u.ms, seq = u.seq
                   FROM json_to_recordset($2::json) AS u(id text, at text, ms bigint, seq bigint) WHERE o.org = $1 AND o.id = u.id
-                """, .array(records))
+                """, .array(records), org: org, on: connection, logger: logger)
             let ids = JSONValue.array(run.map { .string($0.key) })
-            try await execute("DELETE FROM \(s).identities WHERE org = $1 AND object_id IN (SELECT value FROM json_array_elements_text($2::json))", ids)
-            try await execute("""
+            try await Self.execute("DELETE FROM \(s).identities WHERE org = $1 AND object_id IN (SELECT value FROM json_array_elements_text($2::json))", ids, org: org, on: connection, logger: logger)
+            try await Self.execute("""
                 DELETE FROM \(s).links WHERE org = $1 AND (from_id IN (SELECT value FROM json_array_elements_text($2::json))
                                                         OR to_id IN (SELECT value FROM json_array_elements_text($2::json)))
-                """, ids)
+                """, ids, org: org, on: connection, logger: logger)
         case 2:
             var records: [JSONValue] = []
             for case .link(let link, let seq) in run {
@@ -225,11 +246,11 @@ public struct PostgresCRMProjector: PostgresProjector {
                 record["seq"] = .number(Double(seq))
                 records.append(.object(record))
             }
-            try await execute("""
+            try await Self.execute("""
                 INSERT INTO \(s).links (org, from_id, link_type, to_id, seq)
                 SELECT $1, u.f, u.k, u.t, u.seq FROM json_to_recordset($2::json) AS u(f text, k text, t text, seq bigint)
                 ON CONFLICT (org, from_id, link_type, to_id) DO UPDATE SET seq = excluded.seq
-                """, .array(records))
+                """, .array(records), org: org, on: connection, logger: logger)
         case 3:
             var records: [JSONValue] = []
             for case .unlink(let link) in run {
@@ -239,10 +260,10 @@ public struct PostgresCRMProjector: PostgresProjector {
                 record["t"] = .string(link.to)
                 records.append(.object(record))
             }
-            try await execute("""
+            try await Self.execute("""
                 DELETE FROM \(s).links l USING json_to_recordset($2::json) AS u(f text, k text, t text)
                  WHERE l.org = $1 AND l.from_id = u.f AND l.link_type = u.k AND l.to_id = u.t
-                """, .array(records))
+                """, .array(records), org: org, on: connection, logger: logger)
         default:
             break
         }
@@ -347,8 +368,8 @@ public struct PostgresCRMRow: Sendable {
     static func instants(_ value: JSONValue) -> JSONValue? {
         switch value {
         case .string(let text):
-            let found = instant(text)
-            return found == .null ? nil : found
+            guard let instant = Timestamp(iso8601: text) else { return nil }
+            return .number(Double(instant.millisecondsSinceEpoch))
         case .object(let members):
             var out: [String: JSONValue] = [:]
             for (key, member) in members {
