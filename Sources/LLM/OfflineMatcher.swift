@@ -1,4 +1,5 @@
 import Foundation
+import PurserCore
 
 /// Turns customer text into comparable terms, and scores how well a question matches a text.
 ///
@@ -109,21 +110,7 @@ struct OfflineMatcher {
 
     /// Folded words, stopwords included.
     static func words(_ text: String) -> [String] {
-        var folded = text.folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
-            .lowercased()
-        folded = folded.replacingOccurrences(of: "ß", with: "ss")
-        var words: [String] = []
-        var current = ""
-        for scalar in folded.unicodeScalars {
-            if CharacterSet.alphanumerics.contains(scalar) {
-                current.unicodeScalars.append(scalar)
-            } else if !current.isEmpty {
-                words.append(current)
-                current = ""
-            }
-        }
-        if !current.isEmpty { words.append(current) }
-        return words.map(unfoldTranscription)
+        TextMatching.words(text).map(unfoldTranscription)
     }
 
     /// `pruefung` → `prufung`, so the transcribed spelling matches the folded umlaut. Only

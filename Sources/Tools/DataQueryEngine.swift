@@ -294,14 +294,9 @@ public struct DataQueryEngine: Sendable {
         let whereSQL = selection.sql
         let whereArguments = selection.arguments
 
-        var result: [String: JSONValue] = [
-            "objectType": .string(query.objectType),
-            "limit": .number(Double(query.limit)), "offset": .number(Double(query.offset)),
-        ]
+        var result = DataQueryResult()
         // An aggregate counts its rows in the same pass; otherwise the page needs its own count.
-        var total: Int?
-
-        var items: [JSONValue] = []
+        var counted = false
         if query.limit > 0 {
             var orderParts: [String] = []
             var orderArguments: [DatabaseValue] = []
@@ -318,58 +313,36 @@ public struct DataQueryEngine: Sendable {
             let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(
                 whereArguments + orderArguments + [query.limit.databaseValue, query.offset.databaseValue]))
             for row in rows {
-                var item = compactObject(row)
-                if !query.includeRelated.isEmpty, case .object(var members) = item {
-                    var related: [String: JSONValue] = [:]
-                    for linkType in query.includeRelated {
-                        related[linkType] = .array(try relatedObjects(of: row["id"], linkType: linkType, org: org, scope: scope, db: db))
-                    }
-                    members["related"] = .object(related)
-                    item = .object(members)
+                var related: [(linkType: String, objects: [JSONValue])] = []
+                for linkType in query.includeRelated {
+                    related.append((linkType, try relatedObjects(of: row["id"], linkType: linkType, org: org, scope: scope, db: db)))
                 }
-                items.append(item)
+                result.items.append(DataQueryResult.item(compactObject(row), related: related))
             }
         }
-        result["items"] = .array(items)
-
         if let aggregate = query.aggregate {
-            let instantResult = aggregate.field?.isInstant ?? false
-            func render(_ value: DatabaseValue) -> JSONValue {
-                guard let number = Double.fromDatabaseValue(value) else { return .null }
-                if instantResult { return .string(Timestamp(millisecondsSinceEpoch: Int64(number)).iso8601) }
-                return .number(number)
-            }
-            var aggregateJSON: [String: JSONValue] = ["type": .string(aggregate.kind.rawValue)]
-            if let field = aggregate.field { aggregateJSON["field"] = .string(field.description) }
             if let groupBy = query.groupBy {
                 let grouped = groupedAggregate(aggregate, groupBy: groupBy, selection: selection)
                 let rows = try Row.fetchAll(db, sql: grouped.sql, arguments: StatementArguments(
                     grouped.arguments + [(DataQuery.maxGroupCount + 1).databaseValue]))
-                var groups: [JSONValue] = []
-                for row in rows.prefix(DataQuery.maxGroupCount) {
-                    let keyText: String? = row["k"]
-                    let keyValue = keyText.flatMap { try? JSONValue(parsing: $0) } ?? .null
-                    groups.append(["key": trimmed(keyValue), "value": render(row["v"]), "count": .number(Double(row["n"] as Int))])
+                result.groups = rows.map { row in
+                    DataQueryResult.Group(keyJSON: row["k"], value: Double.fromDatabaseValue(row["v"]), count: row["n"])
                 }
-                total = rows.first.map { $0["t"] as Int } ?? 0
-                aggregateJSON["groupBy"] = .string(groupBy.description)
-                result["groups"] = .array(groups)
-                if rows.count > DataQuery.maxGroupCount { result["groupsTruncated"] = true }
+                result.total = rows.first.map { $0["t"] as Int } ?? 0
             } else {
                 let expression = aggregateExpression(aggregate)
                 let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, \(expression.sql) AS v FROM objects o WHERE \(whereSQL)",
                                            arguments: StatementArguments(expression.arguments + whereArguments))
-                total = row.map { $0["n"] as Int } ?? 0
-                aggregateJSON["value"] = render(row?["v"] ?? .null)
+                result.total = row.map { $0["n"] as Int } ?? 0
+                result.aggregateValue = row.flatMap { Double.fromDatabaseValue($0["v"]) }
             }
-            result["aggregate"] = .object(aggregateJSON)
+            counted = true
         }
-        if total == nil {
-            total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM objects o WHERE \(whereSQL)",
-                                     arguments: StatementArguments(whereArguments)) ?? 0
+        if !counted {
+            result.total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM objects o WHERE \(whereSQL)",
+                                            arguments: StatementArguments(whereArguments)) ?? 0
         }
-        result["total"] = .number(Double(total ?? 0))
-        return .object(result)
+        return result.json(for: query)
     }
 
     /// A grouped aggregate's value per object (`aj`, from the object's columns or, for a custom

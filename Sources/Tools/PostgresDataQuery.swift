@@ -62,63 +62,37 @@ public struct PostgresDataQueryEngine: DataQueryRunning {
     }
 
     private func execute(_ query: DataQuery, org: OrgID, scope: RowScope) async throws -> JSONValue {
-        var result: [String: JSONValue] = [
-            "objectType": .string(query.objectType),
-            "limit": .number(Double(query.limit)), "offset": .number(Double(query.offset)),
-        ]
-        var total: Int?
-        var items: [JSONValue] = []
+        var result = DataQueryResult()
+        var counted = false
         if query.limit > 0 {
             for row in try await database.rows(Self.page(query, org: org, scope: scope)) {
                 guard let id = row[0] else { continue }
-                var item = Self.item(row)
-                if !query.includeRelated.isEmpty, case .object(var members) = item {
-                    var related: [String: JSONValue] = [:]
-                    for linkType in query.includeRelated {
-                        let rows = try await database.rows(Self.related(of: id, linkType: linkType, org: org, scope: scope))
-                        related[linkType] = .array(rows.map(Self.item))
-                    }
-                    members["related"] = .object(related)
-                    item = .object(members)
+                var related: [(linkType: String, objects: [JSONValue])] = []
+                for linkType in query.includeRelated {
+                    let rows = try await database.rows(Self.related(of: id, linkType: linkType, org: org, scope: scope))
+                    related.append((linkType, rows.map(Self.item)))
                 }
-                items.append(item)
+                result.items.append(DataQueryResult.item(Self.item(row), related: related))
             }
         }
-        result["items"] = .array(items)
-
         if let aggregate = query.aggregate {
-            let instantResult = aggregate.field?.isInstant ?? false
-            func render(_ text: String?) -> JSONValue {
-                guard let number = text.flatMap(Double.init) else { return .null }
-                if instantResult { return .string(Timestamp(millisecondsSinceEpoch: Int64(number)).iso8601) }
-                return .number(number)
-            }
-            var aggregateJSON: [String: JSONValue] = ["type": .string(aggregate.kind.rawValue)]
-            if let field = aggregate.field { aggregateJSON["field"] = .string(field.description) }
             if let groupBy = query.groupBy {
                 let rows = try await database.rows(Self.grouped(query, aggregate, groupBy: groupBy, org: org, scope: scope))
-                var groups: [JSONValue] = []
-                for row in rows.prefix(DataQuery.maxGroupCount) {
-                    let key = row[0].flatMap { try? JSONValue(parsing: $0) } ?? .null
-                    groups.append(["key": DataQueryEngine.trimmed(key), "value": render(row[1]),
-                                   "count": .number(Double(row[2].flatMap(Int.init) ?? 0))])
+                result.groups = rows.map { row in
+                    DataQueryResult.Group(keyJSON: row[0], value: row[1].flatMap(Double.init), count: row[2].flatMap(Int.init) ?? 0)
                 }
-                total = rows.first.flatMap { $0[3].flatMap(Int.init) } ?? 0
-                aggregateJSON["groupBy"] = .string(groupBy.description)
-                result["groups"] = .array(groups)
-                if rows.count > DataQuery.maxGroupCount { result["groupsTruncated"] = true }
+                result.total = rows.first.flatMap { $0[3].flatMap(Int.init) } ?? 0
             } else {
                 let row = try await database.rows(Self.aggregate(query, aggregate, org: org, scope: scope)).first
-                total = row.flatMap { $0[0].flatMap(Int.init) } ?? 0
-                aggregateJSON["value"] = render(row?[1] ?? nil)
+                result.total = row.flatMap { $0[0].flatMap(Int.init) } ?? 0
+                result.aggregateValue = row.flatMap { $0[1].flatMap(Double.init) }
             }
-            result["aggregate"] = .object(aggregateJSON)
+            counted = true
         }
-        if total == nil {
-            total = try await database.rows(Self.count(query, org: org, scope: scope)).first.flatMap { $0[0].flatMap(Int.init) } ?? 0
+        if !counted {
+            result.total = try await database.rows(Self.count(query, org: org, scope: scope)).first.flatMap { $0[0].flatMap(Int.init) } ?? 0
         }
-        result["total"] = .number(Double(total ?? 0))
-        return .object(result)
+        return result.json(for: query)
     }
 
     /// An item from the columns `itemColumns` selects.
