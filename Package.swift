@@ -343,7 +343,7 @@ let package = Package(
         // Benchmarks: each figure beside a baseline measured in the same run (scripts/bench.sh).
         .executableTarget(
             name: "purser-bench",
-            dependencies: ["PurserCore", "EventLog", "CSQLite", "PurserDomain", "Projection", "ReadModelCatalog", "Audit", "Tools", "Pipeline", "LLM", "LLMTestServer", "Channels", "EventStore", "PostgresStore", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")] + projectorTargets,
+            dependencies: ["PurserCore", "EventLog", "CSQLite", "PurserDomain", "Projection", "ReadModelCatalog", "Audit", "Tools", "Pipeline", "LLM", "LLMTestServer", "Channels", "EventStore", "PostgresStore", "PostgresReadModels", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")] + projectorTargets,
             path: "Sources/PurserBench",
             swiftSettings: swiftSettings
         ),
@@ -462,7 +462,7 @@ let package = Package(
         .testTarget(
             name: "PurserHTTPTests",
             dependencies: [
-                "PurserTestSupport", "PostgresTestSupport", "PostgresStore", "PurserCore", "PurserHTTP", "Pipeline", "EventLog", "EventStore", "PurserDomain", "LLM", "LLMTestServer", "Channels", "Tools",
+                "PurserTestSupport", "PostgresTestSupport", "PostgresStore", "PostgresReadModels", "PurserCore", "PurserHTTP", "Pipeline", "EventLog", "EventStore", "PurserDomain", "LLM", "LLMTestServer", "Channels", "Tools",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

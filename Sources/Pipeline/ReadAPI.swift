@@ -82,6 +82,19 @@ public struct ReadAPI: Sendable {
     /// Runs a data query as staff would (the whole org): the result, or the `{"error": …}` object
     /// of a bad query — what `data_query_tool` returns.
     public func dataQuery(org: String, arguments: JSONValue) async throws(PipelineError) -> JSONValue {
+        // The model the agent's own queries use: on PostgreSQL the shared one, so staff and the
+        // agent see the same rows whichever node answers.
+        if let queries = pipeline.options.dataQueries {
+            let query: DataQuery
+            do throws(ToolError) { query = try DataQuery.parse(arguments, now: pipeline.clock()) } catch { return error.json }
+            do throws(ToolError) {
+                return try await queries.run(query, org: org, scope: .organization)
+            } catch where error.code == .readModelFailed {
+                throw PipelineError(.readModelFailed, "cannot read the crm read model", cause: error)
+            } catch {
+                return error.json
+            }
+        }
         try await pipeline.refresh(CRMProjector.name)
         let engine = DataQueryEngine(reader: try pipeline.models.crmDatabase())
         let now = pipeline.clock()

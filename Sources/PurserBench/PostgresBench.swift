@@ -15,7 +15,8 @@ import ReadModelCatalog
 /// and their plain-`INSERT` baseline, one for the N-event import, replays and rebuild. The N
 /// events are pipeline traffic (`ProjectionWorkload`) over N/1,000 orgs, so one org holds about
 /// 1,000 of them; they are written to an embedded log first, which is the import's source and
-/// the embedded side of the replay and rebuild figures.
+/// the embedded side of the replay and rebuild figures. A third holds the crm read model for
+/// `data_query_tool`'s figures beside SQLite (`benchDataQuery`).
 func runPostgresBench(url text: String, events total: Int, work: String) async throws {
     guard !text.isEmpty else {
         FileHandle.standardError.write(Data("purser-bench postgres needs --url postgres://USER@HOST:PORT/DB\n".utf8))
@@ -33,6 +34,10 @@ func runPostgresBench(url text: String, events total: Int, work: String) async t
     let importDB = try await BenchDatabase.create(server, "purser_bench_import")
     try await benchImportReplayRebuild(importDB, events: total, work: work)
     try await BenchDatabase.drop(server, importDB)
+
+    let queryDB = try await BenchDatabase.create(server, "purser_bench_query")
+    try await benchDataQuery(queryDB, objects: total, runs: 100, work: work)
+    try await BenchDatabase.drop(server, queryDB)
     if !args.contains("--keep") { try? FileManager.default.removeItem(atPath: work) }
 }
 

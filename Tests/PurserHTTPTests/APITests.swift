@@ -7,6 +7,7 @@ import HummingbirdTesting
 import LLM
 import Logging
 import Pipeline
+import PostgresReadModels
 import PostgresStore
 import PostgresTestSupport
 import Prometheus
@@ -36,6 +37,8 @@ final class Server: @unchecked Sendable {
     /// The embedded log, when that is the store.
     let log: EventLog?
     let store: any EventStore
+    /// The crm model kept in PostgreSQL, when that is the store.
+    let crmModel: PostgresReadModel?
     private(set) var pipeline: Pipeline!
     let tokens: AccessTokenStore
     var secret: [String: String] = [:]  // "org/role" → token
@@ -50,12 +53,16 @@ final class Server: @unchecked Sendable {
 
     init(haffAutonomy: String = "supervised", kiteSMS: String? = nil, haffMaxMessages: Int = 100) async throws {
         if TestStore.postgres {
-            store = try await PostgresEventStore.open(url: try await TestDatabase.create(), connectionsMax: 4, logger: testLogger)
+            let postgres = try await PostgresEventStore.open(url: try await TestDatabase.create(), connectionsMax: 4, logger: testLogger)
+            store = postgres
+            // The agent's and staff's queries on the crm model in PostgreSQL, as the runtime sets it up there.
+            crmModel = PostgresReadModel(projector: PostgresCRMProjector(), store: postgres, logger: testLogger)
             log = nil
         } else {
             let opened = try EventLog.open(directory: directory.logDirectory)
             store = EmbeddedEventStore(writer: opened)
             log = opened
+            crmModel = nil
         }
         var drafts: [EventDraft] = []
         for (org, address, autonomy, web) in [("haff", "+972123456789", haffAutonomy, "haff-web"), ("kite", "+4930999999", "autonomous", "kite-web")] {
@@ -87,6 +94,10 @@ final class Server: @unchecked Sendable {
     func restart() async throws {
         var options = PipelineOptions()
         options.metrics = EngineMetrics(factory: PrometheusMetricsFactory(registry: metrics))
+        if let crmModel {
+            try await crmModel.prepare()
+            options.dataQueries = PostgresDataQueries(model: crmModel)
+        }
         pipeline = try await Pipeline(dataDirectory: path, store: store, embeddedLog: log, provider: OfflineProvider(logger: testLogger),
                                       options: options, logger: testLogger)
     }

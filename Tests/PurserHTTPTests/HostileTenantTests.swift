@@ -387,6 +387,10 @@ struct HostileTenantTests {
                                                            body: body(#"{"objectType":"crm_contact"}"#)))
                 #expect(query["total"]?.doubleValue == 0, "kite's query saw haff's contact: \(query.serialized())")
             }
+            // The contact kite must not see is there: haff's own staff see it (on PostgreSQL, from the shared crm model).
+            let own = parse(try await client.execute(uri: "/api/orgs/haff/query", method: .post, headers: s.headers("haff", "viewer"),
+                                                     body: body(#"{"objectType":"crm_contact"}"#)))
+            #expect(own["total"]?.doubleValue == 1, "haff's own query: \(own.serialized())")
         }
         #expect(try await s.events(org: "haff", type: "session.handed_off").isEmpty)
     }
