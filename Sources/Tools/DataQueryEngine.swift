@@ -111,7 +111,8 @@ public struct DataQueryEngine: Sendable {
         ("$." + segments.joined(separator: ".")).databaseValue
     }
 
-    /// The column a top-level field lives in; fixed names, never query text.
+    /// The column a top-level field lives in, the same in the SQLite and PostgreSQL crm schemas;
+    /// fixed names, never query text.
     static func column(_ field: DataQuery.Field) -> String {
         switch field {
         case .id: "o.id"

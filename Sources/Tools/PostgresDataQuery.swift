@@ -152,7 +152,7 @@ public struct PostgresDataQueryEngine: DataQueryRunning {
             orderColumns = "MIN(kc) AS o1, MIN(kn) AS o2, MIN(kt) AS o3, MIN(km) AS o4"
             order = "o1, o2, o3, o4, k::text COLLATE \"C\" NULLS FIRST"
         default:
-            keyColumns = "\(column(groupBy)) AS kj, \(groupBy.isInstant ? instantColumn(groupBy) : "NULL::bigint") AS km"
+            keyColumns = "\(DataQueryEngine.column(groupBy)) AS kj, \(groupBy.isInstant ? instantColumn(groupBy) : "NULL::bigint") AS km"
             key = "to_jsonb(kj)"
             orderColumns = groupBy.isInstant ? "MIN(km) AS o1" : "MIN(kj) AS o1"
             order = "o1 NULLS FIRST, k::text COLLATE \"C\""
@@ -200,21 +200,6 @@ public struct PostgresDataQueryEngine: DataQueryRunning {
         func double(_ value: Double) -> String { bind(.double(value), as: "float8") }
         func path(_ segments: [String]) -> String { bind(.textArray(segments), as: "text[]") }
         func statement(_ sql: String) -> SQLStatement { SQLStatement(sql: sql, arguments: arguments) }
-    }
-
-    /// The column of a top-level field; fixed names, never query text. The text columns are
-    /// `COLLATE "C"` in the schema.
-    static func column(_ field: DataQuery.Field) -> String {
-        switch field {
-        case .id: "o.id"
-        case .type: "o.type"
-        case .subtype: "o.subtype"
-        case .name: "o.name"
-        case .status: "o.status"
-        case .createdAt: "o.created_at"
-        case .updatedAt: "o.updated_at"
-        case .custom: "o.custom_properties"
-        }
     }
 
     /// The instant of `createdAt` or `updatedAt` in milliseconds (`purser_instant` of the column).
@@ -282,7 +267,7 @@ public struct PostgresDataQueryEngine: DataQueryRunning {
         if case .custom(let path) = field {
             return "COALESCE(jsonb_typeof(o.custom_properties #> \(b.path(path))) <> 'null', false)"
         }
-        return "(\(column(field)) IS NOT NULL)"
+        return "(\(DataQueryEngine.column(field)) IS NOT NULL)"
     }
 
     static func comparison(_ field: DataQuery.Field, _ op: DataQuery.Operator, _ operand: DataQuery.Operand, _ b: Binder) -> String {
@@ -320,7 +305,7 @@ public struct PostgresDataQueryEngine: DataQueryRunning {
             case (_, .instant(let instant)):
                 return "\(instantColumn(field)) \(symbol) \(b.integer(instant.millisecondsSinceEpoch))"
             case (_, .string(let value)):
-                return "\(column(field)) \(symbol) \(b.text(value))"
+                return "\(DataQueryEngine.column(field)) \(symbol) \(b.text(value))"
             default:
                 // Parsing gives top-level fields only string or instant operands.
                 return "false"
@@ -363,7 +348,7 @@ public struct PostgresDataQueryEngine: DataQueryRunning {
         case .createdAt, .updatedAt:
             return [instantColumn(field)]
         default:
-            return [column(field)]
+            return [DataQueryEngine.column(field)]
         }
     }
 
@@ -404,7 +389,7 @@ public struct PostgresDataQueryEngine: DataQueryRunning {
             return ("o.custom_properties #> \(b.path(path))",
                     "COALESCE(SUM(CASE WHEN COALESCE(jsonb_typeof(aj) <> 'null', false) THEN 1 ELSE 0 END), 0)::float8")
         case (.count, let field?):
-            return (column(field), "COALESCE(SUM(CASE WHEN aj IS NOT NULL THEN 1 ELSE 0 END), 0)::float8")
+            return (DataQueryEngine.column(field), "COALESCE(SUM(CASE WHEN aj IS NOT NULL THEN 1 ELSE 0 END), 0)::float8")
         case (_, .custom(let path)?):
             let value = "CASE WHEN jsonb_typeof(aj) = 'number' THEN (aj #>> '{}')::float8 END"
             let expression = switch aggregate.kind {
