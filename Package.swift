@@ -150,7 +150,7 @@ let package = Package(
         .target(
             name: "PostgresReadModels",
             dependencies: [
-                "PurserCore", "EventLog", "EventStore", "PostgresStore", "PurserDomain", "Projection", "Tools", "CRMProjection",
+                "PurserCore", "EventLog", "EventStore", "PostgresStore", "PurserDomain", "Projection", "Tools", "CRMProjection", "SpendProjection",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -386,6 +386,14 @@ let package = Package(
             name: "PostgresStoreTests",
             dependencies: ["PostgresTestSupport", "PostgresStore", "EventStore", "PurserCore", "EventLog", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log")],
             path: "Tests/PostgresStoreTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PostgresReadModelsTests",
+            dependencies: ["PurserTestSupport", "PostgresTestSupport", "PostgresReadModels", "PostgresStore", "EventStore", "EventLog", "Projection",
+                           "PurserCore", "PurserDomain", "SpendProjection", .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Tests/PostgresReadModelsTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

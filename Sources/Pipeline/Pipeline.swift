@@ -178,12 +178,24 @@ public final class Pipeline: Sendable {
     func ensureLedgerLoaded(org: String, agentId: String, day: String) async throws(PipelineError) {
         let key = SpendLedger.key(org: org, agentId: agentId, day: day)
         if ledger.withLock({ $0.days[key] != nil }) { return }
-        let rows = try await models.read(SpendProjector.name) { db in try SpendQueries.spend(db, org: org, day: day) }
+        let rows = try await spendRows(org: org, day: day)
         let row = rows.first { $0.agentId == agentId }
         ledger.withLock { ledger in
             if ledger.days[key] == nil {
                 ledger.days[key] = SpendLedger.Day(chargedUsd: row?.usd ?? 0, chargedMessages: row?.messages ?? 0)
             }
+        }
+    }
+
+    /// The spend model's rows of `org` (of one day): in PostgreSQL when the engine keeps it there.
+    func spendRows(org: String, day: String?) async throws(PipelineError) -> [SpendRecord] {
+        guard let shared = options.spend else {
+            return try await models.read(SpendProjector.name) { db in try SpendQueries.spend(db, org: org, day: day) }
+        }
+        do {
+            return try await shared.spend(org: org, day: day)
+        } catch {
+            throw PipelineError(.readModelFailed, "cannot read the spend read model of \(org)", cause: error)
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SpendProjection
 import Tools
 
 /// The engine's tunables, with units last. Defaults suit one machine serving many orgs.
@@ -27,6 +28,10 @@ public struct PipelineOptions: Sendable {
     /// Where `data_query_tool` runs when not on the node's SQLite crm model: the crm model in
     /// PostgreSQL, on that store (set by the runtime).
     public var dataQueries: (any DataQueryRunning)?
+
+    /// Where the spend model is read (the caps' starting figures, `purser spend`, the dashboard)
+    /// when not on the node's SQLite model: the model in PostgreSQL (set by the runtime).
+    public var spend: (any SpendReading)?
 
     public init() {}
 }

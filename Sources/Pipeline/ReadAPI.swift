@@ -76,7 +76,9 @@ public struct ReadAPI: Sendable {
 
     /// Spend per agent on `day` (`YYYY-MM-DD`).
     public func spend(org: String, day: String) async throws(PipelineError) -> [SpendRecord] {
-        try await read(SpendProjector.name) { db in try SpendQueries.spend(db, org: org, day: day) }
+        // On PostgreSQL the shared model, which every node's charges reach.
+        if pipeline.options.spend != nil { return try await pipeline.spendRows(org: org, day: day) }
+        return try await read(SpendProjector.name) { db in try SpendQueries.spend(db, org: org, day: day) }
     }
 
     /// Runs a data query as staff would (the whole org): the result, or the `{"error": …}` object

@@ -57,5 +57,19 @@ public struct PostgresDataQueries: DataQueryRunning, SQLTextRows {
 /// The read models this build keeps in PostgreSQL, in the order `purser projections status`
 /// lists them. The others are kept beside each node in SQLite, fed from PostgreSQL.
 public enum PostgresReadModelCatalog {
-    public static var projectors: [any PostgresProjector] { [PostgresCRMProjector()] }
+    public static var projectors: [any PostgresProjector] { [PostgresCRMProjector(), PostgresSpendProjector()] }
+}
+
+/// What the engine reads in PostgreSQL instead of the node's SQLite files, from the models kept
+/// there: the runtime and the tests set the pipeline's options from this one place.
+public struct PostgresReaders: Sendable {
+    /// `data_query_tool` and staff queries on the crm model.
+    public var dataQueries: PostgresDataQueries?
+    /// The caps' starting figures, `purser spend` and the dashboard on the spend model.
+    public var spend: PostgresSpendQueries?
+
+    public init(_ models: [PostgresReadModel]) {
+        dataQueries = models.first { $0.name == PostgresCRMProjector().name }.map(PostgresDataQueries.init)
+        spend = models.first { $0.name == PostgresSpendProjector().name }.map(PostgresSpendQueries.init)
+    }
 }

@@ -198,15 +198,17 @@ public final class PostgresReadModel: Sendable {
         let schema = try await liveSchema()
         do {
             return try await body(Self.quoted(schema))
-        } catch let error as PSQLError where Self.schemaWentAway(error) {
+        } catch where Self.schemaWentAway(error) {
             live.withLock { if $0 == schema { $0 = nil } }
             return try await body(Self.quoted(try await liveSchema()))
         }
     }
 
-    /// Whether a read failed because its schema was dropped (swapped away) under it.
-    static func schemaWentAway(_ error: PSQLError) -> Bool {
-        let state: String = error.serverInfo?[.sqlState] ?? ""
+    /// Whether a read failed because its schema was dropped (swapped away) under it: the driver's
+    /// error itself, or inside the store's `server` error, which is what `withRetry` makes of it.
+    static func schemaWentAway(_ error: any Error) -> Bool {
+        let psql = PostgresEventStore.driverError(error) ?? ((error as? PostgresStoreError)?.cause).flatMap(PostgresEventStore.driverError)
+        let state: String = psql?.serverInfo?[.sqlState] ?? ""
         return state == "42P01" || state == "3F000"
     }
 

@@ -321,7 +321,7 @@ public final class PostgresEventStore: EventStore {
     }
 
     /// The driver's error behind `error`: itself, or what failed inside a transaction.
-    static func driverError(_ error: any Error) -> PSQLError? {
+    package static func driverError(_ error: any Error) -> PSQLError? {
         if let psql = error as? PSQLError { return psql }
         if let tx = error as? PostgresTransactionError {
             for inner in [tx.closureError, tx.beginError, tx.commitError] {

@@ -87,7 +87,9 @@ public final class Runtime: Sendable {
                 await postgres.close()
                 throw error
             }
-            if let crm = postgresModels.first(where: { $0.name == "crm" }) { options.dataQueries = PostgresDataQueries(model: crm) }
+            let readers = PostgresReaders(postgresModels)
+            options.dataQueries = readers.dataQueries
+            options.spend = readers.spend
         } else {
             let opened = try await BlockingIO.run { try EventLog.open(directory: dataDirectory + "/eventlog") }
             if !opened.recovery.isClean { onRecovery(opened.recovery) }

@@ -2,6 +2,8 @@ import AgentsProjection
 import ArgumentParser
 import Foundation
 import PurserCore
+import PostgresReadModels
+import Projection
 import PurserDomain
 import SpendProjection
 
@@ -9,7 +11,7 @@ struct SpendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spend",
         abstract: "Per-agent daily spend against the caps (one JSON line per agent and day).",
-        discussion: "With --database (or PURSER_DATABASE_URL) the read models under --data follow the PostgreSQL store (see `purser projections`)."
+        discussion: "With --database (or PURSER_DATABASE_URL) the spend is read from the model kept in PostgreSQL, which every node's charges reach; the caps from the agents read model under --data, which follows the store (see `purser projections`)."
     )
 
     @OptionGroup var global: GlobalOptions
@@ -25,19 +27,38 @@ struct SpendCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (global, org, day) = (self.global, self.org, self.day)
-        try await ReadModels.withSource(global, database) { source in
-            let spend = try ReadModels.current(SpendProjector.name, global, source: source)
-            let agents = try ReadModels.current(AgentsProjector.name, global, source: source)
-            let configs = Dictionary(try agents.read { try AgentsQueries.agents($0, org: org) }.map { ($0.agentId, $0.config) },
-                                     uniquingKeysWith: { a, _ in a })
-            for row in try spend.read({ try SpendQueries.spend($0, org: org, day: day) }) {
-                let caps = configs[row.agentId]?.customProperties
-                Output.line(JSONValue.from([
-                    "day": .string(row.day), "agentId": .string(row.agentId), "messages": .number(Double(row.messages)),
-                    "maxMessagesPerDay": caps.map { .number(Double($0.maxMessagesPerDay)) }, "tokens": .number(Double(row.tokens)),
-                    "usd": .number(row.usd), "maxCostPerDay": caps.map { .number($0.maxCostPerDay) },
-                ]).serialized())
+        let rows: [SpendRecord], configs: [String: OrgAgentConfig]
+        if let url = try database.given() {
+            // The spend model kept in PostgreSQL, which every node's charges reach (built here if
+            // it never was); the agents' caps from the node's model, which follows the store.
+            (rows, configs) = try await StoreAccess.withDatabase(url, migrate: false, label: "purser.projections") { store in
+                guard let model = DatabaseModels.models(store, names: [SpendProjector.name]).first else {
+                    preconditionFailure("the spend read model is kept in PostgreSQL (PostgresReadModelCatalog)")
+                }
+                try await model.prepare()
+                let rows = try await PostgresSpendQueries(model: model).spend(org: org, day: day)
+                let configs = try await BlockingIO.run { () throws(any Error) in try Self.configs(global, org: org, source: .store(store)) }
+                return (rows, configs)
+            }
+        } else {
+            (rows, configs) = try await ReadModels.withSource(global, database) { source in
+                let spend = try ReadModels.current(SpendProjector.name, global, source: source)
+                return (try spend.read { try SpendQueries.spend($0, org: org, day: day) }, try Self.configs(global, org: org, source: source))
             }
         }
+        for row in rows {
+            let caps = configs[row.agentId]?.customProperties
+            Output.line(JSONValue.from([
+                "day": .string(row.day), "agentId": .string(row.agentId), "messages": .number(Double(row.messages)),
+                "maxMessagesPerDay": caps.map { .number(Double($0.maxMessagesPerDay)) }, "tokens": .number(Double(row.tokens)),
+                "usd": .number(row.usd), "maxCostPerDay": caps.map { .number($0.maxCostPerDay) },
+            ]).serialized())
+        }
+    }
+
+    /// Each agent's configuration, by agent id.
+    static func configs(_ global: GlobalOptions, org: String, source: ProjectionSource) throws -> [String: OrgAgentConfig] {
+        let agents = try ReadModels.current(AgentsProjector.name, global, source: source)
+        return Dictionary(try agents.read { try AgentsQueries.agents($0, org: org) }.map { ($0.agentId, $0.config) }, uniquingKeysWith: { a, _ in a })
     }
 }

@@ -38,7 +38,8 @@ final class Server: @unchecked Sendable {
     let log: EventLog?
     let store: any EventStore
     /// The crm model kept in PostgreSQL, when that is the store.
-    let crmModel: PostgresReadModel?
+    /// The models the runtime keeps in PostgreSQL (empty on the embedded store).
+    let databaseModels: [PostgresReadModel]
     private(set) var pipeline: Pipeline!
     let tokens: AccessTokenStore
     var secret: [String: String] = [:]  // "org/role" → token
@@ -55,14 +56,15 @@ final class Server: @unchecked Sendable {
         if TestStore.postgres {
             let postgres = try await PostgresEventStore.open(url: try await TestDatabase.create(), connectionsMax: 4, logger: testLogger)
             store = postgres
-            // The agent's and staff's queries on the crm model in PostgreSQL, as the runtime sets it up there.
-            crmModel = PostgresReadModel(projector: PostgresCRMProjector(), store: postgres, logger: testLogger)
+            // The agent's and staff's queries on the crm model in PostgreSQL, and the caps on its
+            // spend model, as the runtime sets them up there.
+            databaseModels = PostgresReadModelCatalog.projectors.map { PostgresReadModel(projector: $0, store: postgres, logger: testLogger) }
             log = nil
         } else {
             let opened = try EventLog.open(directory: directory.logDirectory)
             store = EmbeddedEventStore(writer: opened)
             log = opened
-            crmModel = nil
+            databaseModels = []
         }
         var drafts: [EventDraft] = []
         for (org, address, autonomy, web) in [("haff", "+972123456789", haffAutonomy, "haff-web"), ("kite", "+4930999999", "autonomous", "kite-web")] {
@@ -94,10 +96,10 @@ final class Server: @unchecked Sendable {
     func restart() async throws {
         var options = PipelineOptions()
         options.metrics = EngineMetrics(factory: PrometheusMetricsFactory(registry: metrics))
-        if let crmModel {
-            try await crmModel.prepare()
-            options.dataQueries = PostgresDataQueries(model: crmModel)
-        }
+        for model in databaseModels { try await model.prepare() }
+        let readers = PostgresReaders(databaseModels)
+        options.dataQueries = readers.dataQueries
+        options.spend = readers.spend
         pipeline = try await Pipeline(dataDirectory: path, store: store, embeddedLog: log, provider: OfflineProvider(logger: testLogger),
                                       options: options, logger: testLogger)
     }

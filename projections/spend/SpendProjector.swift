@@ -40,6 +40,15 @@ public struct SpendRecord: Sendable, Hashable {
     public var messages: Int
     public var tokens: Int
     public var usd: Double
+
+    public init(org: String, agentId: String, day: String, messages: Int, tokens: Int, usd: Double) {
+        self.org = org
+        self.agentId = agentId
+        self.day = day
+        self.messages = messages
+        self.tokens = tokens
+        self.usd = usd
+    }
 }
 
 /// Queries of the spend read model, each scoped to one org.
@@ -53,4 +62,12 @@ public enum SpendQueries {
             SpendRecord(org: $0["org"], agentId: $0["agent_id"], day: $0["day"], messages: $0["messages"], tokens: $0["tokens"], usd: $0["usd"])
         }
     }
+}
+
+/// Where the spend model is read when it is not the node's SQLite file: the model in PostgreSQL,
+/// shared by every node (set by the runtime). Caught up with the org before it answers, so a read
+/// sees every charge committed before it, whichever node wrote it.
+public protocol SpendReading: Sendable {
+    /// The org's spend, optionally for one day, ordered by day and agent (`SpendQueries.spend`).
+    func spend(org: String, day: String?) async throws -> [SpendRecord]
 }
