@@ -150,7 +150,7 @@ let package = Package(
         .target(
             name: "PostgresReadModels",
             dependencies: [
-                "PurserCore", "EventLog", "EventStore", "PostgresStore", "PurserDomain", "Projection", "Tools", "CRMProjection", "SpendProjection",
+                "PurserCore", "EventLog", "EventStore", "PostgresStore", "PurserDomain", "Projection", "Tools", "CRMProjection", "SpendProjection", "OutboxProjection",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -391,7 +391,7 @@ let package = Package(
         .testTarget(
             name: "PostgresReadModelsTests",
             dependencies: ["PurserTestSupport", "PostgresTestSupport", "PostgresReadModels", "PostgresStore", "EventStore", "EventLog", "Projection",
-                           "PurserCore", "PurserDomain", "SpendProjection", .product(name: "PostgresNIO", package: "postgres-nio"),
+                           "PurserCore", "PurserDomain", "SpendProjection", "OutboxProjection", .product(name: "PostgresNIO", package: "postgres-nio"),
                            .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/PostgresReadModelsTests",
             swiftSettings: swiftSettings
@@ -449,8 +449,8 @@ let package = Package(
         .testTarget(
             name: "PipelineTests",
             dependencies: [
-                "PurserTestSupport", "PostgresTestSupport", "PurserCore", "Pipeline", "EventLog", "EventStore", "PostgresStore", "PurserDomain",
-                "Projection", "Tools", "LLM", "LLMTestServer", "Channels",
+                "PurserTestSupport", "PostgresTestSupport", "PurserCore", "Pipeline", "EventLog", "EventStore", "PostgresStore", "PostgresReadModels",
+                "PurserDomain", "Projection", "Tools", "LLM", "LLMTestServer", "Channels",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ] + projectorTargets,

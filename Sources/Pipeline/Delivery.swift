@@ -10,8 +10,7 @@ extension Pipeline {
     /// comes from the outbox, never from the caller.
     public func acknowledge(messageId: String, status: MessageDelivered.Status = .delivered, externalId: String? = nil,
                             error: String? = nil, by actor: String) async throws(PipelineError) -> TurnOutcome {
-        try await refresh(OutboxProjector.name)
-        guard let record = try await models.read(OutboxProjector.name, { db in try OutboxQueries.message(db, id: messageId) }) else {
+        guard let record = try await outboxMessage(id: messageId) else {
             throw PipelineError(.notFound, "no message \(messageId) in the outbox (already delivered, or never sent)")
         }
         var events = TurnEvents(org: record.org, correlationId: nil, clock: clock)
@@ -38,13 +37,11 @@ extension Pipeline {
         default: nil
         }
         do {
-            try await refresh(OutboxProjector.name)
             // Restricted to one org: looked up in that org only, so another org's message with the
             // same channel id can neither answer nor hide it.
             let org: String? = restrictedTo ?? nil
-            if let mapped, restrictedTo != .some(nil), let known = try await models.read(OutboxProjector.name, { db in
-                try OutboxQueries.message(db, channel: channel.rawValue, externalId: externalId, org: org)
-            }), restrictedTo.map({ $0 == known.org }) ?? true {
+            if let mapped, restrictedTo != .some(nil), let known = try await outboxMessage(channel: channel.rawValue, externalId: externalId, org: org),
+               restrictedTo.map({ $0 == known.org }) ?? true {
                 var events = TurnEvents(org: known.org, correlationId: nil, clock: clock)
                 try events.add(MessageDelivered(messageId: known.messageId, status: mapped, externalMessageId: externalId, deliveredAt: clock(),
                                                 error: error),
@@ -59,5 +56,32 @@ extension Pipeline {
             MessageRejected(code: "not_a_message", reason: "a \(channel.rawValue) status update (\(status)) for \(externalId), which Purser has no sent message for, is not a message",
                             source: source, lineNumber: lineNumber, format: format, channel: channel, raw: raw),
             source: source)
+    }
+
+    /// An outbox message by id, from the model the engine reads (in PostgreSQL when kept there,
+    /// else the node's, caught up first).
+    func outboxMessage(id: String) async throws(PipelineError) -> OutboxRecord? {
+        guard let shared = options.outbox else {
+            try await refresh(OutboxProjector.name)
+            return try await models.read(OutboxProjector.name) { db in try OutboxQueries.message(db, id: id) }
+        }
+        do {
+            return try await shared.message(id: id)
+        } catch {
+            throw PipelineError(.readModelFailed, "cannot read the outbox read model", cause: error)
+        }
+    }
+
+    /// The org and message a channel's id stands for, from the model the engine reads.
+    func outboxMessage(channel: String, externalId: String, org: String?) async throws(PipelineError) -> (org: String, messageId: String)? {
+        guard let shared = options.outbox else {
+            try await refresh(OutboxProjector.name)
+            return try await models.read(OutboxProjector.name) { db in try OutboxQueries.message(db, channel: channel, externalId: externalId, org: org) }
+        }
+        do {
+            return try await shared.message(channel: channel, externalId: externalId, org: org)
+        } catch {
+            throw PipelineError(.readModelFailed, "cannot read the outbox read model", cause: error)
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import OutboxProjection
 import SpendProjection
 import Tools
 
@@ -32,6 +33,10 @@ public struct PipelineOptions: Sendable {
     /// Where the spend model is read (the caps' starting figures, `purser spend`, the dashboard)
     /// when not on the node's SQLite model: the model in PostgreSQL (set by the runtime).
     public var spend: (any SpendReading)?
+
+    /// Where the outbox model is read (delivery reports from connectors and channels) when not on
+    /// the node's SQLite model: the model in PostgreSQL (set by the runtime).
+    public var outbox: (any OutboxReading)?
 
     public init() {}
 }

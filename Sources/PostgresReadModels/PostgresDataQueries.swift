@@ -57,7 +57,7 @@ public struct PostgresDataQueries: DataQueryRunning, SQLTextRows {
 /// The read models this build keeps in PostgreSQL, in the order `purser projections status`
 /// lists them. The others are kept beside each node in SQLite, fed from PostgreSQL.
 public enum PostgresReadModelCatalog {
-    public static var projectors: [any PostgresProjector] { [PostgresCRMProjector(), PostgresSpendProjector()] }
+    public static var projectors: [any PostgresProjector] { [PostgresCRMProjector(), PostgresSpendProjector(), PostgresOutboxProjector()] }
 }
 
 /// What the engine reads in PostgreSQL instead of the node's SQLite files, from the models kept
@@ -67,9 +67,12 @@ public struct PostgresReaders: Sendable {
     public var dataQueries: PostgresDataQueries?
     /// The caps' starting figures, `purser spend` and the dashboard on the spend model.
     public var spend: PostgresSpendQueries?
+    /// Delivery reports and `purser outbox` on the outbox model.
+    public var outbox: PostgresOutboxQueries?
 
     public init(_ models: [PostgresReadModel]) {
         dataQueries = models.first { $0.name == PostgresCRMProjector().name }.map(PostgresDataQueries.init)
         spend = models.first { $0.name == PostgresSpendProjector().name }.map(PostgresSpendQueries.init)
+        outbox = models.first { $0.name == PostgresOutboxProjector().name }.map(PostgresOutboxQueries.init)
     }
 }

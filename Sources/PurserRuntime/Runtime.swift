@@ -90,6 +90,7 @@ public final class Runtime: Sendable {
             let readers = PostgresReaders(postgresModels)
             options.dataQueries = readers.dataQueries
             options.spend = readers.spend
+            options.outbox = readers.outbox
         } else {
             let opened = try await BlockingIO.run { try EventLog.open(directory: dataDirectory + "/eventlog") }
             if !opened.recovery.isClean { onRecovery(opened.recovery) }

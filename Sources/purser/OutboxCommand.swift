@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import OutboxProjection
 import Pipeline
+import PostgresReadModels
+import PurserCore
 import PurserDomain
 
 struct OutboxCommand: ParsableCommand {
@@ -14,21 +16,41 @@ struct OutboxCommand: ParsableCommand {
     )
 }
 
-struct OutboxList: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "Messages waiting for delivery (one JSON line each, oldest first).")
+struct OutboxList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "Messages waiting for delivery (one JSON line each, oldest first).",
+        discussion: "With --database (or PURSER_DATABASE_URL) the outbox is read from the model kept in PostgreSQL, which every node's replies reach."
+    )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var database: DatabaseOptions
     @Option(help: "Only this org's messages (default: every org, for a connector serving all).") var org: String?
     @Option(help: "pending (default), failed, drafted, or all.") var state: String = "pending"
 
     func validate() throws {
         guard ["pending", "failed", "drafted", "all"].contains(state) else { throw ValidationError("--state must be pending, failed, drafted or all") }
+        _ = try database.given()
     }
 
-    func run() throws {
-        let store = try ReadModels.current(OutboxProjector.name, global)
+    func run() async throws {
+        let (global, org) = (self.global, self.org)
         let states = state == "all" ? ["pending", "failed", "drafted"] : [state]
-        for m in try store.read({ try OutboxQueries.messages($0, org: org, states: states) }) {
+        let messages: [OutboxRecord]
+        if let url = try database.given() {
+            messages = try await StoreAccess.withDatabase(url, migrate: false, label: "purser.projections") { store in
+                guard let model = DatabaseModels.models(store, names: [OutboxProjector.name]).first else {
+                    preconditionFailure("the outbox read model is kept in PostgreSQL (PostgresReadModelCatalog)")
+                }
+                try await model.prepare()
+                return try await PostgresOutboxQueries(model: model).messages(org: org, states: states)
+            }
+        } else {
+            messages = try await BlockingIO.run { () throws(any Error) -> [OutboxRecord] in
+                let store = try ReadModels.current(OutboxProjector.name, global)
+                return try store.read { try OutboxQueries.messages($0, org: org, states: states) }
+            }
+        }
+        for m in messages {
             Output.line(JSONValue.from([
                 "messageId": .string(m.messageId), "org": .string(m.org), "state": .string(m.state), "channel": .string(m.channel),
                 "from": m.from.map(JSONValue.string), "to": .string(m.to), "text": .string(m.text), "sessionId": m.sessionId.map(JSONValue.string),

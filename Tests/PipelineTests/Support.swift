@@ -1,6 +1,7 @@
 import EventLog
 import EventStore
 import Foundation
+import PostgresReadModels
 import PostgresStore
 import PostgresTestSupport
 @_exported import PurserTestSupport
@@ -111,6 +112,17 @@ final class Harness: @unchecked Sendable {
         }
         let own: [String: any LLMProvider] = orgServers.mapValues { server in
             OpenAICompatibleProvider(configuration: .compatible(baseURL: server.baseURL, apiKey: "sk-org"), priceTable: prices, logger: testLogger)
+        }
+        var options = options
+        if let postgres = store as? PostgresEventStore {
+            // The read models the runtime keeps in PostgreSQL, read as it reads them: the caps, the
+            // outbox and data_query_tool run on the shared models in this pass.
+            let models = PostgresReadModelCatalog.projectors.map { PostgresReadModel(projector: $0, store: postgres, logger: testLogger) }
+            for model in models { try await model.prepare() }
+            let readers = PostgresReaders(models)
+            options.dataQueries = readers.dataQueries
+            options.spend = readers.spend
+            options.outbox = readers.outbox
         }
         return try await Pipeline(dataDirectory: dir.path, store: store, embeddedLog: log, provider: provider, prices: prices,
                                   options: options, orgProvider: { own[$0] }, logger: testLogger)

@@ -100,6 +100,7 @@ final class Server: @unchecked Sendable {
         let readers = PostgresReaders(databaseModels)
         options.dataQueries = readers.dataQueries
         options.spend = readers.spend
+        options.outbox = readers.outbox
         pipeline = try await Pipeline(dataDirectory: path, store: store, embeddedLog: log, provider: OfflineProvider(logger: testLogger),
                                       options: options, logger: testLogger)
     }

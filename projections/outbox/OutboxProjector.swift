@@ -81,6 +81,33 @@ public struct OutboxRecord: Sendable, Hashable {
     public var text: String
     public var error: String?
     public var seq: UInt64
+
+    public init(org: String, messageId: String, state: String, agentId: String?, sessionId: String?, channel: String, from: String?,
+                to: String, text: String, error: String?, seq: UInt64) {
+        self.org = org
+        self.messageId = messageId
+        self.state = state
+        self.agentId = agentId
+        self.sessionId = sessionId
+        self.channel = channel
+        self.from = from
+        self.to = to
+        self.text = text
+        self.error = error
+        self.seq = seq
+    }
+}
+
+/// Where the outbox model is read when it is not the node's SQLite file: the model in
+/// PostgreSQL, shared by every node (set by the runtime), so a channel's status reaching any node
+/// finds the message another sent. Each read is caught up first; the answers are `OutboxQueries`'.
+public protocol OutboxReading: Sendable {
+    /// The org and message a channel's id stands for (`OutboxQueries.message(_:channel:externalId:org:)`).
+    func message(channel: String, externalId: String, org: String?) async throws -> (org: String, messageId: String)?
+    /// One message of the outbox, any state (`OutboxQueries.message(_:id:)`).
+    func message(id: String) async throws -> OutboxRecord?
+    /// Undelivered messages in seq order (`OutboxQueries.messages`).
+    func messages(org: String?, states: [String]) async throws -> [OutboxRecord]
 }
 
 /// Queries of the outbox read model.
