@@ -115,8 +115,17 @@ public final class Pipeline: Sendable {
     // MARK: - Loading
 
     func loadAgents() async throws(PipelineError) {
-        let (records, routes) = try await models.read(AgentsProjector.name) { db in
-            (try AgentsQueries.agents(db, org: nil), try AgentsQueries.routingTable(db))
+        let records: [AgentRecord], routes: RoutingTable
+        if let shared = options.agents {
+            do {
+                (records, routes) = (try await shared.agents(org: nil), try await shared.routingTable())
+            } catch {
+                throw PipelineError(.readModelFailed, "cannot read the agents read model", cause: error)
+            }
+        } else {
+            (records, routes) = try await models.read(AgentsProjector.name) { db in
+                (try AgentsQueries.agents(db, org: nil), try AgentsQueries.routingTable(db))
+            }
         }
         state.withLock { state in
             state.routes = routes

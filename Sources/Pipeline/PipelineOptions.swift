@@ -1,3 +1,4 @@
+import AgentsProjection
 import Foundation
 import OutboxProjection
 import SpendProjection
@@ -37,6 +38,10 @@ public struct PipelineOptions: Sendable {
     /// Where the outbox model is read (delivery reports from connectors and channels) when not on
     /// the node's SQLite model: the model in PostgreSQL (set by the runtime).
     public var outbox: (any OutboxReading)?
+
+    /// Where the agents model is read (the agents and routes at start, config histories) when not
+    /// on the node's SQLite model: the model in PostgreSQL (set by the runtime).
+    public var agents: (any AgentsReading)?
 
     public init() {}
 }

@@ -42,7 +42,14 @@ public struct ReadAPI: Sendable {
 
     /// The configuration history of one agent, oldest first.
     public func agentHistory(org: String, agentId: String) async throws(PipelineError) -> [AgentConfigVersion] {
-        try await read(AgentsProjector.name) { db in try AgentsQueries.history(db, org: org, agentId: agentId) }
+        guard let shared = pipeline.options.agents else {
+            return try await read(AgentsProjector.name) { db in try AgentsQueries.history(db, org: org, agentId: agentId) }
+        }
+        do {
+            return try await shared.history(org: org, agentId: agentId)
+        } catch {
+            throw PipelineError(.readModelFailed, "cannot read the agents read model", cause: error)
+        }
     }
 
     /// The org's sessions (newest activity first), each with the text of its last message.

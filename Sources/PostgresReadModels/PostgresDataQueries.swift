@@ -57,7 +57,7 @@ public struct PostgresDataQueries: DataQueryRunning, SQLTextRows {
 /// The read models this build keeps in PostgreSQL, in the order `purser projections status`
 /// lists them. The others are kept beside each node in SQLite, fed from PostgreSQL.
 public enum PostgresReadModelCatalog {
-    public static var projectors: [any PostgresProjector] { [PostgresCRMProjector(), PostgresSpendProjector(), PostgresOutboxProjector()] }
+    public static var projectors: [any PostgresProjector] { [PostgresAgentsProjector(), PostgresCRMProjector(), PostgresSpendProjector(), PostgresOutboxProjector()] }
 }
 
 /// What the engine reads in PostgreSQL instead of the node's SQLite files, from the models kept
@@ -69,10 +69,13 @@ public struct PostgresReaders: Sendable {
     public var spend: PostgresSpendQueries?
     /// Delivery reports and `purser outbox` on the outbox model.
     public var outbox: PostgresOutboxQueries?
+    /// The agents and the routing table at start, and agent histories, on the agents model.
+    public var agents: PostgresAgentsQueries?
 
     public init(_ models: [PostgresReadModel]) {
         dataQueries = models.first { $0.name == PostgresCRMProjector().name }.map(PostgresDataQueries.init)
         spend = models.first { $0.name == PostgresSpendProjector().name }.map(PostgresSpendQueries.init)
         outbox = models.first { $0.name == PostgresOutboxProjector().name }.map(PostgresOutboxQueries.init)
+        agents = models.first { $0.name == PostgresAgentsProjector().name }.map(PostgresAgentsQueries.init)
     }
 }

@@ -91,6 +91,7 @@ public final class Runtime: Sendable {
             options.dataQueries = readers.dataQueries
             options.spend = readers.spend
             options.outbox = readers.outbox
+            options.agents = readers.agents
         } else {
             let opened = try await BlockingIO.run { try EventLog.open(directory: dataDirectory + "/eventlog") }
             if !opened.recovery.isClean { onRecovery(opened.recovery) }

@@ -16,10 +16,11 @@ struct ProjectionsFromPostgresTests {
 
         let rebuilt = try purser(["projections", "rebuild", "--database", url], data: fresh.path)
         #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
-        // One line per node-local model, then one per model kept in the database itself (crm, spend, outbox).
+        // One line per node-local model, then one per model kept in the database itself (agents, crm, spend, outbox).
         let local = rebuilt.lines.filter { $0["store"] == nil }, inDatabase = rebuilt.lines.filter { $0["store"] as? String == "postgres" }
         #expect(local.count == ReadModelCatalog.projectors.count && local.count + inDatabase.count == rebuilt.lines.count)
-        #expect(inDatabase.map { $0["name"] as? String } == ["crm", "spend", "outbox"] && (inDatabase.first?["schema"] as? String)?.hasPrefix("rm_crm_v") == true)
+        #expect(inDatabase.map { $0["name"] as? String } == ["agents", "crm", "spend", "outbox"])
+        #expect(inDatabase.allSatisfy { ($0["schema"] as? String)?.hasPrefix("rm_\($0["name"] as? String ?? "")_v") == true })
         // Every org's checkpoint is its head (the demo's org, and `_unrouted` for the rejected line).
         let heads = try #require(try purser(["log", "stats", "--database", url], data: data.path).lines.last?["eventsPerOrg"] as? [String: Int])
         #expect((heads["haff"] ?? 0) > 0)
@@ -33,7 +34,7 @@ struct ProjectionsFromPostgresTests {
             #expect((line["source"] as? String)?.hasPrefix("postgres://") == true && (line["heads"] as? [String: Int]) == heads)
         }
         let databaseStatus = status.lines.filter { $0["store"] as? String == "postgres" }
-        #expect(databaseStatus.count == 3)
+        #expect(databaseStatus.count == 4)
         for line in databaseStatus {
             #expect(line["lag"] as? Int == 0 && line["needsRebuild"] as? Bool == false && (line["heads"] as? [String: Int]) == heads, "\(line)")
         }
@@ -55,6 +56,12 @@ struct ProjectionsFromPostgresTests {
             lines.map { line in line.filter { $0.key != "seq" }.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ",") }
         }
         #expect(!outbox.lines.isEmpty && withoutSeq(outboxFromPG.lines) == withoutSeq(outbox.lines))
+
+        // The agents from the model kept in PostgreSQL (configured positions are per org there).
+        let agents = try purser(["agent", "list"], data: data.path)
+        let agentsFromPG = try purser(["agent", "list", "--database", url], data: fresh.path)
+        #expect(agentsFromPG.status == 0, "\(agentsFromPG.stderr)")
+        #expect(!agents.lines.isEmpty && agentsFromPG.stdout == agents.stdout)
 
         // A catch-up with nothing new scans nothing and rebuilds nothing.
         let again = try purser(["projections", "catchup", "--database", url], data: fresh.path)

@@ -123,6 +123,7 @@ final class Harness: @unchecked Sendable {
             options.dataQueries = readers.dataQueries
             options.spend = readers.spend
             options.outbox = readers.outbox
+            options.agents = readers.agents
         }
         return try await Pipeline(dataDirectory: dir.path, store: store, embeddedLog: log, provider: provider, prices: prices,
                                   options: options, orgProvider: { own[$0] }, logger: testLogger)

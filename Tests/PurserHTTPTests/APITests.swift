@@ -101,6 +101,7 @@ final class Server: @unchecked Sendable {
         options.dataQueries = readers.dataQueries
         options.spend = readers.spend
         options.outbox = readers.outbox
+        options.agents = readers.agents
         pipeline = try await Pipeline(dataDirectory: path, store: store, embeddedLog: log, provider: OfflineProvider(logger: testLogger),
                                       options: options, logger: testLogger)
     }

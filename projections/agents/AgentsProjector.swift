@@ -82,6 +82,19 @@ public struct AgentRecord: Sendable, Hashable {
     public var configuredSeq: UInt64
     public var configuredAt: String
     public var updatedAt: String
+
+    public init(org: String, agentId: String, revision: Int, name: String, status: AgentStatus, config: OrgAgentConfig, configuredSeq: UInt64,
+                configuredAt: String, updatedAt: String) {
+        self.org = org
+        self.agentId = agentId
+        self.revision = revision
+        self.name = name
+        self.status = status
+        self.config = config
+        self.configuredSeq = configuredSeq
+        self.configuredAt = configuredAt
+        self.updatedAt = updatedAt
+    }
 }
 
 /// One applied config version.
@@ -91,6 +104,28 @@ public struct AgentConfigVersion: Sendable, Hashable {
     public var config: OrgAgentConfig
     public var actor: String
     public var configuredAt: String
+
+    public init(seq: UInt64, revision: Int, config: OrgAgentConfig, actor: String, configuredAt: String) {
+        self.seq = seq
+        self.revision = revision
+        self.config = config
+        self.actor = actor
+        self.configuredAt = configuredAt
+    }
+}
+
+/// Where the agents model is read when it is not the node's SQLite file: the model in
+/// PostgreSQL, shared by every node (set by the runtime). Each read is caught up first; the
+/// answers are `AgentsQueries`'.
+public protocol AgentsReading: Sendable {
+    /// The agents of `org` (of every org when nil), by org and agent id.
+    func agents(org: String?) async throws -> [AgentRecord]
+    /// One agent, or nil.
+    func agent(org: String, agentId: String) async throws -> AgentRecord?
+    /// Every config version the agent has had, oldest first.
+    func history(org: String, agentId: String) async throws -> [AgentConfigVersion]
+    /// The routing table in force.
+    func routingTable() async throws -> RoutingTable
 }
 
 /// Queries of the agents read model. Every query names its org; none reaches another org's rows.
