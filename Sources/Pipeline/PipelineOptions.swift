@@ -1,6 +1,7 @@
 import AgentsProjection
 import Foundation
 import OutboxProjection
+import SessionsProjection
 import SpendProjection
 import Tools
 
@@ -42,6 +43,11 @@ public struct PipelineOptions: Sendable {
     /// Where the agents model is read (the agents and routes at start, config histories) when not
     /// on the node's SQLite model: the model in PostgreSQL (set by the runtime).
     public var agents: (any AgentsReading)?
+
+    /// Where the sessions model is read (a turn's session and transcript after a restart or on
+    /// another node, webchat visitors, the dashboard) when not on the node's SQLite model: the
+    /// model in PostgreSQL (set by the runtime).
+    public var sessions: (any SessionsReading)?
 
     public init() {}
 }

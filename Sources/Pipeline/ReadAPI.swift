@@ -54,6 +54,11 @@ public struct ReadAPI: Sendable {
 
     /// The org's sessions (newest activity first), each with the text of its last message.
     public func sessions(org: String, status: String?, channel: String?) async throws(PipelineError) -> [(session: SessionRecord, lastMessage: String?)] {
+        if let shared = pipeline.options.sessions {
+            return try await Pipeline.sharedRead {
+                try await shared.sessionsWithLastMessage(org: org, status: status).filter { channel == nil || $0.session.channel == channel }
+            }
+        }
         let rows = try await read(SessionsProjector.name) { db -> [SessionWithLast] in
             try SessionsQueries.sessions(db, org: org, status: status).filter { channel == nil || $0.channel == channel }.map { row in
                 SessionWithLast(session: row, lastMessage: try SessionsQueries.transcript(db, org: org, session: row.sessionId, last: 1).first?.text)
@@ -64,6 +69,12 @@ public struct ReadAPI: Sendable {
 
     /// One session and its whole transcript; nil when the org has no such session.
     public func session(org: String, id: String) async throws(PipelineError) -> (session: SessionRecord, transcript: [TranscriptLine])? {
+        if let shared = pipeline.options.sessions {
+            return try await Pipeline.sharedRead { () async throws -> (session: SessionRecord, transcript: [TranscriptLine])? in
+                guard let row = try await shared.session(org: org, id: id) else { return nil }
+                return (row, try await shared.transcript(org: org, session: id, last: nil))
+            }
+        }
         let found = try await read(SessionsProjector.name) { db -> SessionWithTranscript? in
             guard let row = try SessionsQueries.session(db, org: org, id: id) else { return nil }
             return SessionWithTranscript(session: row, transcript: try SessionsQueries.transcript(db, org: org, session: id))

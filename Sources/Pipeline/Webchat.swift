@@ -32,6 +32,11 @@ extension Pipeline {
     /// log's head first when the token is not found (it may have been issued a moment ago).
     public func webchatVisitor(token: String) async throws(PipelineError) -> WebchatVisitor? {
         let hash = Self.visitorTokenHash(token)
+        if let shared = options.sessions {
+            return try await Self.sharedRead {
+                try await shared.visitor(tokenHash: hash).map { WebchatVisitor(org: $0.org, visitorId: $0.visitorId, orgAddress: $0.orgAddress) }
+            }
+        }
         func find(current: Bool) async throws(PipelineError) -> WebchatVisitor? {
             try await reads.read(SessionsProjector.name, current: current) { db in
                 try SessionsQueries.visitor(db, tokenHash: hash).map { WebchatVisitor(org: $0.org, visitorId: $0.visitorId, orgAddress: $0.orgAddress) }
@@ -44,7 +49,12 @@ extension Pipeline {
     /// What was sent to `visitor` after `afterSeq` (every session of theirs): all an anonymous
     /// caller may read back — never drafts, held replies or anything internal.
     public func sentToVisitor(_ visitor: WebchatVisitor, afterSeq: UInt64, limit: Int) async throws(PipelineError) -> [TranscriptLine] {
-        try await reads.read(SessionsProjector.name) { db in
+        if let shared = options.sessions {
+            return try await Self.sharedRead {
+                try await shared.sentTo(org: visitor.org, channel: Channel.webchat.rawValue, contact: visitor.visitorId, afterSeq: afterSeq, limit: limit)
+            }
+        }
+        return try await reads.read(SessionsProjector.name) { db in
             try SessionsQueries.sentTo(db, org: visitor.org, channel: Channel.webchat.rawValue, contact: visitor.visitorId,
                                        afterSeq: afterSeq, limit: limit)
         }

@@ -57,7 +57,7 @@ public struct PostgresDataQueries: DataQueryRunning, SQLTextRows {
 /// The read models this build keeps in PostgreSQL, in the order `purser projections status`
 /// lists them. The others are kept beside each node in SQLite, fed from PostgreSQL.
 public enum PostgresReadModelCatalog {
-    public static var projectors: [any PostgresProjector] { [PostgresAgentsProjector(), PostgresCRMProjector(), PostgresSpendProjector(), PostgresOutboxProjector()] }
+    public static var projectors: [any PostgresProjector] { [PostgresAgentsProjector(), PostgresCRMProjector(), PostgresSessionsProjector(), PostgresSpendProjector(), PostgresOutboxProjector()] }
 }
 
 /// What the engine reads in PostgreSQL instead of the node's SQLite files, from the models kept
@@ -71,11 +71,14 @@ public struct PostgresReaders: Sendable {
     public var outbox: PostgresOutboxQueries?
     /// The agents and the routing table at start, and agent histories, on the agents model.
     public var agents: PostgresAgentsQueries?
+    /// Conversations (the turn's session and transcript, webchat visitors, the dashboard) on the sessions model.
+    public var sessions: PostgresSessionsQueries?
 
     public init(_ models: [PostgresReadModel]) {
         dataQueries = models.first { $0.name == PostgresCRMProjector().name }.map(PostgresDataQueries.init)
         spend = models.first { $0.name == PostgresSpendProjector().name }.map(PostgresSpendQueries.init)
         outbox = models.first { $0.name == PostgresOutboxProjector().name }.map(PostgresOutboxQueries.init)
         agents = models.first { $0.name == PostgresAgentsProjector().name }.map(PostgresAgentsQueries.init)
+        sessions = models.first { $0.name == PostgresSessionsProjector().name }.map(PostgresSessionsQueries.init)
     }
 }

@@ -92,6 +92,7 @@ public final class Runtime: Sendable {
             options.spend = readers.spend
             options.outbox = readers.outbox
             options.agents = readers.agents
+            options.sessions = readers.sessions
         } else {
             let opened = try await BlockingIO.run { try EventLog.open(directory: dataDirectory + "/eventlog") }
             if !opened.recovery.isClean { onRecovery(opened.recovery) }

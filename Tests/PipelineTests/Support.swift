@@ -124,6 +124,7 @@ final class Harness: @unchecked Sendable {
             options.spend = readers.spend
             options.outbox = readers.outbox
             options.agents = readers.agents
+            options.sessions = readers.sessions
         }
         return try await Pipeline(dataDirectory: dir.path, store: store, embeddedLog: log, provider: provider, prices: prices,
                                   options: options, orgProvider: { own[$0] }, logger: testLogger)

@@ -102,6 +102,7 @@ final class Server: @unchecked Sendable {
         options.spend = readers.spend
         options.outbox = readers.outbox
         options.agents = readers.agents
+        options.sessions = readers.sessions
         pipeline = try await Pipeline(dataDirectory: path, store: store, embeddedLog: log, provider: OfflineProvider(logger: testLogger),
                                       options: options, logger: testLogger)
     }

@@ -147,6 +147,24 @@ public struct SessionRecord: Sendable, Hashable {
     public var costUsd: Double
     /// Staff talking to their own agent (dashboard chat); nothing is delivered outside.
     public var isInternal: Bool = false
+
+    public init(org: String, sessionId: String, agentId: String?, channel: String?, externalContact: String?, crmContact: String?,
+                status: String, handedOffTo: String?, lastMessageAt: String?, messageCount: Int, tokensUsed: Int, costUsd: Double,
+                isInternal: Bool = false) {
+        self.org = org
+        self.sessionId = sessionId
+        self.agentId = agentId
+        self.channel = channel
+        self.externalContact = externalContact
+        self.crmContact = crmContact
+        self.status = status
+        self.handedOffTo = handedOffTo
+        self.lastMessageAt = lastMessageAt
+        self.messageCount = messageCount
+        self.tokensUsed = tokensUsed
+        self.costUsd = costUsd
+        self.isInternal = isInternal
+    }
 }
 
 /// One line of a transcript.
@@ -158,6 +176,30 @@ public struct TranscriptLine: Sendable, Hashable {
     public var actorId: String
     public var text: String
     public var ts: String
+
+    public init(seq: UInt64, direction: String, actorKind: String, actorId: String, text: String, ts: String) {
+        self.seq = seq
+        self.direction = direction
+        self.actorKind = actorKind
+        self.actorId = actorId
+        self.text = text
+        self.ts = ts
+    }
+}
+
+/// Where the sessions model is read when it is not the node's SQLite file: the model in
+/// PostgreSQL, shared by every node (set by the runtime). Each read is caught up first (the
+/// org's; every org's for a visitor's token, which names no org); the answers are
+/// `SessionsQueries`'.
+public protocol SessionsReading: Sendable {
+    func sessions(org: String, status: String?) async throws -> [SessionRecord]
+    /// `sessions`, each with the text of its transcript's last line (one read, for the dashboard's list).
+    func sessionsWithLastMessage(org: String, status: String?) async throws -> [(session: SessionRecord, lastMessage: String?)]
+    func openSession(org: String, channel: String, contact: String) async throws -> SessionRecord?
+    func visitor(tokenHash: String) async throws -> (org: String, visitorId: String, orgAddress: String)?
+    func sentTo(org: String, channel: String, contact: String, afterSeq: UInt64, limit: Int) async throws -> [TranscriptLine]
+    func session(org: String, id: String) async throws -> SessionRecord?
+    func transcript(org: String, session: String, last: Int?) async throws -> [TranscriptLine]
 }
 
 /// Queries of the sessions read model, each scoped to one org.

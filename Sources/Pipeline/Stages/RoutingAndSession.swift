@@ -27,15 +27,25 @@ extension Pipeline {
         if let session = state.withLock({ $0.sessions[key] }) { return session }
         // Not in memory: never touched since start (the model, caught up at start, has it), or
         // evicted (the model has it once it has caught up with what this engine wrote).
-        try await ensureSessionsModel(org: org)
         let limit = options.transcriptMessagesMax
-        let stored: SessionState? = try await models.read(SessionsProjector.name) { db in
-            guard let row = try SessionsQueries.openSession(db, org: org, channel: channel.rawValue, contact: contact) else { return nil }
-            let lines = try SessionsQueries.transcript(db, org: org, session: row.sessionId, last: limit)
-            return SessionState(id: row.sessionId, org: org, agentId: row.agentId ?? agentId, channel: channel, contactAddress: contact,
-                                orgAddress: orgAddress, contactId: row.crmContact, handedOff: row.status == "handed_off",
-                                handedOffTo: row.handedOffTo, isInternal: row.isInternal,
-                                transcript: lines.map(Self.entry), isNew: false)
+        @Sendable func restored(_ row: SessionRecord, _ lines: [TranscriptLine]) -> SessionState {
+            SessionState(id: row.sessionId, org: org, agentId: row.agentId ?? agentId, channel: channel, contactAddress: contact,
+                         orgAddress: orgAddress, contactId: row.crmContact, handedOff: row.status == "handed_off",
+                         handedOffTo: row.handedOffTo, isInternal: row.isInternal,
+                         transcript: lines.map(Self.entry), isNew: false)
+        }
+        let stored: SessionState?
+        if let shared = options.sessions {
+            stored = try await Self.sharedRead { () async throws -> SessionState? in
+                guard let row = try await shared.openSession(org: org, channel: channel.rawValue, contact: contact) else { return nil }
+                return restored(row, try await shared.transcript(org: org, session: row.sessionId, last: limit))
+            }
+        } else {
+            try await ensureSessionsModel(org: org)
+            stored = try await models.read(SessionsProjector.name) { db in
+                guard let row = try SessionsQueries.openSession(db, org: org, channel: channel.rawValue, contact: contact) else { return nil }
+                return restored(row, try SessionsQueries.transcript(db, org: org, session: row.sessionId, last: limit))
+            }
         }
         if let stored {
             storeSession(stored)
@@ -52,16 +62,25 @@ extension Pipeline {
         if let key = state.withLock({ $0.sessionKeys["\(org)|\(id)"] }), let session = state.withLock({ $0.sessions[key] }) {
             return session
         }
-        try await ensureSessionsModel(org: org)
         let limit = options.transcriptMessagesMax
-        let stored: SessionState? = try await models.read(SessionsProjector.name) { db in
-            guard let row = try SessionsQueries.session(db, org: org, id: id),
-                  let channelName = row.channel, let channel = Channel(rawValue: channelName),
-                  let contact = row.externalContact else { return nil }
-            let lines = try SessionsQueries.transcript(db, org: org, session: id, last: limit)
+        @Sendable func restored(_ row: SessionRecord, _ lines: [TranscriptLine]) -> SessionState? {
+            guard let channelName = row.channel, let channel = Channel(rawValue: channelName), let contact = row.externalContact else { return nil }
             return SessionState(id: id, org: org, agentId: row.agentId ?? "", channel: channel, contactAddress: contact,
                                 orgAddress: "", contactId: row.crmContact, handedOff: row.status == "handed_off",
                                 handedOffTo: row.handedOffTo, isInternal: row.isInternal, transcript: lines.map(Self.entry), isNew: false)
+        }
+        let stored: SessionState?
+        if let shared = options.sessions {
+            stored = try await Self.sharedRead { () async throws -> SessionState? in
+                guard let row = try await shared.session(org: org, id: id) else { return nil }
+                return restored(row, try await shared.transcript(org: org, session: id, last: limit))
+            }
+        } else {
+            try await ensureSessionsModel(org: org)
+            stored = try await models.read(SessionsProjector.name) { db in
+                guard let row = try SessionsQueries.session(db, org: org, id: id) else { return nil }
+                return restored(row, try SessionsQueries.transcript(db, org: org, session: id, last: limit))
+            }
         }
         guard var stored else { return nil }
         // The org's address on the channel: the agent's binding (what the customer wrote to).
@@ -71,6 +90,15 @@ extension Pipeline {
         }
         storeSession(stored)
         return stored
+    }
+
+    /// Runs a read of a model kept in the store, its failure a `readModelFailed`.
+    static func sharedRead<T: Sendable>(_ body: () async throws -> T) async throws(PipelineError) -> T {
+        do {
+            return try await body()
+        } catch {
+            throw PipelineError(.readModelFailed, "cannot read the sessions read model", cause: error)
+        }
     }
 
     func ensureSessionsModel(org: String) async throws(PipelineError) {

@@ -94,7 +94,7 @@ public struct PostgresAgentsProjector: PostgresProjector {
                 routed.organizationId = event.org
                 routed.id = configured.agentId
                 return .success(.configured(agentId: configured.agentId, revision: configured.revision, config: configured.config,
-                                            json: PostgresCRMRow.storable(json), routes: Array(routed.routes.keys)))
+                                            json: PostgresJSON.storable(json), routes: Array(routed.routes.keys)))
             case AgentStatusChanged.type:
                 return .success(.status(try event.decode(AgentStatusChanged.self)))
             default:
@@ -125,7 +125,7 @@ public struct PostgresAgentsProjector: PostgresProjector {
                 logger.warning("read model agents: skipped event #\(event.seq) of org \(org): \(error.message)")
                 continue
             }
-            let seq = Int64(event.seq), at = event.timestampText, actor = PostgresCRMRow.storable(event.actor.description)
+            let seq = Int64(event.seq), at = event.timestampText, actor = PostgresJSON.storable(event.actor.description)
             switch change {
             case .configured(let agentId, let revision, let config, let json, let routes):
                 try await connection.query(PostgresQuery(unsafeSQL: """
@@ -134,7 +134,7 @@ public struct PostgresAgentsProjector: PostgresProjector {
                     ON CONFLICT (org, agent_id) DO UPDATE SET revision = excluded.revision, name = excluded.name,
                         status = excluded.status, config = excluded.config, configured_seq = excluded.configured_seq,
                         configured_at = excluded.configured_at, updated_seq = excluded.updated_seq, updated_at = excluded.updated_at
-                    """, binds: Self.binds(org, agentId, Int64(revision), PostgresCRMRow.storable(config.name), config.status.rawValue, json, seq, at)),
+                    """, binds: Self.binds(org, agentId, Int64(revision), PostgresJSON.storable(config.name), config.status.rawValue, json, seq, at)),
                     logger: logger)
                 try await connection.query(PostgresQuery(unsafeSQL: """
                     INSERT INTO \(s).agent_config_history (org, agent_id, seq, revision, config, actor, configured_at)
@@ -148,7 +148,7 @@ public struct PostgresAgentsProjector: PostgresProjector {
                 if !routes.isEmpty {
                     var binds = Self.binds(org, agentId, seq)
                     binds.append(routes.map(\.channel.rawValue))
-                    binds.append(routes.map { PostgresCRMRow.storable($0.address) })
+                    binds.append(routes.map { PostgresJSON.storable($0.address) })
                     try await connection.query(PostgresQuery(unsafeSQL: """
                         INSERT INTO \(s).routes (org, agent_id, channel, address, seq)
                         SELECT $1, $2, u.channel, u.address, $3::bigint FROM unnest($4::text[], $5::text[]) AS u(channel, address)
@@ -159,7 +159,7 @@ public struct PostgresAgentsProjector: PostgresProjector {
                     UPDATE \(s).agents SET status = $3, updated_seq = $4, updated_at = $5 WHERE org = $1 AND agent_id = $2
                     """, binds: Self.binds(org, change.agentId, change.to.rawValue, seq, at)), logger: logger)
                 var binds = Self.binds(org, change.agentId, seq, change.from.rawValue, change.to.rawValue)
-                binds.append(change.reason.map(PostgresCRMRow.storable))
+                binds.append(change.reason.map(PostgresJSON.storable))
                 binds.append(actor)
                 binds.append(at)
                 try await connection.query(PostgresQuery(unsafeSQL: """

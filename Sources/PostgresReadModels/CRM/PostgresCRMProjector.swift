@@ -171,10 +171,7 @@ public struct PostgresCRMProjector: PostgresProjector {
 
     /// Runs one set-based statement: `$1` is the org, `$2` the run as a JSON array.
     private static func execute(_ sql: String, _ json: JSONValue, org: String, on connection: PostgresConnection, logger: Logger) async throws {
-        var binds = PostgresBindings()
-        binds.append(org)
-        binds.append(json.serialized())
-        try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+        try await PostgresJSON.execute(sql, org: org, records: json.arrayValue ?? [json], on: connection, logger: logger)
     }
 
     private static func flush(_ run: [Change], org: String, schema s: String, on connection: PostgresConnection, logger: Logger) async throws {
@@ -381,9 +378,9 @@ public struct PostgresCRMRow: Sendable {
         }
     }
 
-    /// PostgreSQL's text and `jsonb` cannot hold U+0000; it is stored as U+FFFD.
+    /// PostgreSQL's text and `jsonb` cannot hold U+0000 (`PostgresJSON.storable`).
     static func storable(_ text: String) -> String {
-        text.utf8.contains(0) ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text
+        PostgresJSON.storable(text)
     }
 
     static func storableMembers(_ members: [String: JSONValue]) -> [String: JSONValue] {

@@ -177,10 +177,7 @@ public struct PostgresOutboxProjector: PostgresProjector {
         }
         let kept = folded.rows.values.compactMap { $0 }
         if !kept.isEmpty {
-            var binds = PostgresBindings()
-            binds.append(org)
-            binds.append(JSONValue.array(kept.map(\.record)).serialized())
-            try await connection.query(PostgresQuery(unsafeSQL: """
+            try await PostgresJSON.execute("""
                 INSERT INTO \(schema).outbox (org, message_id, state, agent_id, session_id, channel, from_address, to_address, text, subject,
                                               in_reply_to, approval_id, error, seq, created_at)
                 SELECT $1, u.message_id, u.state, u.agent_id, u.session_id, u.channel, u.from_address, u.to_address, u.text, u.subject,
@@ -192,27 +189,19 @@ public struct PostgresOutboxProjector: PostgresProjector {
                     session_id = excluded.session_id, channel = excluded.channel, from_address = excluded.from_address,
                     to_address = excluded.to_address, text = excluded.text, subject = excluded.subject, in_reply_to = excluded.in_reply_to,
                     approval_id = excluded.approval_id, error = excluded.error, seq = excluded.seq, created_at = excluded.created_at
-                """, binds: binds), logger: logger)
+                """, org: org, records: kept.map(\.record), on: connection, logger: logger)
         }
         if !folded.externalIds.isEmpty {
-            var records: [JSONValue] = []
-            for (key, value) in folded.externalIds {
-                var record: [String: JSONValue] = [:]
-                record["channel"] = .string(PostgresCRMRow.storable(key.channel))
-                record["external_id"] = .string(PostgresCRMRow.storable(key.externalId))
-                record["message_id"] = .string(PostgresCRMRow.storable(value.messageId))
-                record["seq"] = .number(Double(value.seq))
-                records.append(.object(record))
+            let records = folded.externalIds.map { key, value in
+                PostgresJSON.record(["channel": key.channel, "external_id": key.externalId, "message_id": value.messageId],
+                                    numbers: ["seq": Double(value.seq)])
             }
-            var binds = PostgresBindings()
-            binds.append(org)
-            binds.append(JSONValue.array(records).serialized())
-            try await connection.query(PostgresQuery(unsafeSQL: """
+            try await PostgresJSON.execute("""
                 INSERT INTO \(schema).external_ids (org, channel, external_id, message_id, seq)
                 SELECT $1, u.channel, u.external_id, u.message_id, u.seq
                   FROM json_to_recordset($2::json) AS u(channel text, external_id text, message_id text, seq bigint)
                 ON CONFLICT (org, channel, external_id) DO UPDATE SET message_id = excluded.message_id, seq = excluded.seq
-                """, binds: binds), logger: logger)
+                """, org: org, records: records, on: connection, logger: logger)
         }
         return skipped
     }
@@ -235,25 +224,12 @@ struct OutboxRow: Sendable, Equatable {
     var seq: UInt64
     var createdAt: String
 
-    /// The row as a `json_to_recordset` record (texts storable in PostgreSQL).
+    /// The row as a `json_to_recordset` record.
     var record: JSONValue {
-        var r: [String: JSONValue] = [:]
-        func put(_ key: String, _ value: String?) { r[key] = value.map { .string(PostgresCRMRow.storable($0)) } ?? .null }
-        put("message_id", messageId)
-        put("state", state)
-        put("agent_id", agentId)
-        put("session_id", sessionId)
-        put("channel", channel)
-        put("from_address", from)
-        put("to_address", to)
-        put("text", text)
-        put("subject", subject)
-        put("in_reply_to", inReplyTo)
-        put("approval_id", approvalId)
-        put("error", error)
-        put("created_at", createdAt)
-        r["seq"] = .number(Double(seq))
-        return .object(r)
+        PostgresJSON.record(["message_id": messageId, "state": state, "agent_id": agentId, "session_id": sessionId, "channel": channel,
+                             "from_address": from, "to_address": to, "text": text, "subject": subject, "in_reply_to": inReplyTo,
+                             "approval_id": approvalId, "error": error, "created_at": createdAt],
+                            numbers: ["seq": Double(seq)])
     }
 
     func record(org: String) -> OutboxRecord {
