@@ -150,7 +150,7 @@ let package = Package(
         .target(
             name: "PostgresReadModels",
             dependencies: [
-                "PurserCore", "EventLog", "EventStore", "PostgresStore", "PurserDomain", "Projection", "Tools", "AgentsProjection", "CRMProjection", "SessionsProjection", "SpendProjection", "OutboxProjection",
+                "PurserCore", "EventLog", "EventStore", "PostgresStore", "PurserDomain", "Projection", "Tools", "AgentsProjection", "CRMProjection", "SessionsProjection", "SpendProjection", "AuditProjection", "OutboxProjection",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -391,7 +391,7 @@ let package = Package(
         .testTarget(
             name: "PostgresReadModelsTests",
             dependencies: ["PurserTestSupport", "PostgresTestSupport", "PostgresReadModels", "PostgresStore", "EventStore", "EventLog", "Projection",
-                           "PurserCore", "PurserDomain", "AgentsProjection", "SessionsProjection", "SpendProjection", "OutboxProjection", .product(name: "PostgresNIO", package: "postgres-nio"),
+                           "PurserCore", "PurserDomain", "AgentsProjection", "SessionsProjection", "SpendProjection", "AuditProjection", "OutboxProjection", .product(name: "PostgresNIO", package: "postgres-nio"),
                            .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/PostgresReadModelsTests",
             swiftSettings: swiftSettings

@@ -1,4 +1,5 @@
 import AgentsProjection
+import AuditProjection
 import Foundation
 import OutboxProjection
 import SessionsProjection
@@ -48,6 +49,10 @@ public struct PipelineOptions: Sendable {
     /// another node, webchat visitors, the dashboard) when not on the node's SQLite model: the
     /// model in PostgreSQL (set by the runtime).
     public var sessions: (any SessionsReading)?
+
+    /// Where the audit model is read (approvals and the activity log for the dashboard) when not
+    /// on the node's SQLite model: the model in PostgreSQL (set by the runtime).
+    public var audit: (any AuditReading)?
 
     public init() {}
 }

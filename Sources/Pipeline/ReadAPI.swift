@@ -84,12 +84,18 @@ public struct ReadAPI: Sendable {
 
     /// The org's approvals in `state` (nil: all).
     public func approvals(org: String, state: String?) async throws(PipelineError) -> [ApprovalRecord] {
-        try await read(AuditProjector.name) { db in try AuditQueries.approvals(db, org: org, state: state) }
+        if let shared = pipeline.options.audit {
+            return try await Pipeline.sharedRead { try await shared.approvals(org: org, state: state) }
+        }
+        return try await read(AuditProjector.name) { db in try AuditQueries.approvals(db, org: org, state: state) }
     }
 
     /// A page of the activity log, newest first, before `before`.
     public func activity(org: String, before: UInt64?, limit: Int) async throws(PipelineError) -> [ActivityLine] {
-        try await read(AuditProjector.name) { db in try AuditQueries.activityPage(db, org: org, before: before, limit: limit) }
+        if let shared = pipeline.options.audit {
+            return try await Pipeline.sharedRead { try await shared.activityPage(org: org, before: before, limit: limit) }
+        }
+        return try await read(AuditProjector.name) { db in try AuditQueries.activityPage(db, org: org, before: before, limit: limit) }
     }
 
     /// Spend per agent on `day` (`YYYY-MM-DD`).

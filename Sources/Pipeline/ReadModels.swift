@@ -167,3 +167,17 @@ public final class ReadModelSync: Sendable {
         }
     }
 }
+
+extension Pipeline {
+    /// Runs a read of a model kept in the store (`PipelineOptions`' readers), its failure a
+    /// `readModelFailed`.
+    static func sharedRead<T: Sendable>(_ body: () async throws -> T) async throws(PipelineError) -> T {
+        do {
+            return try await body()
+        } catch let error as PipelineError {
+            throw error
+        } catch {
+            throw PipelineError(.readModelFailed, "cannot read a read model kept in the store", cause: error)
+        }
+    }
+}

@@ -55,9 +55,9 @@ public struct PostgresDataQueries: DataQueryRunning, SQLTextRows {
 }
 
 /// The read models this build keeps in PostgreSQL, in the order `purser projections status`
-/// lists them. The others are kept beside each node in SQLite, fed from PostgreSQL.
+/// lists them (every model of `ReadModelCatalog`; each node keeps its SQLite copies beside them).
 public enum PostgresReadModelCatalog {
-    public static var projectors: [any PostgresProjector] { [PostgresAgentsProjector(), PostgresCRMProjector(), PostgresSessionsProjector(), PostgresSpendProjector(), PostgresOutboxProjector()] }
+    public static var projectors: [any PostgresProjector] { [PostgresAgentsProjector(), PostgresCRMProjector(), PostgresSessionsProjector(), PostgresSpendProjector(), PostgresAuditProjector(), PostgresOutboxProjector()] }
 }
 
 /// What the engine reads in PostgreSQL instead of the node's SQLite files, from the models kept
@@ -73,6 +73,8 @@ public struct PostgresReaders: Sendable {
     public var agents: PostgresAgentsQueries?
     /// Conversations (the turn's session and transcript, webchat visitors, the dashboard) on the sessions model.
     public var sessions: PostgresSessionsQueries?
+    /// The activity log and the approvals on the audit model.
+    public var audit: PostgresAuditQueries?
 
     public init(_ models: [PostgresReadModel]) {
         dataQueries = models.first { $0.name == PostgresCRMProjector().name }.map(PostgresDataQueries.init)
@@ -80,5 +82,6 @@ public struct PostgresReaders: Sendable {
         outbox = models.first { $0.name == PostgresOutboxProjector().name }.map(PostgresOutboxQueries.init)
         agents = models.first { $0.name == PostgresAgentsProjector().name }.map(PostgresAgentsQueries.init)
         sessions = models.first { $0.name == PostgresSessionsProjector().name }.map(PostgresSessionsQueries.init)
+        audit = models.first { $0.name == PostgresAuditProjector().name }.map(PostgresAuditQueries.init)
     }
 }

@@ -93,6 +93,7 @@ public final class Runtime: Sendable {
             options.outbox = readers.outbox
             options.agents = readers.agents
             options.sessions = readers.sessions
+            options.audit = readers.audit
         } else {
             let opened = try await BlockingIO.run { try EventLog.open(directory: dataDirectory + "/eventlog") }
             if !opened.recovery.isClean { onRecovery(opened.recovery) }

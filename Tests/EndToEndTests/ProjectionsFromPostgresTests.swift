@@ -16,10 +16,10 @@ struct ProjectionsFromPostgresTests {
 
         let rebuilt = try purser(["projections", "rebuild", "--database", url], data: fresh.path)
         #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
-        // One line per node-local model, then one per model kept in the database itself (agents, crm, sessions, spend, outbox).
+        // One line per node-local model, then one per model kept in the database itself (all six).
         let local = rebuilt.lines.filter { $0["store"] == nil }, inDatabase = rebuilt.lines.filter { $0["store"] as? String == "postgres" }
         #expect(local.count == ReadModelCatalog.projectors.count && local.count + inDatabase.count == rebuilt.lines.count)
-        #expect(inDatabase.map { $0["name"] as? String } == ["agents", "crm", "sessions", "spend", "outbox"])
+        #expect(inDatabase.map { $0["name"] as? String } == ReadModelCatalog.projectors.map(\.name))
         #expect(inDatabase.allSatisfy { ($0["schema"] as? String)?.hasPrefix("rm_\($0["name"] as? String ?? "")_v") == true })
         // Every org's checkpoint is its head (the demo's org, and `_unrouted` for the rejected line).
         let heads = try #require(try purser(["log", "stats", "--database", url], data: data.path).lines.last?["eventsPerOrg"] as? [String: Int])
@@ -34,7 +34,7 @@ struct ProjectionsFromPostgresTests {
             #expect((line["source"] as? String)?.hasPrefix("postgres://") == true && (line["heads"] as? [String: Int]) == heads)
         }
         let databaseStatus = status.lines.filter { $0["store"] as? String == "postgres" }
-        #expect(databaseStatus.count == 5)
+        #expect(databaseStatus.count == ReadModelCatalog.projectors.count)
         for line in databaseStatus {
             #expect(line["lag"] as? Int == 0 && line["needsRebuild"] as? Bool == false && (line["heads"] as? [String: Int]) == heads, "\(line)")
         }

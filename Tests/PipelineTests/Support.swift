@@ -125,6 +125,7 @@ final class Harness: @unchecked Sendable {
             options.outbox = readers.outbox
             options.agents = readers.agents
             options.sessions = readers.sessions
+            options.audit = readers.audit
         }
         return try await Pipeline(dataDirectory: dir.path, store: store, embeddedLog: log, provider: provider, prices: prices,
                                   options: options, orgProvider: { own[$0] }, logger: testLogger)

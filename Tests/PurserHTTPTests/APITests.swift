@@ -103,6 +103,7 @@ final class Server: @unchecked Sendable {
         options.outbox = readers.outbox
         options.agents = readers.agents
         options.sessions = readers.sessions
+        options.audit = readers.audit
         pipeline = try await Pipeline(dataDirectory: path, store: store, embeddedLog: log, provider: OfflineProvider(logger: testLogger),
                                       options: options, logger: testLogger)
     }

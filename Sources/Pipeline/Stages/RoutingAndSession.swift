@@ -92,15 +92,6 @@ extension Pipeline {
         return stored
     }
 
-    /// Runs a read of a model kept in the store, its failure a `readModelFailed`.
-    static func sharedRead<T: Sendable>(_ body: () async throws -> T) async throws(PipelineError) -> T {
-        do {
-            return try await body()
-        } catch {
-            throw PipelineError(.readModelFailed, "cannot read the sessions read model", cause: error)
-        }
-    }
-
     func ensureSessionsModel(org: String) async throws(PipelineError) {
         let (evicted, written) = state.withLock { ($0.sessionsEvicted, $0.sessionsWritten[org] ?? 0) }
         if evicted { try await models.ensure(SessionsProjector.name, org: org, upTo: written) }
