@@ -204,6 +204,21 @@ public final class PostgresReadModel: Sendable {
         }
     }
 
+    /// A read of the live model: `sql` with `{schema}` where the live schema goes, retried while
+    /// the server is away (and once more on the new schema after a swap); each row through `row`.
+    public func rows<T: Sendable>(_ what: String, _ sql: String, _ binds: PostgresBindings,
+                                  _ row: @escaping @Sendable (PostgresRandomAccessRow) throws -> T) async throws -> [T] {
+        let store = self.store, logger = self.logger
+        return try await withLiveSchema { schema in
+            let query = PostgresQuery(unsafeSQL: sql.replacingOccurrences(of: "{schema}", with: schema), binds: binds)
+            return try await store.withRetry(what) {
+                var out: [T] = []
+                for try await r in try await store.client.query(query, logger: logger) { out.append(try row(r.makeRandomAccess())) }
+                return out
+            }
+        }
+    }
+
     /// Whether a read failed because its schema was dropped (swapped away) under it: the driver's
     /// error itself, or inside the store's `server` error, which is what `withRetry` makes of it.
     static func schemaWentAway(_ error: any Error) -> Bool {
@@ -438,5 +453,14 @@ extension Duration {
     var seconds: Double {
         let (s, atto) = components
         return Double(s) + Double(atto) / 1e18
+    }
+}
+
+extension PostgresBindings {
+    /// Bindings `$1`, `$2`, … of `values`, in order.
+    static func of(_ values: any PostgresDynamicTypeEncodable...) -> PostgresBindings {
+        var binds = PostgresBindings()
+        for value in values { binds.append(value) }
+        return binds
     }
 }

@@ -68,46 +68,12 @@ struct AgentsModelTests {
         return out
     }
 
-    static let tables = [
-        "agents": "org, agent_id, revision, name, status, config, configured_seq, configured_at, updated_seq, updated_at",
-        "agent_config_history": "org, agent_id, seq, revision, config, actor, configured_at",
-        "agent_status_history": "org, agent_id, seq, from_status, to_status, reason, actor, changed_at",
-        "routes": "org, agent_id, channel, address, seq",
+    static let tables: ModelDump.Tables = [
+        ("agent_config_history", "org, agent_id, seq, revision, config, actor, configured_at"),
+        ("agent_status_history", "org, agent_id, seq, from_status, to_status, reason, actor, changed_at"),
+        ("agents", "org, agent_id, revision, name, status, config, configured_seq, configured_at, updated_seq, updated_at"),
+        ("routes", "org, agent_id, channel, address, seq"),
     ]
-
-    static func sqliteDump(_ model: ProjectionStore) async throws -> [String] {
-        try await BlockingIO.run { () throws(any Error) -> [String] in
-            _ = try model.catchUp()
-            return try model.read { db in
-                var out: [String] = []
-                for (table, columns) in tables.sorted(by: { $0.key < $1.key }) {
-                    let cast = columns.split(separator: ",").map { "CAST(\($0) AS TEXT)" }.joined(separator: ", ")
-                    for row in try Row.fetchAll(db, sql: "SELECT \(cast) FROM \(table) ORDER BY \(columns)") {
-                        out.append(table + ":" + (0..<row.count).map { (row[$0] as String?) ?? "∅" }.joined(separator: "|"))
-                    }
-                }
-                return out
-            }
-        }
-    }
-
-    static func postgresDump(_ model: PostgresReadModel, _ url: PostgresURL) async throws -> [String] {
-        let schema = try await model.liveSchema()
-        return try await TestDatabase.withClient(url) { client in
-            var out: [String] = []
-            for (table, columns) in tables.sorted(by: { $0.key < $1.key }) {
-                let names = columns.split(separator: ",").map { "t." + $0.trimmingCharacters(in: .whitespaces) }
-                let cast = names.map { "(\($0))::text" }.joined(separator: ", ")
-                // Qualified, so the order is the columns' own (a cast's output takes the column's name).
-                let order = names.joined(separator: ", ")
-                for try await row in try await client.query(PostgresQuery(unsafeSQL: "SELECT \(cast) FROM \"\(schema)\".\(table) t ORDER BY \(order)")) {
-                    let cells = row.makeRandomAccess()
-                    out.append(table + ":" + (try (0..<cells.count).map { try cells[$0].decode(String?.self) ?? "∅" }.joined(separator: "|")))
-                }
-            }
-            return out
-        }
-    }
 
     @Test(arguments: [21 as UInt64, 22, 23])
     func theSameRowsAndAnswersAsSQLite(seed: UInt64) async throws {
@@ -125,9 +91,9 @@ struct AgentsModelTests {
                 }
                 let local = ProjectionStore(projector: AgentsProjector(), directory: dir.path + "/projections", source: .store(store),
                                             logger: TestDatabase.logger)
-                let sqlite = try await Self.sqliteDump(local)
+                let sqlite = try await ModelDump.sqlite(local, Self.tables)
                 _ = try await queries.agents(org: nil)
-                let postgres = try await Self.postgresDump(model, url)
+                let postgres = try await ModelDump.postgres(model, url, Self.tables)
                 #expect(postgres.count > 40)
                 #expect(postgres == sqlite)
 

@@ -85,53 +85,33 @@ struct AuditModelTests {
         return out
     }
 
-    static let tables = [
-        "activity": "org, seq, ts, agent_id, session_id, kind, line",
-        "tool_calls": "org, call_id, agent_id, session_id, tool, category, arguments, result, error, rule, outcome, approval_id, requested_seq, finished_seq, ts",
-        "approvals": "org, approval_id, agent_id, session_id, kind, call_id, tool, arguments, reply_text, message_id, category, rule, summary, state, requested_seq, requested_at, expires_at, decided_by, decided_at, reason, edit",
+    static let tables: ModelDump.Tables = [
+        ("activity", "org, seq, ts, agent_id, session_id, kind, line"),
+        ("approvals", "org, approval_id, agent_id, session_id, kind, call_id, tool, arguments, reply_text, message_id, category, rule, summary, state, requested_seq, requested_at, expires_at, decided_by, decided_at, reason, edit"),
+        ("tool_calls", "org, call_id, agent_id, session_id, tool, category, arguments, result, error, rule, outcome, approval_id, requested_seq, finished_seq, ts"),
     ]
 
-    static func sqliteDump(_ model: ProjectionStore) async throws -> [String] {
+    /// Each call's duration and each approval's edited flag, decoded (the servers print them differently).
+    static func durationsAndFlags(_ local: ProjectionStore) async throws -> [String] {
         try await BlockingIO.run { () throws(any Error) -> [String] in
-            _ = try model.catchUp()
-            return try model.read { db in
-                var out: [String] = []
-                for (table, columns) in tables.sorted(by: { $0.key < $1.key }) {
-                    let cast = columns.split(separator: ",").map { "CAST(\($0) AS TEXT)" }.joined(separator: ", ")
-                    for row in try Row.fetchAll(db, sql: "SELECT \(cast) FROM \(table) ORDER BY \(columns)") {
-                        out.append(table + ":" + (0..<row.count).map { (row[$0] as String?) ?? "∅" }.joined(separator: "|"))
-                    }
-                }
-                for row in try Row.fetchAll(db, sql: "SELECT org, call_id, duration_ms FROM tool_calls ORDER BY org, call_id") {
-                    out.append("duration:\(row[0] as String)|\(row[1] as String)|\((row[2] as Double?).map { "\($0)" } ?? "∅")")
-                }
-                for row in try Row.fetchAll(db, sql: "SELECT org, approval_id, edited FROM approvals ORDER BY org, approval_id") {
-                    out.append("edited:\(row[0] as String)|\(row[1] as String)|\(row[2] as Bool)")
-                }
-                return out
+            try local.read { db in
+                try Row.fetchAll(db, sql: "SELECT duration_ms FROM tool_calls ORDER BY org, call_id").map { "\(($0[0] as Double?).map { "\($0)" } ?? "∅")" }
+                    + Row.fetchAll(db, sql: "SELECT edited FROM approvals ORDER BY org, approval_id").map { "\($0[0] as Bool)" }
             }
         }
     }
 
-    static func postgresDump(_ model: PostgresReadModel, _ url: PostgresURL) async throws -> [String] {
+    static func durationsAndFlags(_ model: PostgresReadModel, _ url: PostgresURL) async throws -> [String] {
         let schema = try await model.liveSchema()
         return try await TestDatabase.withClient(url) { client in
             var out: [String] = []
-            for (table, columns) in tables.sorted(by: { $0.key < $1.key }) {
-                let names = columns.split(separator: ",").map { "t." + $0.trimmingCharacters(in: .whitespaces) }
-                let cast = names.map { "(\($0))::text" }.joined(separator: ", ")
-                for try await row in try await client.query(PostgresQuery(unsafeSQL: "SELECT \(cast) FROM \"\(schema)\".\(table) t ORDER BY \(names.joined(separator: ", "))")) {
-                    let cells = row.makeRandomAccess()
-                    out.append(table + ":" + (try (0..<cells.count).map { try cells[$0].decode(String?.self) ?? "∅" }.joined(separator: "|")))
-                }
+            for try await duration in try await client.query(PostgresQuery(unsafeSQL: "SELECT duration_ms FROM \"\(schema)\".tool_calls ORDER BY org, call_id"))
+                .decode(Double?.self) {
+                out.append(duration.map { "\($0)" } ?? "∅")
             }
-            for try await (org, call, duration) in try await client.query(PostgresQuery(unsafeSQL: "SELECT org, call_id, duration_ms FROM \"\(schema)\".tool_calls ORDER BY org, call_id"))
-                .decode((String, String, Double?).self) {
-                out.append("duration:\(org)|\(call)|\(duration.map { "\($0)" } ?? "∅")")
-            }
-            for try await (org, approval, edited) in try await client.query(PostgresQuery(unsafeSQL: "SELECT org, approval_id, edited FROM \"\(schema)\".approvals ORDER BY org, approval_id"))
-                .decode((String, String, Bool).self) {
-                out.append("edited:\(org)|\(approval)|\(edited)")
+            for try await edited in try await client.query(PostgresQuery(unsafeSQL: "SELECT edited FROM \"\(schema)\".approvals ORDER BY org, approval_id"))
+                .decode(Bool.self) {
+                out.append("\(edited)")
             }
             return out
         }
@@ -154,10 +134,11 @@ struct AuditModelTests {
                 for org in ["haff", "kite"] { _ = try await queries.approvals(org: org, state: nil) }
                 let local = ProjectionStore(projector: AuditProjector(), directory: dir.path + "/projections", source: .store(store),
                                             logger: TestDatabase.logger)
-                let sqlite = try await Self.sqliteDump(local)
-                let postgres = try await Self.postgresDump(model, url)
+                let sqlite = try await ModelDump.sqlite(local, Self.tables)
+                let postgres = try await ModelDump.postgres(model, url, Self.tables)
                 #expect(postgres.count > 200)
                 #expect(postgres == sqlite)
+                #expect(try await Self.durationsAndFlags(model, url) == (try await Self.durationsAndFlags(local)))
 
                 for org in ["haff", "kite"] {
                     for state in [nil, "pending", "granted", "rejected", "expired"] as [String?] {

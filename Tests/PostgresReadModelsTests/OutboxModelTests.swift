@@ -57,35 +57,10 @@ struct OutboxModelTests {
         return out
     }
 
-    static let outboxColumns = "org, message_id, state, agent_id, session_id, channel, from_address, to_address, text, subject, in_reply_to, approval_id, error, created_at"
-
-    /// Both tables of the SQLite model, each row as one line.
-    static func sqliteDump(_ store: PostgresEventStore, _ dir: TempDir) async throws -> [String] {
-        let model = ProjectionStore(projector: OutboxProjector(), directory: dir.path + "/projections", source: .store(store), logger: TestDatabase.logger)
-        return try await BlockingIO.run { () throws(any Error) -> [String] in
-            _ = try model.catchUp()
-            return try model.read { db in
-                let outbox = try Row.fetchAll(db, sql: "SELECT \(outboxColumns), CAST(seq AS TEXT) FROM outbox ORDER BY org, message_id")
-                let ids = try Row.fetchAll(db, sql: "SELECT org, channel, external_id, message_id, CAST(seq AS TEXT) FROM external_ids ORDER BY org, channel, external_id")
-                return (outbox + ids).map { row in (0..<row.count).map { (row[$0] as String?) ?? "∅" }.joined(separator: "|") }
-            }
-        }
-    }
-
-    static func postgresDump(_ model: PostgresReadModel, _ url: PostgresURL) async throws -> [String] {
-        let schema = try await model.liveSchema()
-        return try await TestDatabase.withClient(url) { client in
-            var out: [String] = []
-            for sql in ["SELECT \(outboxColumns), seq::text FROM \"\(schema)\".outbox ORDER BY org, message_id",
-                        "SELECT org, channel, external_id, message_id, seq::text FROM \"\(schema)\".external_ids ORDER BY org, channel, external_id"] {
-                for try await row in try await client.query(PostgresQuery(unsafeSQL: sql)) {
-                    let cells = row.makeRandomAccess()
-                    out.append(try (0..<cells.count).map { try cells[$0].decode(String?.self) ?? "∅" }.joined(separator: "|"))
-                }
-            }
-            return out
-        }
-    }
+    static let tables: ModelDump.Tables = [
+        ("external_ids", "org, channel, external_id, message_id, seq"),
+        ("outbox", "org, message_id, state, agent_id, session_id, channel, from_address, to_address, text, subject, in_reply_to, approval_id, error, created_at, seq"),
+    ]
 
     @Test(arguments: [11 as UInt64, 12, 13, 14])
     func theSameRowsAsSQLite(seed: UInt64) async throws {
@@ -103,13 +78,13 @@ struct OutboxModelTests {
                     _ = try await queries.messages(org: chunk % 2 == 0 ? "haff" : nil, states: ["pending"])
                 }
                 _ = try await queries.messages(org: nil, states: ["pending"])
-                let postgres = try await Self.postgresDump(model, url)
-                let sqlite = try await Self.sqliteDump(store, dir)
+                let local = ProjectionStore(projector: OutboxProjector(), directory: dir.path + "/projections", source: .store(store), logger: TestDatabase.logger)
+                let postgres = try await ModelDump.postgres(model, url, Self.tables)
+                let sqlite = try await ModelDump.sqlite(local, Self.tables)
                 #expect(postgres.count > 20)
                 #expect(postgres == sqlite)
 
                 // The reads, against OutboxQueries on the SQLite model.
-                let local = ProjectionStore(projector: OutboxProjector(), directory: dir.path + "/projections", source: .store(store), logger: TestDatabase.logger)
                 for org in ["haff", "kite"] {
                     let states = ["pending", "failed", "drafted"]
                     let want = try await BlockingIO.run { () throws(any Error) in try local.read { try OutboxQueries.messages($0, org: org, states: states) } }

@@ -75,49 +75,30 @@ struct SessionsModelTests {
         return out
     }
 
-    static let tables = [
-        "sessions": "org, session_id, agent_id, channel, external_contact, crm_contact, status, handed_off_to, handoff_reason, opened_at, last_message_at, closed_at, message_count, tokens_used, updated_seq",
-        "transcript": "org, seq, session_id, direction, actor_kind, actor_id, text, ts",
-        "webchat_visitors": "token_hash, org, visitor_id, org_address, seq",
+    static let tables: ModelDump.Tables = [
+        ("sessions", "org, session_id, agent_id, channel, external_contact, crm_contact, status, handed_off_to, handoff_reason, opened_at, last_message_at, closed_at, message_count, tokens_used, updated_seq"),
+        ("transcript", "org, seq, session_id, direction, actor_kind, actor_id, text, ts"),
+        ("webchat_visitors", "token_hash, org, visitor_id, org_address, seq"),
     ]
 
-    static func sqliteDump(_ model: ProjectionStore) async throws -> (rows: [String], costs: [Double], flags: [Bool]) {
-        try await BlockingIO.run { () throws(any Error) -> ([String], [Double], [Bool]) in
-            _ = try model.catchUp()
-            return try model.read { db in
-                var out: [String] = []
-                for (table, columns) in tables.sorted(by: { $0.key < $1.key }) {
-                    let cast = columns.split(separator: ",").map { "CAST(\($0) AS TEXT)" }.joined(separator: ", ")
-                    for row in try Row.fetchAll(db, sql: "SELECT \(cast) FROM \(table) ORDER BY \(columns)") {
-                        out.append(table + ":" + (0..<row.count).map { (row[$0] as String?) ?? "∅" }.joined(separator: "|"))
-                    }
-                }
-                let costs = try Double.fetchAll(db, sql: "SELECT cost_usd FROM sessions ORDER BY org, session_id")
-                let flags = try Bool.fetchAll(db, sql: "SELECT internal FROM sessions ORDER BY org, session_id")
-                return (out, costs, flags)
+    /// Each session's cost and internal flag, decoded (the servers print them differently).
+    static func costsAndFlags(_ local: ProjectionStore) async throws -> [String] {
+        try await BlockingIO.run { () throws(any Error) -> [String] in
+            try local.read { db in
+                try Row.fetchAll(db, sql: "SELECT cost_usd, internal FROM sessions ORDER BY org, session_id").map { "\($0[0] as Double)|\($0[1] as Bool)" }
             }
         }
     }
 
-    static func postgresDump(_ model: PostgresReadModel, _ url: PostgresURL) async throws -> (rows: [String], costs: [Double], flags: [Bool]) {
+    static func costsAndFlags(_ model: PostgresReadModel, _ url: PostgresURL) async throws -> [String] {
         let schema = try await model.liveSchema()
         return try await TestDatabase.withClient(url) { client in
             var out: [String] = []
-            for (table, columns) in tables.sorted(by: { $0.key < $1.key }) {
-                let names = columns.split(separator: ",").map { "t." + $0.trimmingCharacters(in: .whitespaces) }
-                let cast = names.map { "(\($0))::text" }.joined(separator: ", ")
-                for try await row in try await client.query(PostgresQuery(unsafeSQL: "SELECT \(cast) FROM \"\(schema)\".\(table) t ORDER BY \(names.joined(separator: ", "))")) {
-                    let cells = row.makeRandomAccess()
-                    out.append(table + ":" + (try (0..<cells.count).map { try cells[$0].decode(String?.self) ?? "∅" }.joined(separator: "|")))
-                }
-            }
-            var costs: [Double] = [], flags: [Bool] = []
             for try await (cost, flag) in try await client.query(PostgresQuery(unsafeSQL: "SELECT cost_usd, internal FROM \"\(schema)\".sessions ORDER BY org, session_id"))
                 .decode((Double, Bool).self) {
-                costs.append(cost)
-                flags.append(flag)
+                out.append("\(cost)|\(flag)")
             }
-            return (out, costs, flags)
+            return out
         }
     }
 
@@ -139,11 +120,11 @@ struct SessionsModelTests {
                 _ = try await queries.sessions(org: "kite", status: nil)
                 let local = ProjectionStore(projector: SessionsProjector(), directory: dir.path + "/projections", source: .store(store),
                                             logger: TestDatabase.logger)
-                let sqlite = try await Self.sqliteDump(local)
-                let postgres = try await Self.postgresDump(model, url)
-                #expect(postgres.rows.count > 300)
-                #expect(postgres.rows == sqlite.rows)
-                #expect(postgres.costs == sqlite.costs && postgres.flags == sqlite.flags)
+                let sqlite = try await ModelDump.sqlite(local, Self.tables)
+                let postgres = try await ModelDump.postgres(model, url, Self.tables)
+                #expect(postgres.count > 300)
+                #expect(postgres == sqlite)
+                #expect(try await Self.costsAndFlags(model, url) == (try await Self.costsAndFlags(local)))
 
                 for org in ["haff", "kite"] {
                     for status in [nil, "active", "handed_off", "closed"] as [String?] {

@@ -134,19 +134,19 @@ public struct PostgresAgentsProjector: PostgresProjector {
                     ON CONFLICT (org, agent_id) DO UPDATE SET revision = excluded.revision, name = excluded.name,
                         status = excluded.status, config = excluded.config, configured_seq = excluded.configured_seq,
                         configured_at = excluded.configured_at, updated_seq = excluded.updated_seq, updated_at = excluded.updated_at
-                    """, binds: Self.binds(org, agentId, Int64(revision), PostgresJSON.storable(config.name), config.status.rawValue, json, seq, at)),
+                    """, binds: PostgresBindings.of(org, agentId, Int64(revision), PostgresJSON.storable(config.name), config.status.rawValue, json, seq, at)),
                     logger: logger)
                 try await connection.query(PostgresQuery(unsafeSQL: """
                     INSERT INTO \(s).agent_config_history (org, agent_id, seq, revision, config, actor, configured_at)
                     VALUES ($1, $2, $3, $4, $5, $6, $7)
                     ON CONFLICT (org, agent_id, seq) DO UPDATE SET revision = excluded.revision, config = excluded.config,
                         actor = excluded.actor, configured_at = excluded.configured_at
-                    """, binds: Self.binds(org, agentId, seq, Int64(revision), json, actor, at)), logger: logger)
+                    """, binds: PostgresBindings.of(org, agentId, seq, Int64(revision), json, actor, at)), logger: logger)
                 // Two statements: a DELETE in a WITH clause is not seen by the INSERT beside it.
                 try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(s).routes WHERE org = $1 AND agent_id = $2",
-                                                         binds: Self.binds(org, agentId)), logger: logger)
+                                                         binds: PostgresBindings.of(org, agentId)), logger: logger)
                 if !routes.isEmpty {
-                    var binds = Self.binds(org, agentId, seq)
+                    var binds = PostgresBindings.of(org, agentId, seq)
                     binds.append(routes.map(\.channel.rawValue))
                     binds.append(routes.map { PostgresJSON.storable($0.address) })
                     try await connection.query(PostgresQuery(unsafeSQL: """
@@ -157,8 +157,8 @@ public struct PostgresAgentsProjector: PostgresProjector {
             case .status(let change):
                 try await connection.query(PostgresQuery(unsafeSQL: """
                     UPDATE \(s).agents SET status = $3, updated_seq = $4, updated_at = $5 WHERE org = $1 AND agent_id = $2
-                    """, binds: Self.binds(org, change.agentId, change.to.rawValue, seq, at)), logger: logger)
-                var binds = Self.binds(org, change.agentId, seq, change.from.rawValue, change.to.rawValue)
+                    """, binds: PostgresBindings.of(org, change.agentId, change.to.rawValue, seq, at)), logger: logger)
+                var binds = PostgresBindings.of(org, change.agentId, seq, change.from.rawValue, change.to.rawValue)
                 binds.append(change.reason.map(PostgresJSON.storable))
                 binds.append(actor)
                 binds.append(at)
@@ -173,11 +173,6 @@ public struct PostgresAgentsProjector: PostgresProjector {
         return skipped
     }
 
-    static func binds(_ values: any PostgresDynamicTypeEncodable...) -> PostgresBindings {
-        var binds = PostgresBindings()
-        for value in values { binds.append(value) }
-        return binds
-    }
 }
 
 /// `AgentsReading` on the model in PostgreSQL: caught up first (the org, or every org for the
@@ -190,18 +185,6 @@ public struct PostgresAgentsQueries: AgentsReading {
         self.model = model
     }
 
-    private func rows<T: Sendable>(_ what: String, _ sql: String, _ binds: PostgresBindings,
-                                   _ row: @escaping @Sendable (PostgresRandomAccessRow) throws -> T) async throws -> [T] {
-        let store = model.store, logger = model.logger
-        return try await model.withLiveSchema { schema in
-            let query = PostgresQuery(unsafeSQL: sql.replacingOccurrences(of: "{schema}", with: schema), binds: binds)
-            return try await store.withRetry(what) {
-                var out: [T] = []
-                for try await r in try await store.client.query(query, logger: logger) { out.append(try row(r.makeRandomAccess())) }
-                return out
-            }
-        }
-    }
 
     static let agentColumns = "org, agent_id, revision, name, status, config, configured_seq, configured_at, updated_at"
 
@@ -220,21 +203,21 @@ public struct PostgresAgentsQueries: AgentsReading {
         if let org { try await model.catchUp(org: org) } else { try await model.catchUpAll() }
         var binds = PostgresBindings()
         binds.append(org)
-        return try await rows("list agents", "SELECT \(Self.agentColumns) FROM {schema}.agents WHERE $1::text IS NULL OR org = $1 ORDER BY org, agent_id",
+        return try await model.rows("list agents", "SELECT \(Self.agentColumns) FROM {schema}.agents WHERE $1::text IS NULL OR org = $1 ORDER BY org, agent_id",
                               binds, Self.record)
     }
 
     public func agent(org: String, agentId: String) async throws -> AgentRecord? {
         try await model.catchUp(org: org)
-        return try await rows("read an agent", "SELECT \(Self.agentColumns) FROM {schema}.agents WHERE org = $1 AND agent_id = $2",
-                              PostgresAgentsProjector.binds(org, agentId), Self.record).first
+        return try await model.rows("read an agent", "SELECT \(Self.agentColumns) FROM {schema}.agents WHERE org = $1 AND agent_id = $2",
+                              PostgresBindings.of(org, agentId), Self.record).first
     }
 
     public func history(org: String, agentId: String) async throws -> [AgentConfigVersion] {
         try await model.catchUp(org: org)
-        return try await rows("read an agent's history", """
+        return try await model.rows("read an agent's history", """
             SELECT seq, revision, config, actor, configured_at FROM {schema}.agent_config_history WHERE org = $1 AND agent_id = $2 ORDER BY seq
-            """, PostgresAgentsProjector.binds(org, agentId)) { c in
+            """, PostgresBindings.of(org, agentId)) { c in
             AgentConfigVersion(seq: UInt64(try c[0].decode(Int64.self)), revision: Int(try c[1].decode(Int64.self)),
                                config: try Self.config(try c[2].decode(String.self)), actor: try c[3].decode(String.self),
                                configuredAt: try c[4].decode(String.self))
@@ -243,7 +226,7 @@ public struct PostgresAgentsQueries: AgentsReading {
 
     public func routingTable() async throws -> RoutingTable {
         try await model.catchUpAll()
-        let routes = try await rows("read the routing table", "SELECT org, agent_id, channel, address FROM {schema}.routes ORDER BY seq, org, agent_id",
+        let routes = try await model.rows("read the routing table", "SELECT org, agent_id, channel, address FROM {schema}.routes ORDER BY seq, org, agent_id",
                                     PostgresBindings()) { c in
             (try c[0].decode(String.self), try c[1].decode(String.self), try c[2].decode(String.self), try c[3].decode(String.self))
         }

@@ -208,18 +208,6 @@ public struct PostgresAuditQueries: AuditReading {
         self.model = model
     }
 
-    private func rows<T: Sendable>(_ what: String, _ sql: String, _ binds: PostgresBindings,
-                                   _ row: @escaping @Sendable (PostgresRandomAccessRow) throws -> T) async throws -> [T] {
-        let store = model.store, logger = model.logger
-        return try await model.withLiveSchema { schema in
-            let query = PostgresQuery(unsafeSQL: sql.replacingOccurrences(of: "{schema}", with: schema), binds: binds)
-            return try await store.withRetry(what) {
-                var out: [T] = []
-                for try await r in try await store.client.query(query, logger: logger) { out.append(try row(r.makeRandomAccess())) }
-                return out
-            }
-        }
-    }
 
     static func line(_ c: PostgresRandomAccessRow) throws -> ActivityLine {
         ActivityLine(seq: UInt64(try c[0].decode(Int64.self)), ts: try c[1].decode(String.self), agentId: try c[2].decode(String?.self),
@@ -232,7 +220,7 @@ public struct PostgresAuditQueries: AuditReading {
         binds.append(org)
         binds.append(Int64(clamping: before ?? UInt64(Int64.max)))
         binds.append(Int64(limit))
-        return try await rows("read the activity log", """
+        return try await model.rows("read the activity log", """
             SELECT seq, ts, agent_id, session_id, kind, line FROM {schema}.activity WHERE org = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3
             """, binds, Self.line)
     }
@@ -242,7 +230,7 @@ public struct PostgresAuditQueries: AuditReading {
         var binds = PostgresBindings()
         binds.append(org)
         binds.append(state)
-        return try await rows("list approvals", """
+        return try await model.rows("list approvals", """
             SELECT approval_id, agent_id, session_id, kind, tool, summary, rule, state, decided_by, requested_at, expires_at
               FROM {schema}.approvals WHERE org = $1 AND ($2::text IS NULL OR state = $2) ORDER BY requested_seq
             """, binds) { c in

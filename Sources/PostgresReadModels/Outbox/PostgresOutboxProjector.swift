@@ -239,8 +239,7 @@ struct OutboxRow: Sendable, Equatable {
 
     static let columns = "message_id, state, agent_id, session_id, channel, from_address, to_address, text, subject, in_reply_to, approval_id, error, seq, created_at"
 
-    static func decode(_ row: PostgresRow) throws -> OutboxRow {
-        let c = row.makeRandomAccess()
+    static func decode(_ c: PostgresRandomAccessRow) throws -> OutboxRow {
         return OutboxRow(messageId: try c[0].decode(String.self), state: try c[1].decode(String.self), agentId: try c[2].decode(String?.self),
                          sessionId: try c[3].decode(String?.self), channel: try c[4].decode(String.self), from: try c[5].decode(String?.self),
                          to: try c[6].decode(String.self), text: try c[7].decode(String.self), subject: try c[8].decode(String?.self),
@@ -256,7 +255,7 @@ struct OutboxRow: Sendable, Equatable {
         for try await row in try await connection.query(PostgresQuery(unsafeSQL: """
             SELECT \(columns) FROM \(schema).outbox WHERE org = $1 AND message_id = ANY($2)
             """, binds: binds), logger: logger) {
-            out.append(try decode(row))
+            out.append(try decode(row.makeRandomAccess()))
         }
         return out
     }
@@ -277,18 +276,6 @@ public struct PostgresOutboxQueries: OutboxReading {
     }
 
     /// Runs `sql` (with `{schema}` for the live schema) and hands each row to `row`.
-    private func rows<T: Sendable>(_ what: String, _ sql: String, _ binds: PostgresBindings,
-                                   _ row: @escaping @Sendable (PostgresRow) throws -> T) async throws -> [T] {
-        let store = model.store, logger = model.logger
-        return try await model.withLiveSchema { schema in
-            let query = PostgresQuery(unsafeSQL: sql.replacingOccurrences(of: "{schema}", with: schema), binds: binds)
-            return try await store.withRetry(what) {
-                var out: [T] = []
-                for try await r in try await store.client.query(query, logger: logger) { out.append(try row(r)) }
-                return out
-            }
-        }
-    }
 
     public func message(channel: String, externalId: String, org: String?) async throws -> (org: String, messageId: String)? {
         try await caughtUp(org)
@@ -296,10 +283,10 @@ public struct PostgresOutboxQueries: OutboxReading {
         binds.append(channel)
         binds.append(externalId)
         binds.append(org)
-        let found = try await rows("look up a channel's message id", """
+        let found = try await model.rows("look up a channel's message id", """
             SELECT org, message_id FROM {schema}.external_ids WHERE channel = $1 AND external_id = $2 AND ($3::text IS NULL OR org = $3)
              ORDER BY seq DESC, org LIMIT 1
-            """, binds) { try $0.decode((String, String).self) }
+            """, binds) { (try $0[0].decode(String.self), try $0[1].decode(String.self)) }
         return found.first.map { (org: $0.0, messageId: $0.1) }
     }
 
@@ -307,9 +294,9 @@ public struct PostgresOutboxQueries: OutboxReading {
         try await caughtUp(nil)
         var binds = PostgresBindings()
         binds.append(id)
-        return try await rows("look up an outbox message", """
+        return try await model.rows("look up an outbox message", """
             SELECT \(OutboxRow.columns), org FROM {schema}.outbox WHERE message_id = $1 ORDER BY seq DESC, org LIMIT 1
-            """, binds) { try OutboxRow.decode($0).record(org: try $0.makeRandomAccess()[14].decode(String.self)) }.first
+            """, binds) { try OutboxRow.decode($0).record(org: try $0[14].decode(String.self)) }.first
     }
 
     public func messages(org: String?, states: [String]) async throws -> [OutboxRecord] {
@@ -317,9 +304,9 @@ public struct PostgresOutboxQueries: OutboxReading {
         var binds = PostgresBindings()
         binds.append(states)
         binds.append(org)
-        return try await rows("list the outbox", """
+        return try await model.rows("list the outbox", """
             SELECT \(OutboxRow.columns), org FROM {schema}.outbox WHERE state = ANY($1) AND ($2::text IS NULL OR org = $2)
              ORDER BY seq, org, message_id
-            """, binds) { try OutboxRow.decode($0).record(org: try $0.makeRandomAccess()[14].decode(String.self)) }
+            """, binds) { try OutboxRow.decode($0).record(org: try $0[14].decode(String.self)) }
     }
 }

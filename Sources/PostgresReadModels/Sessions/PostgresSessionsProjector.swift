@@ -415,24 +415,7 @@ public struct PostgresSessionsQueries: SessionsReading {
         self.model = model
     }
 
-    private func rows<T: Sendable>(_ what: String, _ sql: String, _ binds: PostgresBindings,
-                                   _ row: @escaping @Sendable (PostgresRandomAccessRow) throws -> T) async throws -> [T] {
-        let store = model.store, logger = model.logger
-        return try await model.withLiveSchema { schema in
-            let query = PostgresQuery(unsafeSQL: sql.replacingOccurrences(of: "{schema}", with: schema), binds: binds)
-            return try await store.withRetry(what) {
-                var out: [T] = []
-                for try await r in try await store.client.query(query, logger: logger) { out.append(try row(r.makeRandomAccess())) }
-                return out
-            }
-        }
-    }
 
-    static func binds(_ values: any PostgresDynamicTypeEncodable...) -> PostgresBindings {
-        var binds = PostgresBindings()
-        for value in values { binds.append(value) }
-        return binds
-    }
 
     static func line(_ c: PostgresRandomAccessRow) throws -> TranscriptLine {
         TranscriptLine(seq: UInt64(try c[0].decode(Int64.self)), direction: try c[1].decode(String.self), actorKind: try c[2].decode(String.self),
@@ -441,10 +424,10 @@ public struct PostgresSessionsQueries: SessionsReading {
 
     public func sessions(org: String, status: String?) async throws -> [SessionRecord] {
         try await model.catchUp(org: org)
-        var binds = Self.binds(org)
+        var binds = PostgresBindings.of(org)
         binds.append(status)
         // SQLite puts NULL below every value, so last when descending.
-        return try await rows("list sessions", """
+        return try await model.rows("list sessions", """
             SELECT \(SessionRow.columns) FROM {schema}.sessions WHERE org = $1 AND ($2::text IS NULL OR status = $2)
              ORDER BY last_message_at DESC NULLS LAST, session_id
             """, binds) { try SessionRow.decode($0).record(org: org) }
@@ -452,10 +435,10 @@ public struct PostgresSessionsQueries: SessionsReading {
 
     public func sessionsWithLastMessage(org: String, status: String?) async throws -> [(session: SessionRecord, lastMessage: String?)] {
         try await model.catchUp(org: org)
-        var binds = Self.binds(org)
+        var binds = PostgresBindings.of(org)
         binds.append(status)
         let columns = SessionRow.columns.split(separator: ",").map { "s." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")
-        let found = try await rows("list sessions", """
+        let found = try await model.rows("list sessions", """
             SELECT \(columns), (SELECT t.text FROM {schema}.transcript t WHERE t.org = s.org AND t.session_id = s.session_id
                                  ORDER BY t.seq DESC LIMIT 1)
               FROM {schema}.sessions s WHERE s.org = $1 AND ($2::text IS NULL OR s.status = $2)
@@ -471,41 +454,41 @@ public struct PostgresSessionsQueries: SessionsReading {
 
     public func openSession(org: String, channel: String, contact: String) async throws -> SessionRecord? {
         try await model.catchUp(org: org)
-        return try await rows("find a session", """
+        return try await model.rows("find a session", """
             SELECT \(SessionRow.columns) FROM {schema}.sessions WHERE org = $1 AND channel = $2 AND external_contact = $3 AND status <> 'closed'
              ORDER BY updated_seq DESC LIMIT 1
-            """, Self.binds(org, channel, contact)) { try SessionRow.decode($0).record(org: org) }.first
+            """, PostgresBindings.of(org, channel, contact)) { try SessionRow.decode($0).record(org: org) }.first
     }
 
     public func visitor(tokenHash: String) async throws -> (org: String, visitorId: String, orgAddress: String)? {
         try await model.catchUpAll()
-        return try await rows("find a webchat visitor", "SELECT org, visitor_id, org_address FROM {schema}.webchat_visitors WHERE token_hash = $1",
-                              Self.binds(tokenHash)) { c in
+        return try await model.rows("find a webchat visitor", "SELECT org, visitor_id, org_address FROM {schema}.webchat_visitors WHERE token_hash = $1",
+                              PostgresBindings.of(tokenHash)) { c in
             (org: try c[0].decode(String.self), visitorId: try c[1].decode(String.self), orgAddress: try c[2].decode(String.self))
         }.first
     }
 
     public func sentTo(org: String, channel: String, contact: String, afterSeq: UInt64, limit: Int) async throws -> [TranscriptLine] {
         try await model.catchUp(org: org)
-        return try await rows("read what was sent to a contact", """
+        return try await model.rows("read what was sent to a contact", """
             SELECT t.seq, t.direction, t.actor_kind, t.actor_id, t.text, t.ts FROM {schema}.transcript t
               JOIN {schema}.sessions s ON s.org = t.org AND s.session_id = t.session_id
              WHERE s.org = $1 AND s.channel = $2 AND s.external_contact = $3 AND t.direction = 'outbound' AND t.seq > $4
              ORDER BY t.seq LIMIT $5
-            """, Self.binds(org, channel, contact, Int64(clamping: afterSeq), Int64(limit)), Self.line)
+            """, PostgresBindings.of(org, channel, contact, Int64(clamping: afterSeq), Int64(limit)), Self.line)
     }
 
     public func session(org: String, id: String) async throws -> SessionRecord? {
         try await model.catchUp(org: org)
-        return try await rows("read a session", "SELECT \(SessionRow.columns) FROM {schema}.sessions WHERE org = $1 AND session_id = $2",
-                              Self.binds(org, id)) { try SessionRow.decode($0).record(org: org) }.first
+        return try await model.rows("read a session", "SELECT \(SessionRow.columns) FROM {schema}.sessions WHERE org = $1 AND session_id = $2",
+                              PostgresBindings.of(org, id)) { try SessionRow.decode($0).record(org: org) }.first
     }
 
     public func transcript(org: String, session: String, last: Int?) async throws -> [TranscriptLine] {
         try await model.catchUp(org: org)
-        var binds = Self.binds(org, session)
+        var binds = PostgresBindings.of(org, session)
         binds.append(last.map(Int64.init))
-        return try await rows("read a transcript", """
+        return try await model.rows("read a transcript", """
             SELECT * FROM (SELECT seq, direction, actor_kind, actor_id, text, ts FROM {schema}.transcript
                             WHERE org = $1 AND session_id = $2 ORDER BY seq DESC LIMIT $3) t ORDER BY seq
             """, binds, Self.line)

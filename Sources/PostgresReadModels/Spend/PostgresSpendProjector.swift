@@ -145,23 +145,13 @@ public struct PostgresSpendQueries: SpendReading {
 
     public func spend(org: String, day: String?) async throws -> [SpendRecord] {
         try await model.catchUp(org: org)
-        let store = model.store, logger = model.logger
-        return try await model.withLiveSchema { schema in
-            var binds = PostgresBindings()
-            binds.append(org)
-            binds.append(day)
-            let query = PostgresQuery(unsafeSQL: """
-                SELECT agent_id, day, messages, tokens, usd FROM \(schema).spend
-                 WHERE org = $1 AND ($2::text IS NULL OR day = $2) ORDER BY day, agent_id
-                """, binds: binds)
-            return try await store.withRetry("read the spend of org \(org)") {
-                var out: [SpendRecord] = []
-                for try await (agent, day, messages, tokens, usd) in try await store.client.query(query, logger: logger)
-                    .decode((String, String, Int64, Int64, Double).self) {
-                    out.append(SpendRecord(org: org, agentId: agent, day: day, messages: Int(messages), tokens: Int(tokens), usd: usd))
-                }
-                return out
-            }
+        var binds = PostgresBindings.of(org)
+        binds.append(day)
+        return try await model.rows("read the spend of org \(org)", """
+            SELECT agent_id, day, messages, tokens, usd FROM {schema}.spend WHERE org = $1 AND ($2::text IS NULL OR day = $2) ORDER BY day, agent_id
+            """, binds) { c in
+            SpendRecord(org: org, agentId: try c[0].decode(String.self), day: try c[1].decode(String.self), messages: Int(try c[2].decode(Int64.self)),
+                        tokens: Int(try c[3].decode(Int64.self)), usd: try c[4].decode(Double.self))
         }
     }
 }
